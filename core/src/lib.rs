@@ -1,0 +1,53 @@
+//! # OANIX core
+//!
+//! Plan 9's idea applied to AI agents: every capability is a file service, and an agent's
+//! world is a [`Namespace`] of mounted services. This crate builds for native hosts and for
+//! `wasm32-unknown-unknown` (the browser) alike.
+//!
+//! Where things are:
+//! - [`FileService`] / [`FileHandle`]: the traits every service implements
+//!   ([`service`], including the readiness rule for blocking reads).
+//! - [`FsError`] and its one mapping to WASI errnos ([`error`]).
+//! - Path normalisation, done once: [`FsPath`] ([`path`]).
+//! - Generic services: [`MemFs`], [`MapFs`], [`FuncFs`], [`CowFs`] ([`fs`]).
+//! - The mount table with union binds: [`Namespace`] ([`namespace`]).
+//! - Serialisable contents for persistence: [`snapshot`].
+//! - Clocks that work in the browser: [`clock`].
+//!
+//! ```
+//! use oanix_core::{FileService, MapFs, MemFs, Namespace};
+//! use std::sync::Arc;
+//!
+//! let mut ns = Namespace::new();
+//! ns.mount("/task", Arc::new(MapFs::builder().file("spec.json", "{}").build()?))?;
+//! ns.mount("/workspace", Arc::new(MemFs::new()))?;
+//! ns.write_file("/workspace/notes.txt", b"hello")?;
+//! assert_eq!(ns.read_file("/workspace/notes.txt")?, b"hello");
+//! let names: Vec<_> = ns.list("/")?.into_iter().map(|e| e.name).collect();
+//! assert_eq!(names.len(), 2); // `task` and `workspace`
+//! # Ok::<(), oanix_core::FsError>(())
+//! ```
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+// On wasm32 services are single-threaded by design (they may hold JS objects), so an `Arc`
+// of one is not `Send`; natively they are `Send + Sync` (see `MaybeSendSync`).
+#![cfg_attr(target_arch = "wasm32", allow(clippy::arc_with_non_send_sync))]
+
+#[doc(hidden)]
+pub mod bench;
+pub mod clock;
+pub mod error;
+pub mod fs;
+pub mod namespace;
+pub mod path;
+pub mod service;
+pub mod snapshot;
+
+pub use error::{Errno, FsError, FsResult};
+pub use fs::{Change, ChangeKind, CowFs, FuncFs, MapFs, MemFs, MemFsLimits};
+pub use namespace::{BindMode, Layer, MountInfo, Namespace};
+pub use path::FsPath;
+pub use service::{
+    DirEntry, FileHandle, FileKind, FileService, Interest, MaybeSendSync, Metadata, OpenOptions,
+};
+pub use snapshot::{NamespaceSnapshot, ServiceSnapshot};

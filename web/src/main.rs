@@ -1,0 +1,19 @@
+//! OANIX Namespace Explorer: a Leptos (CSR) page over an OANIX namespace.
+#![cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+
+#[cfg(target_arch = "wasm32")]
+mod app;
+#[cfg(target_arch = "wasm32")]
+mod sample;
+
+#[cfg(target_arch = "wasm32")]
+fn main() {
+    console_error_panic_hook::set_once();
+    leptos::mount::mount_to_body(app::App);
+}
+
+/// The explorer runs only in the browser (`trunk serve`); natively there is nothing to do.
+#[cfg(not(target_arch = "wasm32"))]
+fn main() {
+    eprintln!("oanix-web is the browser explorer: run `./scripts/dev.sh serve` and open it.");
+}
