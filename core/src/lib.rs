@@ -13,6 +13,7 @@
 //! - The mount table with union binds: [`Namespace`] ([`namespace`]).
 //! - Serialisable contents for persistence: [`snapshot`].
 //! - Clocks that work in the browser: [`clock`].
+//! - WASI preview1 for every host: [`wasi`] ([`wasi::WasiCtx`], [`wasi::GuestMemory`]).
 //!
 //! ```
 //! use oanix_core::{FileService, MapFs, MemFs, Namespace};
@@ -42,6 +43,7 @@ pub mod namespace;
 pub mod path;
 pub mod service;
 pub mod snapshot;
+pub mod wasi;
 
 pub use error::{Errno, FsError, FsResult};
 pub use fs::{Change, ChangeKind, CowFs, FuncFs, MapFs, MemFs, MemFsLimits};

@@ -1,90 +1,91 @@
-//! OANIX native runner: builds namespaces from host directories and (with the WASI shim)
-//! runs guest modules in them on wasmtime.
+//! OANIX native runner: runs WASI preview1 modules in an OANIX namespace on wasmtime,
+//! through `oanix-core`'s shim ([`Runner`]), and on `wasmtime-wasi` as the reference for
+//! parity checks ([`reference`]).
 
-use oanix_core::{FileKind, FileService, FsError, FsPath, FsResult, MemFs, Namespace};
-use std::path::Path;
-use std::sync::Arc;
+mod host;
+pub mod hostfs;
+pub mod reference;
 
-/// Loads a host directory tree into a new [`MemFs`] (files, directories; symlinks skipped).
-pub fn load_dir(dir: &Path) -> FsResult<MemFs> {
-    let fs = MemFs::new();
-    load_into(&fs, dir, &FsPath::root())?;
-    Ok(fs)
+pub use host::Runner;
+pub use hostfs::{load_dir, namespace_from_mounts, render_tree};
+
+use oanix_core::wasi::{InputPipe, OutputPipe};
+use oanix_core::FsError;
+use std::time::Duration;
+
+/// How to run one guest.
+#[derive(Clone, Default)]
+pub struct RunConfig {
+    /// `argv`, program name first.
+    pub args: Vec<String>,
+    /// Environment variables.
+    pub env: Vec<(String, String)>,
+    /// Standard input (default: empty).
+    pub stdin: InputPipe,
+    /// Where stdout goes (default: a fresh capture pipe).
+    pub stdout: Option<OutputPipe>,
+    /// Where stderr goes (default: a fresh capture pipe).
+    pub stderr: Option<OutputPipe>,
+    /// Preopened directories as (guest name, namespace path); `None` = every mount.
+    pub preopens: Option<Vec<(String, String)>>,
+    /// Wall-clock limit; the guest is interrupted past it.
+    pub timeout: Option<Duration>,
+    /// Largest linear memory, in bytes.
+    pub max_memory: Option<usize>,
 }
 
-fn io(e: std::io::Error) -> FsError {
-    FsError::Io(e.to_string())
+/// Why a run did not finish with an exit code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunError {
+    /// Not a valid WebAssembly module, or not a WASI command, or an unknown import.
+    InvalidModule(String),
+    /// The guest trapped: message and WASM backtrace.
+    Trap(String),
+    /// The guest ran past its timeout.
+    Timeout(Duration),
+    /// The guest tried to grow its memory past the limit (bytes).
+    MemoryLimit(usize),
+    /// The namespace could not provide what the run needed (e.g. a preopen).
+    Setup(FsError),
+    /// The host itself failed.
+    Host(String),
 }
 
-fn load_into(fs: &MemFs, dir: &Path, at: &FsPath) -> FsResult<()> {
-    for entry in std::fs::read_dir(dir).map_err(io)? {
-        let entry = entry.map_err(io)?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let path = at.join_name(&name);
-        let ty = entry.file_type().map_err(io)?;
-        if ty.is_dir() {
-            fs.mkdir(&path)?;
-            load_into(fs, &entry.path(), &path)?;
-        } else if ty.is_file() {
-            let data = std::fs::read(entry.path()).map_err(io)?;
-            fs.write_file(path.as_str(), &data)?;
+impl std::fmt::Display for RunError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RunError::InvalidModule(m) => write!(f, "invalid module: {m}"),
+            RunError::Trap(m) => write!(f, "guest trapped: {m}"),
+            RunError::Timeout(t) => write!(f, "guest timed out after {t:?}"),
+            RunError::MemoryLimit(n) => write!(f, "guest exceeded its memory limit of {n} bytes"),
+            RunError::Setup(e) => write!(f, "cannot set up the guest: {e}"),
+            RunError::Host(m) => write!(f, "host error: {m}"),
         }
     }
-    Ok(())
 }
 
-/// Parses `--mount /point=DIR` specs into a namespace of MemFs copies.
-pub fn namespace_from_mounts(specs: &[String]) -> FsResult<Namespace> {
-    let mut ns = Namespace::new();
-    for spec in specs {
-        let (point, dir) = spec.split_once('=').ok_or_else(|| {
-            FsError::InvalidInput(format!("--mount expects /point=DIR, got {spec:?}"))
-        })?;
-        ns.mount(point, Arc::new(load_dir(Path::new(dir))?))?;
-    }
-    Ok(ns)
+impl std::error::Error for RunError {}
+
+/// What a run produced.
+#[derive(Debug, Clone, Default)]
+pub struct RunOutput {
+    /// Exit code, when the guest exited (normally or by `proc_exit`).
+    pub exit_code: Option<i32>,
+    /// Why there is no exit code.
+    pub error: Option<RunError>,
+    /// Captured stdout.
+    pub stdout: Vec<u8>,
+    /// Captured stderr.
+    pub stderr: Vec<u8>,
+    /// Wall time of the run.
+    pub duration: Duration,
 }
 
-/// Renders the namespace as an indented tree, one entry per line.
-pub fn render_tree(ns: &Namespace) -> FsResult<String> {
-    let mut out = String::from("/\n");
-    tree(ns, &FsPath::root(), 1, &mut out)?;
-    Ok(out)
-}
-
-fn tree(ns: &Namespace, dir: &FsPath, depth: usize, out: &mut String) -> FsResult<()> {
-    let mut entries = ns.readdir(dir)?;
-    entries.sort_by(|a, b| a.name.cmp(&b.name));
-    for e in entries {
-        let path = dir.join_name(&e.name);
-        let suffix = if e.kind == FileKind::Dir { "/" } else { "" };
-        out.push_str(&format!("{}{}{}\n", "  ".repeat(depth), e.name, suffix));
-        if e.kind == FileKind::Dir {
-            tree(ns, &path, depth + 1, out)?;
+impl RunOutput {
+    pub(crate) fn failed(e: RunError) -> Self {
+        RunOutput {
+            error: Some(e),
+            ..Default::default()
         }
-    }
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn loads_a_host_directory_and_renders_the_tree() {
-        let dir = std::env::temp_dir().join(format!("oanix-load-{}", std::process::id()));
-        std::fs::create_dir_all(dir.join("sub")).unwrap();
-        std::fs::write(dir.join("sub/a.txt"), b"A").unwrap();
-        let ns = namespace_from_mounts(&[format!("/workspace={}", dir.display())]).unwrap();
-        assert_eq!(ns.read_file("/workspace/sub/a.txt").unwrap(), b"A");
-        assert_eq!(
-            render_tree(&ns).unwrap(),
-            "/\n  workspace/\n    sub/\n      a.txt\n"
-        );
-        assert!(matches!(
-            namespace_from_mounts(&["nonsense".into()]),
-            Err(FsError::InvalidInput(_))
-        ));
-        std::fs::remove_dir_all(dir).unwrap();
     }
 }

@@ -1,0 +1,1082 @@
+//! The preview1 functions, one method per call, in the order of the spec's docs.
+//!
+//! Each takes the guest memory and the call's raw arguments and returns
+//! `Result<(), Errno>`; calls that may block return an [`Outcome`] instead.
+
+use super::ctx::{FdEntry, FdKind, Outcome, PendingPoll, Wait, WasiCtx};
+use super::memory::{GuestMemory, MemExt};
+use super::types::*;
+use crate::clock;
+use crate::error::FsError;
+use crate::path::FsPath;
+use crate::service::{
+    DirEntry, FileHandle, FileKind, FileService, Interest, Metadata, OpenOptions,
+};
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
+
+type R = Result<(), Errno>;
+
+fn fs(e: FsError) -> Errno {
+    e.errno()
+}
+
+fn filetype(kind: FileKind) -> u8 {
+    match kind {
+        FileKind::File => filetype::REGULAR_FILE,
+        FileKind::Dir => filetype::DIRECTORY,
+        FileKind::Symlink => filetype::SYMBOLIC_LINK,
+        FileKind::Stream => filetype::CHARACTER_DEVICE,
+    }
+}
+
+fn write_filestat(mem: &mut dyn GuestMemory, ptr: u32, m: &Metadata) -> R {
+    let mut b = [0u8; FILESTAT_SIZE as usize];
+    b[0..8].copy_from_slice(&0u64.to_le_bytes()); // dev
+    b[8..16].copy_from_slice(&m.ino.to_le_bytes());
+    b[16] = filetype(m.kind);
+    b[24..32].copy_from_slice(&m.nlink.to_le_bytes());
+    b[32..40].copy_from_slice(&m.size.to_le_bytes());
+    b[40..48].copy_from_slice(&m.atime.to_le_bytes());
+    b[48..56].copy_from_slice(&m.mtime.to_le_bytes());
+    b[56..64].copy_from_slice(&m.ctime.to_le_bytes());
+    mem.write(ptr, &b)
+}
+
+/// Resolves `fstflags` into optional new (atime, mtime).
+fn times(atim: u64, mtim: u64, flags: u16) -> Result<(Option<u64>, Option<u64>), Errno> {
+    use fstflags::*;
+    if flags & !(ATIM | ATIM_NOW | MTIM | MTIM_NOW) != 0
+        || (flags & ATIM != 0 && flags & ATIM_NOW != 0)
+        || (flags & MTIM != 0 && flags & MTIM_NOW != 0)
+    {
+        return Err(Errno::Inval);
+    }
+    let now = clock::now();
+    let pick = |set: u16, set_now: u16, v: u64| {
+        if flags & set_now != 0 {
+            Some(now)
+        } else if flags & set != 0 {
+            Some(v)
+        } else {
+            None
+        }
+    };
+    Ok((pick(ATIM, ATIM_NOW, atim), pick(MTIM, MTIM_NOW, mtim)))
+}
+
+fn noop_context<T>(f: impl FnOnce(&mut Context<'_>) -> T) -> T {
+    let mut cx = Context::from_waker(Waker::noop());
+    f(&mut cx)
+}
+
+fn fill_random(buf: &mut [u8]) -> R {
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        getrandom::fill(buf).map_err(|_| Errno::Io)
+    }
+    #[cfg(target_arch = "wasm32")]
+    {
+        crate::wasi::browser_random(buf)
+    }
+}
+
+impl WasiCtx {
+    // ---- args and environment ------------------------------------------------------
+
+    fn write_strings(mem: &mut dyn GuestMemory, list: &[Vec<u8>], ptrs: u32, buf: u32) -> R {
+        let mut at = buf;
+        for (i, s) in list.iter().enumerate() {
+            mem.write_u32(ptrs + 4 * i as u32, at)?;
+            mem.write(at, s)?;
+            mem.write_u8(at + s.len() as u32, 0)?;
+            at += s.len() as u32 + 1;
+        }
+        Ok(())
+    }
+
+    fn write_sizes(mem: &mut dyn GuestMemory, list: &[Vec<u8>], count: u32, size: u32) -> R {
+        mem.write_u32(count, list.len() as u32)?;
+        mem.write_u32(size, list.iter().map(|s| s.len() as u32 + 1).sum())
+    }
+
+    /// `args_get(argv, argv_buf)`.
+    pub fn args_get(&self, mem: &mut dyn GuestMemory, argv: u32, argv_buf: u32) -> R {
+        Self::write_strings(mem, &self.args, argv, argv_buf)
+    }
+
+    /// `args_sizes_get() -> (argc, argv_buf_size)`.
+    pub fn args_sizes_get(&self, mem: &mut dyn GuestMemory, argc: u32, size: u32) -> R {
+        Self::write_sizes(mem, &self.args, argc, size)
+    }
+
+    /// `environ_get(environ, environ_buf)`.
+    pub fn environ_get(&self, mem: &mut dyn GuestMemory, environ: u32, buf: u32) -> R {
+        Self::write_strings(mem, &self.env, environ, buf)
+    }
+
+    /// `environ_sizes_get() -> (count, buf_size)`.
+    pub fn environ_sizes_get(&self, mem: &mut dyn GuestMemory, count: u32, size: u32) -> R {
+        Self::write_sizes(mem, &self.env, count, size)
+    }
+
+    // ---- clocks and randomness -----------------------------------------------------
+
+    /// `clock_res_get(id) -> timestamp`.
+    pub fn clock_res_get(&self, mem: &mut dyn GuestMemory, id: u32, out: u32) -> R {
+        let res = match id {
+            clockid::REALTIME => 1_000,
+            clockid::MONOTONIC | clockid::PROCESS_CPUTIME_ID | clockid::THREAD_CPUTIME_ID => 1_000,
+            _ => return Err(Errno::Inval),
+        };
+        mem.write_u64(out, res)
+    }
+
+    /// `clock_time_get(id, precision) -> timestamp`.
+    pub fn clock_time_get(&self, mem: &mut dyn GuestMemory, id: u32, _prec: u64, out: u32) -> R {
+        let t = match id {
+            clockid::REALTIME => clock::now(),
+            clockid::MONOTONIC | clockid::PROCESS_CPUTIME_ID | clockid::THREAD_CPUTIME_ID => {
+                clock::monotonic()
+            }
+            _ => return Err(Errno::Inval),
+        };
+        mem.write_u64(out, t)
+    }
+
+    /// `random_get(buf, len)`.
+    pub fn random_get(&self, mem: &mut dyn GuestMemory, buf: u32, len: u32) -> R {
+        if let Some(slice) = mem.slice_mut(buf, len)? {
+            return fill_random(slice);
+        }
+        let mut tmp = vec![0u8; len as usize];
+        fill_random(&mut tmp)?;
+        mem.write(buf, &tmp)
+    }
+
+    // ---- descriptors ---------------------------------------------------------------
+
+    /// `fd_advise(fd, offset, len, advice)`: accepted and ignored for files.
+    pub fn fd_advise(&self, fd: u32, _offset: u64, _len: u64, advice: u32) -> R {
+        if advice > 5 {
+            return Err(Errno::Inval);
+        }
+        match &self.entry(fd)?.kind {
+            FdKind::File { .. } => Ok(()),
+            FdKind::Dir { .. } => Err(Errno::Badf),
+        }
+    }
+
+    /// `fd_allocate(fd, offset, len)`: extends the file to cover the range.
+    pub fn fd_allocate(&self, fd: u32, offset: u64, len: u64) -> R {
+        let (handle, write) = self.file(fd)?;
+        if !write {
+            return Err(Errno::Badf);
+        }
+        let end = offset.checked_add(len).ok_or(Errno::Fbig)?;
+        let size = handle.metadata().map_err(fs)?.size;
+        if end > size {
+            handle.set_len(end).map_err(fs)?;
+        }
+        Ok(())
+    }
+
+    /// `fd_close(fd)`.
+    pub fn fd_close(&mut self, fd: u32) -> R {
+        self.entry(fd)?;
+        self.fds[fd as usize] = None;
+        Ok(())
+    }
+
+    /// `fd_datasync(fd)`.
+    pub fn fd_datasync(&self, fd: u32) -> R {
+        self.fd_sync(fd)
+    }
+
+    /// `fd_fdstat_get(fd) -> fdstat`.
+    pub fn fd_fdstat_get(&self, mem: &mut dyn GuestMemory, fd: u32, out: u32) -> R {
+        let e = self.entry(fd)?;
+        let ft = match &e.kind {
+            FdKind::Dir { .. } => filetype::DIRECTORY,
+            FdKind::File { handle, .. } => filetype(handle.metadata().map_err(fs)?.kind),
+        };
+        let mut b = [0u8; FDSTAT_SIZE as usize];
+        b[0] = ft;
+        b[2..4].copy_from_slice(&e.flags.to_le_bytes());
+        b[8..16].copy_from_slice(&e.rights_base.to_le_bytes());
+        b[16..24].copy_from_slice(&e.rights_inheriting.to_le_bytes());
+        mem.write(out, &b)
+    }
+
+    /// `fd_fdstat_set_flags(fd, flags)`: `APPEND` and `NONBLOCK` can change.
+    pub fn fd_fdstat_set_flags(&mut self, fd: u32, flags: u16) -> R {
+        let e = self.entry_mut(fd)?;
+        if let FdKind::Dir { .. } = e.kind {
+            return Err(Errno::Badf);
+        }
+        if flags & !(fdflags::APPEND | fdflags::NONBLOCK) != 0 {
+            return Err(Errno::NotSup);
+        }
+        e.flags = flags;
+        Ok(())
+    }
+
+    /// `fd_fdstat_set_rights`: rights are not enforced (the namespace is the boundary).
+    pub fn fd_fdstat_set_rights(&self, fd: u32, _base: u64, _inheriting: u64) -> R {
+        self.entry(fd)?;
+        Err(Errno::NotSup)
+    }
+
+    /// `fd_filestat_get(fd) -> filestat`.
+    pub fn fd_filestat_get(&self, mem: &mut dyn GuestMemory, fd: u32, out: u32) -> R {
+        let meta = match &self.entry(fd)?.kind {
+            FdKind::File { handle, .. } => handle.metadata(),
+            FdKind::Dir { path, .. } => self.ns.stat(path),
+        }
+        .map_err(fs)?;
+        write_filestat(mem, out, &meta)
+    }
+
+    /// `fd_filestat_set_size(fd, size)`.
+    pub fn fd_filestat_set_size(&self, fd: u32, size: u64) -> R {
+        let (handle, write) = self.file(fd)?;
+        if !write {
+            return Err(Errno::Badf);
+        }
+        handle.set_len(size).map_err(fs)
+    }
+
+    /// `fd_filestat_set_times(fd, atim, mtim, fst_flags)`.
+    pub fn fd_filestat_set_times(&self, fd: u32, atim: u64, mtim: u64, flags: u16) -> R {
+        let (a, m) = times(atim, mtim, flags)?;
+        match &self.entry(fd)?.kind {
+            FdKind::File { handle, .. } => handle.set_times(a, m),
+            FdKind::Dir { path, .. } => self.ns.set_times(path, a, m),
+        }
+        .map_err(fs)
+    }
+
+    fn file(&self, fd: u32) -> Result<(&Arc<dyn FileHandle>, bool), Errno> {
+        match &self.entry(fd)?.kind {
+            FdKind::File { handle, write, .. } => Ok((handle, *write)),
+            FdKind::Dir { .. } => Err(Errno::Badf),
+        }
+    }
+
+    /// Reads into the iovecs from `offset`; `Ok(None)` means "would block, nothing read".
+    fn read_iovs(
+        mem: &mut dyn GuestMemory,
+        handle: &dyn FileHandle,
+        iovs: &[(u32, u32)],
+        mut offset: u64,
+    ) -> Result<Option<u64>, Errno> {
+        let mut total = 0u64;
+        for &(ptr, len) in iovs {
+            if len == 0 {
+                continue;
+            }
+            let r = match mem.slice_mut(ptr, len)? {
+                Some(dst) => handle.read_at(dst, offset),
+                None => {
+                    let mut tmp = vec![0u8; len as usize];
+                    let r = handle.read_at(&mut tmp, offset);
+                    if let Ok(n) = r {
+                        mem.write(ptr, &tmp[..n])?;
+                    }
+                    r
+                }
+            };
+            match r {
+                Ok(n) => {
+                    total += n as u64;
+                    offset += n as u64;
+                    if n < len as usize {
+                        break;
+                    }
+                }
+                Err(FsError::WouldBlock) if total == 0 => return Ok(None),
+                Err(FsError::WouldBlock) => break,
+                Err(e) => return Err(fs(e)),
+            }
+        }
+        Ok(Some(total))
+    }
+
+    /// Writes the iovecs at `offset` (or appends); `Ok(None)` means "would block".
+    fn write_iovs(
+        mem: &dyn GuestMemory,
+        handle: &dyn FileHandle,
+        iovs: &[(u32, u32)],
+        offset: Option<u64>,
+    ) -> Result<Option<(u64, u64)>, Errno> {
+        let mut total = 0u64;
+        let mut end = offset.unwrap_or(0);
+        for &(ptr, len) in iovs {
+            if len == 0 {
+                continue;
+            }
+            let data = mem.slice(ptr, len)?;
+            let r = match offset {
+                None => handle.append(&data).map(|e| {
+                    end = e;
+                    data.len()
+                }),
+                Some(_) => crate::service::write_all_at(handle, &data, end).map(|_| data.len()),
+            };
+            match r {
+                Ok(n) => {
+                    total += n as u64;
+                    if offset.is_some() {
+                        end += n as u64;
+                    }
+                }
+                Err(FsError::WouldBlock) if total == 0 => return Ok(None),
+                Err(FsError::WouldBlock) => break,
+                Err(e) => return Err(fs(e)),
+            }
+        }
+        Ok(Some((total, end)))
+    }
+
+    fn wait_for(&self, fd: u32, interest: Interest) -> Result<Outcome, Errno> {
+        let e = self.entry(fd)?;
+        if e.flags & fdflags::NONBLOCK != 0 {
+            return Err(Errno::Again);
+        }
+        let FdKind::File { handle, .. } = &e.kind else {
+            return Err(Errno::Badf);
+        };
+        Ok(Outcome::Wait(Wait {
+            deadline: None,
+            handles: vec![(handle.clone(), interest)],
+        }))
+    }
+
+    /// `fd_pread(fd, iovs, offset) -> nread`.
+    pub fn fd_pread(
+        &self,
+        mem: &mut dyn GuestMemory,
+        fd: u32,
+        iovs: u32,
+        iovs_len: u32,
+        offset: u64,
+        nread: u32,
+    ) -> Result<Outcome, Errno> {
+        let FdKind::File { handle, read, .. } = &self.entry(fd)?.kind else {
+            return Err(Errno::Badf);
+        };
+        if !*read {
+            return Err(Errno::Badf);
+        }
+        if !handle.is_seekable() {
+            return Err(Errno::Spipe);
+        }
+        let iovs = mem.read_iovecs(iovs, iovs_len)?;
+        match Self::read_iovs(mem, handle.as_ref(), &iovs, offset)? {
+            Some(n) => mem
+                .write_u32(nread, n as u32)
+                .map(|_| Outcome::Return(Errno::Success)),
+            None => self.wait_for(fd, Interest::Read),
+        }
+    }
+
+    /// `fd_prestat_get(fd) -> prestat`.
+    pub fn fd_prestat_get(&self, mem: &mut dyn GuestMemory, fd: u32, out: u32) -> R {
+        match &self.entry(fd)?.kind {
+            FdKind::Dir {
+                preopen: Some(name),
+                ..
+            } => {
+                mem.write_u32(out, PREOPENTYPE_DIR as u32)?;
+                mem.write_u32(out + 4, name.len() as u32)
+            }
+            _ => Err(Errno::Badf),
+        }
+    }
+
+    /// `fd_prestat_dir_name(fd, path, path_len)`.
+    pub fn fd_prestat_dir_name(&self, mem: &mut dyn GuestMemory, fd: u32, ptr: u32, len: u32) -> R {
+        match &self.entry(fd)?.kind {
+            FdKind::Dir {
+                preopen: Some(name),
+                ..
+            } => {
+                if (len as usize) < name.len() {
+                    return Err(Errno::NameTooLong);
+                }
+                mem.write(ptr, name.as_bytes())
+            }
+            _ => Err(Errno::Badf),
+        }
+    }
+
+    /// `fd_pwrite(fd, iovs, offset) -> nwritten`.
+    pub fn fd_pwrite(
+        &self,
+        mem: &mut dyn GuestMemory,
+        fd: u32,
+        iovs: u32,
+        iovs_len: u32,
+        offset: u64,
+        nwritten: u32,
+    ) -> Result<Outcome, Errno> {
+        let e = self.entry(fd)?;
+        let FdKind::File { handle, write, .. } = &e.kind else {
+            return Err(Errno::Badf);
+        };
+        if !*write {
+            return Err(Errno::Badf);
+        }
+        if !handle.is_seekable() {
+            return Err(Errno::Spipe);
+        }
+        let iovs = mem.read_iovecs(iovs, iovs_len)?;
+        match Self::write_iovs(mem, handle.as_ref(), &iovs, Some(offset))? {
+            Some((n, _)) => mem
+                .write_u32(nwritten, n as u32)
+                .map(|_| Outcome::Return(Errno::Success)),
+            None => self.wait_for(fd, Interest::Write),
+        }
+    }
+
+    /// `fd_read(fd, iovs) -> nread`.
+    pub fn fd_read(
+        &mut self,
+        mem: &mut dyn GuestMemory,
+        fd: u32,
+        iovs: u32,
+        iovs_len: u32,
+        nread: u32,
+    ) -> Result<Outcome, Errno> {
+        let FdKind::File {
+            handle, pos, read, ..
+        } = &self.entry(fd)?.kind
+        else {
+            return Err(Errno::Badf);
+        };
+        if !*read {
+            return Err(Errno::Badf);
+        }
+        let (handle, pos) = (handle.clone(), *pos);
+        let iovs = mem.read_iovecs(iovs, iovs_len)?;
+        match Self::read_iovs(mem, handle.as_ref(), &iovs, pos)? {
+            Some(n) => {
+                if let FdKind::File { pos, .. } = &mut self.entry_mut(fd)?.kind {
+                    *pos += n;
+                }
+                mem.write_u32(nread, n as u32)?;
+                Ok(Outcome::Return(Errno::Success))
+            }
+            None => self.wait_for(fd, Interest::Read),
+        }
+    }
+
+    /// `fd_readdir(fd, buf, buf_len, cookie) -> bufused`. Lists `.` and `..` first.
+    pub fn fd_readdir(
+        &self,
+        mem: &mut dyn GuestMemory,
+        fd: u32,
+        buf: u32,
+        buf_len: u32,
+        cookie: u64,
+        bufused: u32,
+    ) -> R {
+        let FdKind::Dir { path, .. } = &self.entry(fd)?.kind else {
+            return Err(Errno::NotDir);
+        };
+        let dir_ino = self.ns.stat(path).map_err(fs)?.ino;
+        let parent_ino = path
+            .parent()
+            .and_then(|p| self.ns.stat(&p).ok())
+            .map_or(dir_ino, |m| m.ino);
+        let mut entries: Vec<DirEntry> = vec![
+            DirEntry {
+                name: ".".into(),
+                kind: FileKind::Dir,
+                ino: dir_ino,
+                cookie: 1,
+            },
+            DirEntry {
+                name: "..".into(),
+                kind: FileKind::Dir,
+                ino: parent_ino,
+                cookie: 2,
+            },
+        ];
+        entries.extend(self.ns.readdir(path).map_err(fs)?.into_iter().map(|mut e| {
+            e.cookie += 2;
+            e
+        }));
+        let mut out: Vec<u8> = Vec::with_capacity(buf_len as usize);
+        for e in entries.iter().filter(|e| e.cookie > cookie) {
+            if out.len() >= buf_len as usize {
+                break;
+            }
+            let mut d = [0u8; DIRENT_SIZE as usize];
+            d[0..8].copy_from_slice(&e.cookie.to_le_bytes());
+            d[8..16].copy_from_slice(&e.ino.to_le_bytes());
+            d[16..20].copy_from_slice(&(e.name.len() as u32).to_le_bytes());
+            d[20] = filetype(e.kind);
+            out.extend_from_slice(&d);
+            out.extend_from_slice(e.name.as_bytes());
+        }
+        out.truncate(buf_len as usize);
+        mem.write(buf, &out)?;
+        mem.write_u32(bufused, out.len() as u32)
+    }
+
+    /// `fd_renumber(fd, to)`: moves `fd` onto `to`, closing what `to` was.
+    pub fn fd_renumber(&mut self, fd: u32, to: u32) -> R {
+        self.entry(fd)?;
+        self.entry(to)?;
+        if fd != to {
+            let e = self.fds[fd as usize].take();
+            self.fds[to as usize] = e;
+        }
+        Ok(())
+    }
+
+    /// `fd_seek(fd, offset, whence) -> newoffset`.
+    pub fn fd_seek(
+        &mut self,
+        mem: &mut dyn GuestMemory,
+        fd: u32,
+        offset: i64,
+        whence: u8,
+        out: u32,
+    ) -> R {
+        let e = self.entry_mut(fd)?;
+        let FdKind::File { handle, pos, .. } = &mut e.kind else {
+            return Err(Errno::Badf);
+        };
+        if !handle.is_seekable() {
+            return Err(Errno::Spipe);
+        }
+        let base = match whence {
+            whence::SET => 0i128,
+            whence::CUR => *pos as i128,
+            whence::END => handle.metadata().map_err(fs)?.size as i128,
+            _ => return Err(Errno::Inval),
+        };
+        let new = base + offset as i128;
+        if new < 0 || new > i64::MAX as i128 {
+            return Err(Errno::Inval);
+        }
+        *pos = new as u64;
+        mem.write_u64(out, new as u64)
+    }
+
+    /// `fd_sync(fd)`.
+    pub fn fd_sync(&self, fd: u32) -> R {
+        match &self.entry(fd)?.kind {
+            FdKind::File { handle, .. } => handle.sync().map_err(fs),
+            FdKind::Dir { .. } => Ok(()),
+        }
+    }
+
+    /// `fd_tell(fd) -> offset`.
+    pub fn fd_tell(&self, mem: &mut dyn GuestMemory, fd: u32, out: u32) -> R {
+        match &self.entry(fd)?.kind {
+            FdKind::File { handle, pos, .. } => {
+                if !handle.is_seekable() {
+                    return Err(Errno::Spipe);
+                }
+                mem.write_u64(out, *pos)
+            }
+            FdKind::Dir { .. } => Err(Errno::Badf),
+        }
+    }
+
+    /// `fd_write(fd, iovs) -> nwritten`.
+    pub fn fd_write(
+        &mut self,
+        mem: &mut dyn GuestMemory,
+        fd: u32,
+        iovs: u32,
+        iovs_len: u32,
+        nwritten: u32,
+    ) -> Result<Outcome, Errno> {
+        let e = self.entry(fd)?;
+        let append = e.flags & fdflags::APPEND != 0;
+        let FdKind::File {
+            handle, pos, write, ..
+        } = &e.kind
+        else {
+            return Err(Errno::Badf);
+        };
+        if !*write {
+            return Err(Errno::Badf);
+        }
+        let (handle, pos) = (handle.clone(), *pos);
+        let iovs = mem.read_iovecs(iovs, iovs_len)?;
+        let at = if append || !handle.is_seekable() {
+            None
+        } else {
+            Some(pos)
+        };
+        match Self::write_iovs(mem, handle.as_ref(), &iovs, at)? {
+            Some((n, end)) => {
+                if let FdKind::File { pos, .. } = &mut self.entry_mut(fd)?.kind {
+                    if handle.is_seekable() {
+                        *pos = end;
+                    }
+                }
+                mem.write_u32(nwritten, n as u32)?;
+                Ok(Outcome::Return(Errno::Success))
+            }
+            None => self.wait_for(fd, Interest::Write),
+        }
+    }
+
+    // ---- paths ---------------------------------------------------------------------
+
+    fn path(
+        &self,
+        mem: &dyn GuestMemory,
+        dirfd: u32,
+        ptr: u32,
+        len: u32,
+    ) -> Result<(FsPath, bool), Errno> {
+        let raw = mem.read_str(ptr, len)?;
+        self.resolve_at(dirfd, &raw)
+    }
+
+    /// `path_create_directory(fd, path)`.
+    pub fn path_create_directory(&self, mem: &dyn GuestMemory, fd: u32, ptr: u32, len: u32) -> R {
+        let (p, _) = self.path(mem, fd, ptr, len)?;
+        self.ns.mkdir(&p).map_err(fs)
+    }
+
+    fn stat_path(&self, p: &FsPath, follow: bool, trailing: bool) -> Result<Metadata, Errno> {
+        let m = if follow || trailing {
+            self.ns.stat(p)
+        } else {
+            self.ns.lstat(p)
+        }
+        .map_err(fs)?;
+        if trailing && !m.is_dir() {
+            return Err(Errno::NotDir);
+        }
+        Ok(m)
+    }
+
+    /// `path_filestat_get(fd, flags, path) -> filestat`.
+    pub fn path_filestat_get(
+        &self,
+        mem: &mut dyn GuestMemory,
+        fd: u32,
+        flags: u32,
+        ptr: u32,
+        len: u32,
+        out: u32,
+    ) -> R {
+        let (p, trailing) = self.path(mem, fd, ptr, len)?;
+        let m = self.stat_path(&p, flags & lookupflags::SYMLINK_FOLLOW != 0, trailing)?;
+        write_filestat(mem, out, &m)
+    }
+
+    /// `path_filestat_set_times(fd, flags, path, atim, mtim, fst_flags)`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn path_filestat_set_times(
+        &self,
+        mem: &dyn GuestMemory,
+        fd: u32,
+        flags: u32,
+        ptr: u32,
+        len: u32,
+        atim: u64,
+        mtim: u64,
+        fst: u16,
+    ) -> R {
+        let (a, m) = times(atim, mtim, fst)?;
+        let (p, trailing) = self.path(mem, fd, ptr, len)?;
+        let meta = self.stat_path(&p, flags & lookupflags::SYMLINK_FOLLOW != 0, trailing)?;
+        if meta.kind == FileKind::Symlink {
+            return Err(Errno::NotSup);
+        }
+        self.ns.set_times(&p, a, m).map_err(fs)
+    }
+
+    /// `path_link(old_fd, old_flags, old_path, new_fd, new_path)`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn path_link(
+        &self,
+        mem: &dyn GuestMemory,
+        old_fd: u32,
+        old_flags: u32,
+        old_ptr: u32,
+        old_len: u32,
+        new_fd: u32,
+        new_ptr: u32,
+        new_len: u32,
+    ) -> R {
+        let (old, old_trailing) = self.path(mem, old_fd, old_ptr, old_len)?;
+        let (new, new_trailing) = self.path(mem, new_fd, new_ptr, new_len)?;
+        let src = self.stat_path(&old, old_flags & lookupflags::SYMLINK_FOLLOW != 0, false)?;
+        if src.is_dir() {
+            return Err(Errno::Perm);
+        }
+        if old_trailing {
+            return Err(Errno::NotDir);
+        }
+        if new_trailing {
+            return Err(if self.ns.lstat(&new).is_ok() {
+                Errno::Exist
+            } else {
+                Errno::NoEnt
+            });
+        }
+        self.ns.link(&old, &new).map_err(fs)
+    }
+
+    /// `path_open(fd, dirflags, path, oflags, rights_base, rights_inheriting, fdflags) -> fd`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn path_open(
+        &mut self,
+        mem: &mut dyn GuestMemory,
+        dirfd: u32,
+        dirflags: u32,
+        ptr: u32,
+        len: u32,
+        oflags: u16,
+        rights_base: u64,
+        _rights_inheriting: u64,
+        fdflags: u16,
+        out: u32,
+    ) -> R {
+        let (p, trailing) = self.path(mem, dirfd, ptr, len)?;
+        let root = match &self.entry(dirfd)?.kind {
+            FdKind::Dir { root, .. } => root.clone(),
+            FdKind::File { .. } => return Err(Errno::NotDir),
+        };
+        let follow = dirflags & lookupflags::SYMLINK_FOLLOW != 0;
+        let creat = oflags & oflags::CREAT != 0;
+        let excl = oflags & oflags::EXCL != 0;
+        let want_dir = oflags & oflags::DIRECTORY != 0 || trailing;
+        let read = rights_base & (rights::FD_READ | rights::FD_READDIR) != 0;
+        let write = rights_base
+            & (rights::FD_WRITE
+                | rights::FD_ALLOCATE
+                | rights::FD_FILESTAT_SET_SIZE
+                | rights::FD_DATASYNC)
+            != 0;
+        let trunc = oflags & oflags::TRUNC != 0;
+        let existing = if follow {
+            self.ns.stat(&p)
+        } else {
+            self.ns.lstat(&p)
+        };
+        match existing {
+            Ok(m) => {
+                if creat && excl {
+                    return Err(Errno::Exist);
+                }
+                if m.is_dir() {
+                    if write || trunc || fdflags & fdflags::APPEND != 0 {
+                        return Err(Errno::IsDir);
+                    }
+                    let entry = FdEntry::dir(p, root, None);
+                    let fd = self.insert(entry)?;
+                    return mem.write_u32(out, fd);
+                }
+                if m.kind == FileKind::Symlink {
+                    return Err(if want_dir { Errno::NotDir } else { Errno::Loop });
+                }
+                if want_dir {
+                    return Err(Errno::NotDir);
+                }
+            }
+            Err(FsError::NotFound) if creat => {
+                if trailing {
+                    return Err(Errno::IsDir);
+                }
+                if oflags & oflags::DIRECTORY != 0 {
+                    return Err(Errno::Inval);
+                }
+            }
+            Err(e) => return Err(fs(e)),
+        }
+        let opts = OpenOptions {
+            read,
+            write: write || trunc,
+            append: false,
+            create: creat,
+            create_new: creat && excl,
+            truncate: trunc,
+            directory: false,
+            nofollow: !follow,
+        };
+        let handle: Arc<dyn FileHandle> = Arc::from(self.ns.open(&p, &opts).map_err(fs)?);
+        let entry = FdEntry::file(handle, read, write || trunc, fdflags);
+        let fd = self.insert(entry)?;
+        mem.write_u32(out, fd)
+    }
+
+    /// `path_readlink(fd, path, buf, buf_len) -> bufused` (truncates to fit, like POSIX).
+    #[allow(clippy::too_many_arguments)]
+    pub fn path_readlink(
+        &self,
+        mem: &mut dyn GuestMemory,
+        fd: u32,
+        ptr: u32,
+        len: u32,
+        buf: u32,
+        buf_len: u32,
+        bufused: u32,
+    ) -> R {
+        let (p, trailing) = self.path(mem, fd, ptr, len)?;
+        if trailing {
+            return Err(Errno::NotDir);
+        }
+        let target = self.ns.readlink(&p).map_err(|e| match e {
+            FsError::InvalidInput(_) => Errno::Inval,
+            e => fs(e),
+        })?;
+        let n = target.len().min(buf_len as usize);
+        mem.write(buf, &target.as_bytes()[..n])?;
+        mem.write_u32(bufused, n as u32)
+    }
+
+    /// `path_remove_directory(fd, path)`.
+    pub fn path_remove_directory(&self, mem: &dyn GuestMemory, fd: u32, ptr: u32, len: u32) -> R {
+        let (p, _) = self.path(mem, fd, ptr, len)?;
+        if p.is_root() || self.is_preopen_path(&p) {
+            return Err(Errno::Busy);
+        }
+        self.ns.remove_dir(&p).map_err(fs)
+    }
+
+    fn is_preopen_path(&self, p: &FsPath) -> bool {
+        self.fds
+            .iter()
+            .flatten()
+            .any(|e| matches!(&e.kind, FdKind::Dir { path, preopen: Some(_), .. } if path == p))
+    }
+
+    /// `path_rename(fd, old_path, new_fd, new_path)`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn path_rename(
+        &self,
+        mem: &dyn GuestMemory,
+        fd: u32,
+        old_ptr: u32,
+        old_len: u32,
+        new_fd: u32,
+        new_ptr: u32,
+        new_len: u32,
+    ) -> R {
+        let (old, old_trailing) = self.path(mem, fd, old_ptr, old_len)?;
+        let (new, new_trailing) = self.path(mem, new_fd, new_ptr, new_len)?;
+        let src = self.ns.lstat(&old).map_err(fs)?;
+        if (old_trailing || new_trailing) && !src.is_dir() {
+            return Err(Errno::NotDir);
+        }
+        self.ns.rename(&old, &new).map_err(fs)
+    }
+
+    /// `path_symlink(old_path, fd, new_path)`.
+    pub fn path_symlink(
+        &self,
+        mem: &dyn GuestMemory,
+        old_ptr: u32,
+        old_len: u32,
+        fd: u32,
+        new_ptr: u32,
+        new_len: u32,
+    ) -> R {
+        let target = mem.read_str(old_ptr, old_len)?;
+        if target.is_empty() {
+            return Err(Errno::NoEnt);
+        }
+        if target.starts_with('/') {
+            return Err(Errno::Perm);
+        }
+        let (link, trailing) = self.path(mem, fd, new_ptr, new_len)?;
+        if trailing {
+            return Err(if self.ns.lstat(&link).is_ok() {
+                Errno::Exist
+            } else {
+                Errno::NoEnt
+            });
+        }
+        self.ns.symlink(&target, &link).map_err(fs)
+    }
+
+    /// `path_unlink_file(fd, path)`.
+    pub fn path_unlink_file(&self, mem: &dyn GuestMemory, fd: u32, ptr: u32, len: u32) -> R {
+        let (p, trailing) = self.path(mem, fd, ptr, len)?;
+        if trailing {
+            let m = self.ns.lstat(&p).map_err(fs)?;
+            return Err(if m.is_dir() {
+                Errno::IsDir
+            } else {
+                Errno::NotDir
+            });
+        }
+        self.ns.remove_file(&p).map_err(fs)
+    }
+
+    // ---- polling, processes, sockets -----------------------------------------------
+
+    /// `poll_oneoff(in, out, nsubscriptions) -> nevents`. Returns `Wait` when nothing is
+    /// ready yet; the host waits and calls again (deadlines are kept across the calls).
+    pub fn poll_oneoff(
+        &mut self,
+        mem: &mut dyn GuestMemory,
+        in_ptr: u32,
+        out_ptr: u32,
+        nsubs: u32,
+        nevents: u32,
+    ) -> Result<Outcome, Errno> {
+        if nsubs == 0 {
+            return Err(Errno::Inval);
+        }
+        let size = nsubs.checked_mul(SUBSCRIPTION_SIZE).ok_or(Errno::Fault)?;
+        let raw = mem.slice(in_ptr, size)?.into_owned();
+        let now = clock::monotonic();
+        let resumed = self
+            .pending_poll
+            .take()
+            .filter(|p| p.in_ptr == in_ptr && p.nsubs == nsubs);
+        let mut deadlines: Vec<Option<u64>> = Vec::with_capacity(nsubs as usize);
+        let mut events: Vec<[u8; EVENT_SIZE as usize]> = Vec::new();
+        let mut waits: Vec<(Arc<dyn FileHandle>, Interest)> = Vec::new();
+        for (i, s) in raw.chunks_exact(SUBSCRIPTION_SIZE as usize).enumerate() {
+            let userdata = u64::from_le_bytes(s[0..8].try_into().unwrap_or_default());
+            let tag = s[8];
+            let mut ev = [0u8; EVENT_SIZE as usize];
+            ev[0..8].copy_from_slice(&userdata.to_le_bytes());
+            ev[10] = tag;
+            match tag {
+                eventtype::CLOCK => {
+                    let id = u32::from_le_bytes(s[16..20].try_into().unwrap_or_default());
+                    let timeout = u64::from_le_bytes(s[24..32].try_into().unwrap_or_default());
+                    let flags = u16::from_le_bytes(s[40..42].try_into().unwrap_or_default());
+                    let deadline = match resumed.as_ref().and_then(|p| p.deadlines[i]) {
+                        Some(d) => Ok(d),
+                        None => match (id, flags & SUBSCRIPTION_CLOCK_ABSTIME != 0) {
+                            (clockid::REALTIME, true) => {
+                                Ok(now + timeout.saturating_sub(clock::now()))
+                            }
+                            (clockid::MONOTONIC, true) => Ok(timeout),
+                            (
+                                clockid::REALTIME
+                                | clockid::MONOTONIC
+                                | clockid::PROCESS_CPUTIME_ID
+                                | clockid::THREAD_CPUTIME_ID,
+                                false,
+                            ) => Ok(now.saturating_add(timeout)),
+                            _ => Err(Errno::Inval),
+                        },
+                    };
+                    match deadline {
+                        Ok(d) => {
+                            deadlines.push(Some(d));
+                            if d <= now {
+                                events.push(ev);
+                            }
+                        }
+                        Err(e) => {
+                            deadlines.push(None);
+                            ev[8..10].copy_from_slice(&e.raw().to_le_bytes());
+                            events.push(ev);
+                        }
+                    }
+                }
+                eventtype::FD_READ | eventtype::FD_WRITE => {
+                    deadlines.push(None);
+                    let fd = u32::from_le_bytes(s[16..20].try_into().unwrap_or_default());
+                    let interest = if tag == eventtype::FD_READ {
+                        Interest::Read
+                    } else {
+                        Interest::Write
+                    };
+                    match self.entry(fd).map(|e| e.kind.clone()) {
+                        Ok(FdKind::File { handle, pos, .. }) => {
+                            match noop_context(|cx| handle.poll_ready(interest, cx)) {
+                                Poll::Ready(Ok(())) => {
+                                    let avail = match (interest, handle.metadata()) {
+                                        (Interest::Read, Ok(m)) if handle.is_seekable() => {
+                                            m.size.saturating_sub(pos)
+                                        }
+                                        (Interest::Read, Ok(m)) => m.size,
+                                        _ => 0,
+                                    };
+                                    ev[16..24].copy_from_slice(&avail.to_le_bytes());
+                                    events.push(ev);
+                                }
+                                Poll::Ready(Err(e)) => {
+                                    ev[8..10].copy_from_slice(&e.errno().raw().to_le_bytes());
+                                    events.push(ev);
+                                }
+                                Poll::Pending => waits.push((handle, interest)),
+                            }
+                        }
+                        Ok(FdKind::Dir { .. }) | Err(_) => {
+                            ev[8..10].copy_from_slice(&Errno::Badf.raw().to_le_bytes());
+                            events.push(ev);
+                        }
+                    }
+                }
+                _ => return Err(Errno::Inval),
+            }
+        }
+        if events.is_empty() {
+            let deadline = deadlines.iter().flatten().min().copied();
+            self.pending_poll = Some(PendingPoll {
+                in_ptr,
+                nsubs,
+                deadlines,
+            });
+            return Ok(Outcome::Wait(Wait {
+                deadline,
+                handles: waits,
+            }));
+        }
+        for (i, ev) in events.iter().enumerate() {
+            mem.write(out_ptr + i as u32 * EVENT_SIZE, ev)?;
+        }
+        mem.write_u32(nevents, events.len() as u32)?;
+        Ok(Outcome::Return(Errno::Success))
+    }
+
+    /// `proc_exit(code)`: the host stops the guest.
+    pub fn proc_exit(&self, code: u32) -> Outcome {
+        Outcome::Exit(code)
+    }
+
+    /// `proc_raise(sig)`: signals are not supported.
+    pub fn proc_raise(&self, _sig: u32) -> R {
+        Err(Errno::NoSys)
+    }
+
+    /// `sched_yield()`.
+    pub fn sched_yield(&self) -> R {
+        Ok(())
+    }
+
+    fn not_socket(&self, fd: u32) -> R {
+        self.entry(fd)?;
+        Err(Errno::NotSock)
+    }
+
+    /// `sock_accept(fd, flags) -> fd`: no sockets are ever handed to guests.
+    pub fn sock_accept(&self, fd: u32) -> R {
+        self.not_socket(fd)
+    }
+
+    /// `sock_recv`: see [`Self::sock_accept`].
+    pub fn sock_recv(&self, fd: u32) -> R {
+        self.not_socket(fd)
+    }
+
+    /// `sock_send`: see [`Self::sock_accept`].
+    pub fn sock_send(&self, fd: u32) -> R {
+        self.not_socket(fd)
+    }
+
+    /// `sock_shutdown`: see [`Self::sock_accept`].
+    pub fn sock_shutdown(&self, fd: u32) -> R {
+        self.not_socket(fd)
+    }
+}

@@ -1,0 +1,340 @@
+//! The wasmtime host: runs guests with `core`'s preview1 shim.
+//!
+//! The glue is small on purpose: it registers every import of
+//! [`oanix_core::wasi::FUNCS`], hands the shim the guest's memory (`&mut [u8]` implements
+//! `GuestMemory`), and turns [`Outcome::Wait`] into an `await` (wasmtime async host
+//! functions on a tokio runtime). Everything a guest observes comes from `core`.
+
+use crate::{RunConfig, RunError, RunOutput};
+use oanix_core::wasi::{Func, Outcome, OutputPipe, SliceMemory, Ty, Wait, WasiCtx, FUNCS, MODULE};
+use oanix_core::{clock, Namespace};
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use wasmtime::{
+    Caller, Config, Engine, FuncType, Linker, Memory, Module, ResourceLimiter, Store,
+    UpdateDeadline, Val, ValType,
+};
+
+/// Epoch tick: the granularity of timeouts and cancellation.
+const TICK: Duration = Duration::from_millis(10);
+
+/// The guest called `proc_exit`.
+#[derive(Debug)]
+struct Exit(u32);
+impl std::fmt::Display for Exit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "exit({})", self.0)
+    }
+}
+impl std::error::Error for Exit {}
+
+/// The guest grew its memory past the limit.
+#[derive(Debug)]
+struct MemoryLimitHit(usize);
+impl std::fmt::Display for MemoryLimitHit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "memory limit of {} bytes exceeded", self.0)
+    }
+}
+impl std::error::Error for MemoryLimitHit {}
+
+struct Limits {
+    max_memory: Option<usize>,
+}
+
+impl ResourceLimiter for Limits {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        match self.max_memory {
+            Some(max) if desired > max => Err(MemoryLimitHit(max).into()),
+            _ => Ok(true),
+        }
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(desired <= 1_000_000)
+    }
+}
+
+/// Per-store data.
+pub(crate) struct State {
+    wasi: WasiCtx,
+    memory: Option<Memory>,
+    limits: Limits,
+}
+
+/// Compiled modules by hash of their bytes (bytes kept to rule out collisions).
+type ModuleCache = HashMap<u64, Vec<(Arc<[u8]>, Module)>>;
+
+/// Compiles, caches and runs WASI modules on wasmtime with the OANIX shim.
+pub struct Runner {
+    engine: Engine,
+    linker: Linker<State>,
+    cache: Mutex<ModuleCache>,
+    compiles: std::sync::atomic::AtomicU64,
+}
+
+impl Runner {
+    /// A runner with its own engine and an epoch ticker thread.
+    pub fn new() -> wasmtime::Result<Self> {
+        let mut config = Config::new();
+        config.epoch_interruption(true);
+        let engine = Engine::new(&config)?;
+        let weak = engine.weak();
+        std::thread::Builder::new()
+            .name("oanix-epoch".into())
+            .spawn(move || {
+                while let Some(engine) = weak.upgrade() {
+                    engine.increment_epoch();
+                    drop(engine);
+                    std::thread::sleep(TICK);
+                }
+            })?;
+        let mut linker = Linker::new(&engine);
+        for &(func, name, params, returns_errno) in FUNCS {
+            let params = params.iter().map(|t| match t {
+                Ty::I32 => ValType::I32,
+                Ty::I64 => ValType::I64,
+            });
+            let results = if returns_errno {
+                vec![ValType::I32]
+            } else {
+                vec![]
+            };
+            let ty = FuncType::new(&engine, params, results);
+            if func.may_block() {
+                linker.func_new_async(MODULE, name, ty, move |mut caller, args, results| {
+                    Box::new(async move {
+                        let raw = raw_args(args);
+                        loop {
+                            match call(&mut caller, func, &raw)? {
+                                Outcome::Wait(w) => wait(w).await,
+                                done => return finish(done, results),
+                            }
+                        }
+                    })
+                })?;
+            } else {
+                linker.func_new(MODULE, name, ty, move |mut caller, args, results| {
+                    let raw = raw_args(args);
+                    match call(&mut caller, func, &raw)? {
+                        Outcome::Wait(_) => Err(wasmtime::format_err!("{name} cannot block")),
+                        done => finish(done, results),
+                    }
+                })?;
+            }
+        }
+        Ok(Runner {
+            engine,
+            linker,
+            cache: Mutex::new(HashMap::new()),
+            compiles: Default::default(),
+        })
+    }
+
+    /// How many modules were compiled (cache misses) so far.
+    pub fn compile_count(&self) -> u64 {
+        self.compiles.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// The compiled module for `bytes`, compiling once per distinct module.
+    pub fn module(&self, bytes: &[u8]) -> Result<Module, RunError> {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        bytes.hash(&mut h);
+        let key = h.finish();
+        let lock = || self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(list) = lock().get(&key) {
+            if let Some((_, m)) = list.iter().find(|(b, _)| b.as_ref() == bytes) {
+                return Ok(m.clone());
+            }
+        }
+        let module = Module::new(&self.engine, bytes)
+            .map_err(|e| RunError::InvalidModule(format!("{e:#}")))?;
+        self.compiles
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        lock()
+            .entry(key)
+            .or_default()
+            .push((Arc::from(bytes), module.clone()));
+        Ok(module)
+    }
+
+    /// Runs a guest to completion on the current thread.
+    pub fn run(&self, bytes: &[u8], ns: Namespace, cfg: RunConfig) -> RunOutput {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build();
+        match rt {
+            Ok(rt) => rt.block_on(self.run_async(bytes, ns, cfg)),
+            Err(e) => RunOutput::failed(RunError::Host(e.to_string())),
+        }
+    }
+
+    /// Runs a guest; awaitable on any tokio runtime with time enabled.
+    pub async fn run_async(&self, bytes: &[u8], ns: Namespace, cfg: RunConfig) -> RunOutput {
+        let started = Instant::now();
+        let stdout = cfg.stdout.clone().unwrap_or_default();
+        let stderr = cfg.stderr.clone().unwrap_or_default();
+        let mut out = match self.run_inner(bytes, ns, cfg, &stdout, &stderr).await {
+            Ok(code) => RunOutput {
+                exit_code: Some(code),
+                error: None,
+                ..Default::default()
+            },
+            Err(e) => RunOutput::failed(e),
+        };
+        out.stdout = stdout.contents();
+        out.stderr = stderr.contents();
+        out.duration = started.elapsed();
+        out
+    }
+
+    async fn run_inner(
+        &self,
+        bytes: &[u8],
+        ns: Namespace,
+        cfg: RunConfig,
+        stdout: &OutputPipe,
+        stderr: &OutputPipe,
+    ) -> Result<i32, RunError> {
+        let module = self.module(bytes)?;
+        let mut builder = WasiCtx::builder(ns)
+            .args(cfg.args.iter().cloned())
+            .stdin(cfg.stdin.handle())
+            .stdout(stdout.handle())
+            .stderr(stderr.handle());
+        for (k, v) in &cfg.env {
+            builder = builder.env(k, v);
+        }
+        builder = match &cfg.preopens {
+            None => builder.preopen_mounts(),
+            Some(list) => list
+                .iter()
+                .fold(builder, |b, (guest, path)| b.preopen(guest, path)),
+        };
+        let wasi = builder.build().map_err(RunError::Setup)?;
+        let mut store = Store::new(
+            &self.engine,
+            State {
+                wasi,
+                memory: None,
+                limits: Limits {
+                    max_memory: cfg.max_memory,
+                },
+            },
+        );
+        store.limiter(|s| &mut s.limits);
+        store.epoch_deadline_callback(|_| Ok(UpdateDeadline::Yield(1)));
+        store.set_epoch_deadline(1);
+        let instance = self
+            .linker
+            .instantiate_async(&mut store, &module)
+            .await
+            .map_err(|e| classify(e, cfg.max_memory))?;
+        let memory = instance
+            .get_memory(&mut store, "memory")
+            .ok_or_else(|| RunError::InvalidModule("the module exports no memory".into()))?;
+        store.data_mut().memory = Some(memory);
+        let start = instance
+            .get_typed_func::<(), ()>(&mut store, "_start")
+            .map_err(|_| {
+                RunError::InvalidModule("the module exports no `_start` (not a command)".into())
+            })?;
+        let call = start.call_async(&mut store, ());
+        let result = match cfg.timeout {
+            Some(t) => tokio::time::timeout(t, call)
+                .await
+                .map_err(|_| RunError::Timeout(t))?,
+            None => call.await,
+        };
+        match result {
+            Ok(()) => Ok(0),
+            Err(e) => match e.downcast_ref::<Exit>() {
+                Some(Exit(code)) => Ok(*code as i32),
+                None => Err(classify(e, cfg.max_memory)),
+            },
+        }
+    }
+}
+
+fn classify(e: wasmtime::Error, max_memory: Option<usize>) -> RunError {
+    if let Some(Exit(code)) = e.downcast_ref::<Exit>() {
+        return RunError::Trap(format!("exit({code}) during start-up"));
+    }
+    if e.chain()
+        .any(|c| c.downcast_ref::<MemoryLimitHit>().is_some())
+    {
+        return RunError::MemoryLimit(max_memory.unwrap_or(0));
+    }
+    let msg = format!("{e:?}");
+    if e.downcast_ref::<wasmtime::Trap>().is_some() || msg.contains("wasm backtrace") {
+        RunError::Trap(msg)
+    } else if msg.contains("unknown import") {
+        RunError::InvalidModule(format!("{e:#}"))
+    } else {
+        RunError::Trap(msg)
+    }
+}
+
+fn raw_args(args: &[Val]) -> [i64; 9] {
+    let mut raw = [0i64; 9];
+    for (slot, v) in raw.iter_mut().zip(args) {
+        *slot = match v {
+            Val::I32(x) => *x as u32 as i64,
+            Val::I64(x) => *x,
+            _ => 0,
+        };
+    }
+    raw
+}
+
+fn call(caller: &mut Caller<'_, State>, func: Func, raw: &[i64; 9]) -> wasmtime::Result<Outcome> {
+    let memory = caller
+        .data()
+        .memory
+        .ok_or_else(|| wasmtime::format_err!("WASI call before the memory export was bound"))?;
+    let n = FUNCS.iter().find(|f| f.0 == func).map_or(0, |f| f.2.len());
+    let (bytes, state) = memory.data_and_store_mut(caller);
+    Ok(state
+        .wasi
+        .dispatch(&mut SliceMemory(bytes), func, &raw[..n]))
+}
+
+fn finish(outcome: Outcome, results: &mut [Val]) -> wasmtime::Result<()> {
+    match outcome {
+        Outcome::Return(errno) => {
+            if let Some(r) = results.first_mut() {
+                *r = Val::I32(errno.raw() as i32);
+            }
+            Ok(())
+        }
+        Outcome::Exit(code) => Err(Exit(code).into()),
+        Outcome::Wait(_) => Err(wasmtime::format_err!("unexpected wait")),
+    }
+}
+
+/// Waits for a blocked call: any handle ready, or the deadline.
+async fn wait(w: Wait) {
+    match w.deadline {
+        Some(deadline) => {
+            let left = Duration::from_nanos(deadline.saturating_sub(clock::monotonic()));
+            tokio::select! {
+                _ = w => {}
+                _ = tokio::time::sleep(left) => {}
+            }
+        }
+        None if w.handles.is_empty() => tokio::task::yield_now().await,
+        None => w.await,
+    }
+}
