@@ -586,16 +586,16 @@ impl FileService for Namespace {
         atime: Option<Timestamp>,
         mtime: Option<Timestamp>,
     ) -> FsResult<()> {
-        let r = self.resolve(path);
-        match &r.mount {
-            Some((layers, rest)) => match Self::find(layers, rest) {
-                Ok((l, _)) => l.service.set_times(&l.at(rest), atime, mtime),
-                Err(_) if r.is_synthetic_dir() || r.is_mount_point => Err(FsError::ReadOnly),
-                Err(e) => Err(e),
-            },
-            None if r.is_synthetic_dir() || path.is_root() => Err(FsError::ReadOnly),
-            None => Err(FsError::NotFound),
-        }
+        self.set_times_with(path, |svc, p| svc.set_times(p, atime, mtime))
+    }
+
+    fn set_times_nofollow(
+        &self,
+        path: &FsPath,
+        atime: Option<Timestamp>,
+        mtime: Option<Timestamp>,
+    ) -> FsResult<()> {
+        self.set_times_with(path, |svc, p| svc.set_times_nofollow(p, atime, mtime))
     }
 
     fn symlink(&self, target: &str, link: &FsPath) -> FsResult<()> {
@@ -657,6 +657,24 @@ impl Namespace {
         };
         let (layer, _) = Self::find(layers, rest)?;
         Ok((layer.clone(), rest.clone()))
+    }
+
+    /// Routes a set-times call to the layer holding `path`; synthetic dirs are read-only.
+    fn set_times_with(
+        &self,
+        path: &FsPath,
+        op: impl FnOnce(&dyn FileService, &FsPath) -> FsResult<()>,
+    ) -> FsResult<()> {
+        let r = self.resolve(path);
+        match &r.mount {
+            Some((layers, rest)) => match Self::find(layers, rest) {
+                Ok((l, _)) => op(l.service.as_ref(), &l.at(rest)),
+                Err(_) if r.is_synthetic_dir() || r.is_mount_point => Err(FsError::ReadOnly),
+                Err(e) => Err(e),
+            },
+            None if r.is_synthetic_dir() || path.is_root() => Err(FsError::ReadOnly),
+            None => Err(FsError::NotFound),
+        }
     }
 
     /// Error for creating `path` outside every mount: read-only if its parent is synthetic.

@@ -287,6 +287,20 @@ pub trait FileService: MaybeSendSync {
         Err(FsError::ReadOnly)
     }
 
+    /// Sets times of `path` itself: a symlink's own times, not its target's. Default: like
+    /// [`Self::set_times`] for anything but a symlink, which is not supported.
+    fn set_times_nofollow(
+        &self,
+        path: &FsPath,
+        atime: Option<Timestamp>,
+        mtime: Option<Timestamp>,
+    ) -> FsResult<()> {
+        if self.lstat(path)?.kind == FileKind::Symlink {
+            return Err(FsError::NotSupported);
+        }
+        self.set_times(path, atime, mtime)
+    }
+
     /// Creates a symlink at `link` whose content is `target` (not checked).
     fn symlink(&self, _target: &str, _link: &FsPath) -> FsResult<()> {
         Err(FsError::NotSupported)

@@ -710,6 +710,19 @@ impl FileService for MemFs {
         Ok(())
     }
 
+    fn set_times_nofollow(
+        &self,
+        path: &FsPath,
+        atime: Option<Timestamp>,
+        mtime: Option<Timestamp>,
+    ) -> FsResult<()> {
+        let mut inner = lock(&self.inner);
+        inner.check_writable()?;
+        let ino = inner.resolve(path, false)?;
+        set_node_times(inner.node_mut(ino)?, atime, mtime);
+        Ok(())
+    }
+
     fn symlink(&self, target: &str, link: &FsPath) -> FsResult<()> {
         let mut inner = lock(&self.inner);
         inner.check_writable()?;

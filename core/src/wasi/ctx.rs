@@ -46,7 +46,7 @@ pub struct FdEntry {
     pub kind: FdKind,
     /// `fdflags` (append, nonblock, sync flags as given).
     pub flags: u16,
-    /// Rights as reported by `fd_fdstat_get` (not enforced: the namespace is the boundary).
+    /// Rights as reported by `fd_fdstat_get`; they can only shrink (`fd_fdstat_set_rights`).
     pub rights_base: u64,
     /// Inheriting rights as reported.
     pub rights_inheriting: u64,
@@ -83,7 +83,7 @@ impl FdEntry {
             },
             flags: 0,
             rights_base: rights::DIR,
-            rights_inheriting: rights::DIR | rights::FILE,
+            rights_inheriting: rights::DIR_INHERITING,
         }
     }
 }

@@ -221,10 +221,21 @@ impl WasiCtx {
         Ok(())
     }
 
-    /// `fd_fdstat_set_rights`: rights are not enforced (the namespace is the boundary).
-    pub fn fd_fdstat_set_rights(&self, fd: u32, _base: u64, _inheriting: u64) -> R {
-        self.entry(fd)?;
-        Err(Errno::NotSup)
+    /// `fd_fdstat_set_rights(fd, base, inheriting)`: rights may only shrink (`NOTCAPABLE`
+    /// otherwise). Dropping `FD_READ`/`FD_WRITE` from a file makes reads/writes `BADF`; other
+    /// rights are reported, not enforced, as in wasmtime (the namespace is the boundary).
+    pub fn fd_fdstat_set_rights(&mut self, fd: u32, base: u64, inheriting: u64) -> R {
+        let e = self.entry_mut(fd)?;
+        if base & !e.rights_base != 0 || inheriting & !e.rights_inheriting != 0 {
+            return Err(Errno::NotCapable);
+        }
+        if let FdKind::File { read, write, .. } = &mut e.kind {
+            *read &= base & rights::FD_READ != 0;
+            *write &= base & rights::FD_WRITE != 0;
+        }
+        e.rights_base = base;
+        e.rights_inheriting = inheriting;
+        Ok(())
     }
 
     /// `fd_filestat_get(fd) -> filestat`.
@@ -690,11 +701,13 @@ impl WasiCtx {
     ) -> R {
         let (a, m) = times(atim, mtim, fst)?;
         let (p, trailing) = self.path(mem, fd, ptr, len)?;
-        let meta = self.stat_path(&p, flags & lookupflags::SYMLINK_FOLLOW != 0, trailing)?;
-        if meta.kind == FileKind::Symlink {
-            return Err(Errno::NotSup);
+        let follow = flags & lookupflags::SYMLINK_FOLLOW != 0;
+        self.stat_path(&p, follow, trailing)?;
+        if follow {
+            self.ns.set_times(&p, a, m).map_err(fs)
+        } else {
+            self.ns.set_times_nofollow(&p, a, m).map_err(fs)
         }
-        self.ns.set_times(&p, a, m).map_err(fs)
     }
 
     /// `path_link(old_fd, old_flags, old_path, new_fd, new_path)`.
@@ -745,10 +758,9 @@ impl WasiCtx {
         out: u32,
     ) -> R {
         let (p, trailing) = self.path(mem, dirfd, ptr, len)?;
-        let root = match &self.entry(dirfd)?.kind {
-            FdKind::Dir { root, .. } => root.clone(),
-            FdKind::File { .. } => return Err(Errno::NotDir),
-        };
+        if let FdKind::File { .. } = self.entry(dirfd)?.kind {
+            return Err(Errno::NotDir);
+        }
         let follow = dirflags & lookupflags::SYMLINK_FOLLOW != 0;
         let creat = oflags & oflags::CREAT != 0;
         let excl = oflags & oflags::EXCL != 0;
@@ -775,7 +787,9 @@ impl WasiCtx {
                     if write || trunc || fdflags & fdflags::APPEND != 0 {
                         return Err(Errno::IsDir);
                     }
-                    let entry = FdEntry::dir(p, root, None);
+                    // Like a cap-std `Dir`, every directory fd is its own sandbox: `..`
+                    // never leads above the directory it was opened on.
+                    let entry = FdEntry::dir(p.clone(), p, None);
                     let fd = self.insert(entry)?;
                     return mem.write_u32(out, fd);
                 }

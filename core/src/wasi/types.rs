@@ -124,7 +124,8 @@ pub mod rights {
         | FD_FILESTAT_SET_SIZE
         | FD_FILESTAT_SET_TIMES
         | POLL_FD_READWRITE;
-    /// Rights reported for directories.
+    /// Rights reported for directories: what wasmtime reports (it leaves out
+    /// `PATH_FILESTAT_SET_SIZE`; truncation goes through `path_open(TRUNC)`).
     pub const DIR: u64 = FD_FDSTAT_SET_FLAGS
         | FD_SYNC
         | FD_ADVISE
@@ -138,14 +139,15 @@ pub mod rights {
         | PATH_RENAME_SOURCE
         | PATH_RENAME_TARGET
         | PATH_FILESTAT_GET
-        | PATH_FILESTAT_SET_SIZE
         | PATH_FILESTAT_SET_TIMES
         | FD_FILESTAT_GET
         | FD_FILESTAT_SET_TIMES
         | PATH_SYMLINK
         | PATH_REMOVE_DIRECTORY
-        | PATH_UNLINK_FILE
-        | POLL_FD_READWRITE;
+        | PATH_UNLINK_FILE;
+    /// Inheriting rights of a directory: everything a file or directory opened under it may
+    /// hold (again as wasmtime reports).
+    pub const DIR_INHERITING: u64 = ((POLL_FD_READWRITE << 1) - 1) & !PATH_FILESTAT_SET_SIZE;
 }
 
 /// Size of `filestat`.
