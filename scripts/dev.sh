@@ -3,6 +3,8 @@
 #   ./scripts/dev.sh serve   set up a fresh machine and serve the explorer (trunk serve)
 #   ./scripts/dev.sh test    set up a fresh machine and run every test
 #   ./scripts/dev.sh bench   print benchmark figures (native, and in headless Chromium)
+#   ./scripts/dev.sh guests  build the WASI guest programs of tests/guests
+#   ./scripts/dev.sh testsuite  run a local wasi-testsuite checkout (OANIX_WASI_TESTSUITE)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,6 +33,19 @@ step() {
   fi
 }
 
+# Guest programs (tests/guests, a separate workspace) share the one target/ directory.
+build_guests() {
+  cargo build --release --target wasm32-wasip1 --manifest-path tests/guests/Cargo.toml \
+    --target-dir target
+}
+
+# The WASI conformance suite is fetched locally, never committed: set OANIX_WASI_TESTSUITE to
+# a checkout's `tests` directory (WebAssembly/wasi-testsuite, branch prod/testsuite-base).
+wasi_testsuite() {
+  cargo build -p oanix-native-runner --bin oanix &&
+    python3 scripts/wasi-testsuite.py "$OANIX_WASI_TESTSUITE" "$@"
+}
+
 wasm_targets=(--workspace --exclude oanix-native-runner --target wasm32-unknown-unknown)
 
 case "${1:-}" in
@@ -43,7 +58,13 @@ case "${1:-}" in
     step fmt cargo fmt --all --check
     step clippy-native cargo clippy --workspace --all-targets -- -D warnings
     step clippy-wasm32 cargo clippy "${wasm_targets[@]}" --all-targets -- -D warnings
+    [ -d tests/guests ] && step guests build_guests
     step test-native cargo test --workspace
+    if [ -n "${OANIX_WASI_TESTSUITE:-}" ]; then
+      step wasi-testsuite wasi_testsuite
+    else
+      echo "(wasi-testsuite skipped: set OANIX_WASI_TESTSUITE to a local checkout's tests/ dir)"
+    fi
     step test-chromium cargo test -p oanix-core --target wasm32-unknown-unknown --tests
     step e2e-explorer scripts/e2e-explorer.sh
     echo
@@ -51,14 +72,25 @@ case "${1:-}" in
     echo "steps: $passed passed, $failed failed"
     [ "$failed" -eq 0 ]
     ;;
+  guests)
+    setup
+    build_guests
+    ;;
+  testsuite)
+    setup
+    OANIX_WASI_TESTSUITE=${OANIX_WASI_TESTSUITE:?set it to a wasi-testsuite checkout\'s tests dir}
+    wasi_testsuite "${@:2}"
+    ;;
   bench)
     setup
+    build_guests
     cargo bench -p oanix-core
+    cargo bench -p oanix-native-runner --bench wasi_bench
     OANIX_BENCH_OPS=${OANIX_BENCH_OPS:-200000} cargo test --release -p oanix-core \
       --target wasm32-unknown-unknown --test bench_browser -- --nocapture
     ;;
   *)
-    echo "usage: $0 serve|test|bench" >&2
+    echo "usage: $0 serve|test|bench|guests|testsuite" >&2
     exit 2
     ;;
 esac

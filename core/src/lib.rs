@@ -14,6 +14,8 @@
 //! - Serialisable contents for persistence: [`snapshot`].
 //! - Clocks that work in the browser: [`clock`].
 //! - WASI preview1 for every host: [`wasi`] ([`wasi::WasiCtx`], [`wasi::GuestMemory`]).
+//! - Running a guest: [`run`] (config and results shared by hosts); the browser host is
+//!   `browser::BrowserRunner` (wasm32), the native one is `oanix-native-runner`.
 //!
 //! ```
 //! use oanix_core::{FileService, MapFs, MemFs, Namespace};
@@ -36,11 +38,14 @@
 
 #[doc(hidden)]
 pub mod bench;
+#[cfg(target_arch = "wasm32")]
+pub mod browser;
 pub mod clock;
 pub mod error;
 pub mod fs;
 pub mod namespace;
 pub mod path;
+pub mod run;
 pub mod service;
 pub mod snapshot;
 pub mod wasi;

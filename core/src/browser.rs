@@ -1,0 +1,406 @@
+//! The browser host: runs WASI guests through the browser's WebAssembly API, with
+//! `wasi_snapshot_preview1` implemented by this crate's shim ([`crate::wasi`]).
+//!
+//! Blocking model: JSPI. The imports that may block (`fd_read`, `poll_oneoff`, ...; see
+//! [`crate::wasi::Func::may_block`]) are wrapped in `WebAssembly.Suspending`, and `_start` in
+//! `WebAssembly.promising`: when the shim answers [`Outcome::Wait`], the import returns a
+//! promise and the guest's stack is suspended until a handle is ready or the deadline passes,
+//! so nothing spins and the thread's event loop keeps running. JSPI needs no cross-origin
+//! isolation (SharedArrayBuffer + `Atomics.wait` would) and is on by default in Chromium.
+//!
+//! Guests should run in a Web Worker so the page stays responsive: a CPU-bound guest cannot
+//! be pre-empted inside its own thread, so the worker's owner enforces the hard timeout by
+//! terminating it. [`BrowserRunner::run`] itself stops a guest that is blocked (in a
+//! suspending import) past [`RunConfig::timeout`], and checks the memory limit at every call.
+
+use crate::run::{RunConfig, RunError, RunOutput};
+use crate::wasi::{Errno, Func, GuestMemory, Outcome, Ty, Wait, WasiCtx, FUNCS, MODULE};
+use crate::{clock, Namespace};
+use js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array, WebAssembly};
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::future::Future;
+use std::hash::{Hash, Hasher};
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::Poll;
+use std::time::Duration;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::{future_to_promise, JsFuture};
+
+/// Property of the object thrown to unwind a guest that called `proc_exit`.
+const EXIT_KEY: &str = "__oanix_exit";
+
+/// The guest's `WebAssembly.Memory` as [`GuestMemory`]: every access takes a fresh view of
+/// the current buffer (growth detaches old ones) and is bounds-checked (`EFAULT`).
+struct JsMemory(WebAssembly::Memory);
+
+impl JsMemory {
+    fn view(&self, ptr: u32, len: usize) -> Result<Uint8Array, Errno> {
+        let all = Uint8Array::new(&self.0.buffer());
+        let end = u64::from(ptr) + len as u64;
+        if end > u64::from(all.length()) {
+            return Err(Errno::Fault);
+        }
+        Ok(all.subarray(ptr, end as u32))
+    }
+}
+
+impl GuestMemory for JsMemory {
+    fn read(&self, ptr: u32, out: &mut [u8]) -> Result<(), Errno> {
+        self.view(ptr, out.len())?.copy_to(out);
+        Ok(())
+    }
+
+    fn write(&mut self, ptr: u32, data: &[u8]) -> Result<(), Errno> {
+        self.view(ptr, data.len())?.copy_from(data);
+        Ok(())
+    }
+}
+
+/// One running guest's state, shared by its import closures.
+struct Guest {
+    wasi: WasiCtx,
+    memory: Option<JsMemory>,
+    max_memory: Option<usize>,
+    /// Set when the guest grew past `max_memory`.
+    memory_exceeded: bool,
+}
+
+type Shared = Rc<RefCell<Guest>>;
+
+/// Compiled modules by hash of their bytes (bytes kept to rule out collisions).
+type ModuleCache = HashMap<u64, Vec<(Rc<[u8]>, WebAssembly::Module)>>;
+
+/// Compiles (with a cache) and runs WASI modules in this browser thread.
+#[derive(Default)]
+pub struct BrowserRunner {
+    cache: RefCell<ModuleCache>,
+    compiles: Cell<u64>,
+}
+
+impl BrowserRunner {
+    /// A runner with an empty module cache.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Whether this browser has JSPI (`WebAssembly.Suspending` and `WebAssembly.promising`).
+    pub fn supported() -> bool {
+        let wa = webassembly_namespace();
+        ["Suspending", "promising"]
+            .iter()
+            .all(|k| Reflect::get(&wa, &(*k).into()).is_ok_and(|v| v.is_function()))
+    }
+
+    /// How many modules were compiled (cache misses) so far.
+    pub fn compile_count(&self) -> u64 {
+        self.compiles.get()
+    }
+
+    /// The compiled module for `bytes`, compiling once per distinct module.
+    pub async fn module(&self, bytes: &[u8]) -> Result<WebAssembly::Module, RunError> {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        bytes.hash(&mut h);
+        let key = h.finish();
+        if let Some(list) = self.cache.borrow().get(&key) {
+            if let Some((_, m)) = list.iter().find(|(b, _)| b.as_ref() == bytes) {
+                return Ok(m.clone());
+            }
+        }
+        let compiled = JsFuture::from(WebAssembly::compile(&Uint8Array::from(bytes)))
+            .await
+            .map_err(|e| RunError::InvalidModule(js_message(&e)))?;
+        let module: WebAssembly::Module = compiled
+            .dyn_into()
+            .map_err(|_| RunError::Host("WebAssembly.compile gave no Module".into()))?;
+        self.compiles.set(self.compiles.get() + 1);
+        self.cache
+            .borrow_mut()
+            .entry(key)
+            .or_default()
+            .push((Rc::from(bytes), module.clone()));
+        Ok(module)
+    }
+
+    /// Runs a guest to completion (or error) in namespace `ns`.
+    pub async fn run(&self, bytes: &[u8], ns: Namespace, cfg: RunConfig) -> RunOutput {
+        let started = clock::monotonic();
+        let stdout = cfg.stdout.clone().unwrap_or_default();
+        let stderr = cfg.stderr.clone().unwrap_or_default();
+        let mut out = match self.run_inner(bytes, ns, &cfg, &stdout, &stderr).await {
+            Ok(code) => RunOutput {
+                exit_code: Some(code),
+                ..Default::default()
+            },
+            Err(e) => RunOutput::failed(e),
+        };
+        out.stdout = stdout.contents();
+        out.stderr = stderr.contents();
+        out.duration = Duration::from_nanos(clock::monotonic().saturating_sub(started));
+        out
+    }
+
+    async fn run_inner(
+        &self,
+        bytes: &[u8],
+        ns: Namespace,
+        cfg: &RunConfig,
+        stdout: &crate::wasi::OutputPipe,
+        stderr: &crate::wasi::OutputPipe,
+    ) -> Result<i32, RunError> {
+        if !Self::supported() {
+            return Err(RunError::Host(
+                "this browser lacks JSPI (WebAssembly.Suspending/promising)".into(),
+            ));
+        }
+        let module = self.module(bytes).await?;
+        let mut builder = WasiCtx::builder(ns)
+            .args(cfg.args.iter().cloned())
+            .stdin(cfg.stdin.handle())
+            .stdout(stdout.handle())
+            .stderr(stderr.handle());
+        for (k, v) in &cfg.env {
+            builder = builder.env(k, v);
+        }
+        builder = match &cfg.preopens {
+            None => builder.preopen_mounts(),
+            Some(list) => list
+                .iter()
+                .fold(builder, |b, (guest, path)| b.preopen(guest, path)),
+        };
+        let guest: Shared = Rc::new(RefCell::new(Guest {
+            wasi: builder.build().map_err(RunError::Setup)?,
+            memory: None,
+            max_memory: cfg.max_memory,
+            memory_exceeded: false,
+        }));
+        let (imports, _keep) = imports(&guest)?;
+        let instance = JsFuture::from(WebAssembly::instantiate_module(&module, &imports))
+            .await
+            .map_err(|e| RunError::InvalidModule(js_message(&e)))?;
+        let exports = Reflect::get(&instance, &"exports".into())
+            .map_err(|e| RunError::Host(js_message(&e)))?;
+        let memory: WebAssembly::Memory = Reflect::get(&exports, &"memory".into())
+            .ok()
+            .and_then(|m| m.dyn_into().ok())
+            .ok_or_else(|| RunError::InvalidModule("the module exports no memory".into()))?;
+        if let Some(max) = cfg.max_memory {
+            if memory_size(&memory) > max {
+                return Err(RunError::MemoryLimit(max));
+            }
+        }
+        guest.borrow_mut().memory = Some(JsMemory(memory));
+        let start: Function = Reflect::get(&exports, &"_start".into())
+            .ok()
+            .and_then(|f| f.dyn_into().ok())
+            .ok_or_else(|| {
+                RunError::InvalidModule("the module exports no `_start` (not a command)".into())
+            })?;
+        let promising: Function = Reflect::get(&webassembly_namespace(), &"promising".into())
+            .map_err(|e| RunError::Host(js_message(&e)))?
+            .unchecked_into();
+        let start: Function = promising
+            .call1(&JsValue::NULL, &start)
+            .map_err(|e| RunError::Host(js_message(&e)))?
+            .unchecked_into();
+        let running: Promise = start
+            .call0(&JsValue::NULL)
+            .map_err(|e| RunError::Host(js_message(&e)))?
+            .unchecked_into();
+        let finished = race(JsFuture::from(running), cfg.timeout).await;
+        let max = cfg.max_memory.unwrap_or(0);
+        match finished {
+            None => Err(RunError::Timeout(cfg.timeout.unwrap_or_default())),
+            Some(Ok(_)) => Ok(0),
+            Some(Err(e)) => {
+                if let Some(code) = Reflect::get(&e, &EXIT_KEY.into())
+                    .ok()
+                    .and_then(|v| v.as_f64())
+                {
+                    return Ok(code as u32 as i32);
+                }
+                if guest.borrow().memory_exceeded {
+                    return Err(RunError::MemoryLimit(max));
+                }
+                Err(RunError::Trap(js_message(&e)))
+            }
+        }
+    }
+}
+
+/// `WebAssembly`, the namespace object.
+fn webassembly_namespace() -> JsValue {
+    Reflect::get(&js_sys::global(), &"WebAssembly".into()).unwrap_or(JsValue::UNDEFINED)
+}
+
+fn memory_size(m: &WebAssembly::Memory) -> usize {
+    m.buffer()
+        .unchecked_into::<js_sys::ArrayBuffer>()
+        .byte_length() as usize
+}
+
+/// An error's message and, for traps, its stack (which lists the wasm frames).
+fn js_message(e: &JsValue) -> String {
+    let text = e
+        .dyn_ref::<js_sys::Error>()
+        .map(|e| String::from(e.to_string()))
+        .or_else(|| e.as_string())
+        .unwrap_or_else(|| format!("{e:?}"));
+    match Reflect::get(e, &"stack".into())
+        .ok()
+        .and_then(|s| s.as_string())
+    {
+        Some(stack) if !stack.is_empty() => format!("{text}\nwasm backtrace:\n{stack}"),
+        _ => text,
+    }
+}
+
+/// Awaits `f`, or gives up after `timeout` (`None`).
+async fn race<F: Future + Unpin>(mut f: F, timeout: Option<Duration>) -> Option<F::Output> {
+    let mut timer = timeout.map(sleep);
+    std::future::poll_fn(|cx| {
+        if let Poll::Ready(v) = Pin::new(&mut f).poll(cx) {
+            return Poll::Ready(Some(v));
+        }
+        if let Some(t) = timer.as_mut() {
+            if Pin::new(t).poll(cx).is_ready() {
+                return Poll::Ready(None);
+            }
+        }
+        Poll::Pending
+    })
+    .await
+}
+
+/// A promise resolved after `d` (setTimeout, present in windows and workers).
+fn sleep(d: Duration) -> JsFuture {
+    let ms = d.as_millis().min(i32::MAX as u128) as i32;
+    let p = Promise::new(&mut |resolve, _| {
+        let set_timeout: Option<Function> = Reflect::get(&js_sys::global(), &"setTimeout".into())
+            .ok()
+            .and_then(|f| f.dyn_into().ok());
+        if let Some(st) = set_timeout {
+            let _ = st.call2(&JsValue::NULL, &resolve, &ms.into());
+        } else {
+            let _ = resolve.call0(&JsValue::NULL);
+        }
+    });
+    JsFuture::from(p)
+}
+
+/// Suspends until a handle in `w` is ready or its deadline passes.
+async fn wait(w: Wait) {
+    let left = w
+        .deadline
+        .map(|d| Duration::from_nanos(d.saturating_sub(clock::monotonic())));
+    if w.handles.is_empty() {
+        // A pure sleep (or a yield when there is no deadline).
+        let _ = sleep(left.unwrap_or_default()).await;
+        return;
+    }
+    race(w, left).await;
+}
+
+/// The closures behind the imports; kept alive for as long as the guest runs.
+type Keep = Vec<Closure<dyn FnMut(u32, Array) -> Result<JsValue, JsValue>>>;
+
+/// The `wasi_snapshot_preview1` import object for one guest.
+fn imports(guest: &Shared) -> Result<(Object, Keep), RunError> {
+    let host = |e: JsValue| RunError::Host(js_message(&e));
+    let ns = Object::new();
+    let wrap = Function::new_with_args("d, i", "return function(...a) { return d(i, a); }");
+    let suspending: Function = Reflect::get(&webassembly_namespace(), &"Suspending".into())
+        .map_err(host)?
+        .unchecked_into();
+    let mut keep: Keep = Vec::new();
+    for (index, &(func, name, params, _)) in FUNCS.iter().enumerate() {
+        let g = guest.clone();
+        let blocking = func.may_block();
+        let closure = Closure::<dyn FnMut(u32, Array) -> Result<JsValue, JsValue>>::new(
+            move |_index: u32, args: Array| -> Result<JsValue, JsValue> {
+                let raw = raw_args(params, &args);
+                if !blocking {
+                    return match call(&g, func, &raw) {
+                        Outcome::Wait(_) => Err(js_sys::Error::new("unexpected wait").into()),
+                        done => finish(&g, done),
+                    };
+                }
+                let g = g.clone();
+                Ok(future_to_promise(async move {
+                    loop {
+                        match call(&g, func, &raw) {
+                            Outcome::Wait(w) => wait(w).await,
+                            done => return finish(&g, done),
+                        }
+                    }
+                })
+                .into())
+            },
+        );
+        let f = wrap
+            .call2(&JsValue::NULL, closure.as_ref(), &(index as u32).into())
+            .map_err(host)?;
+        let f = if blocking {
+            Reflect::construct(&suspending, &Array::of1(&f)).map_err(host)?
+        } else {
+            f
+        };
+        Reflect::set(&ns, &name.into(), &f).map_err(host)?;
+        keep.push(closure);
+    }
+    let imports = Object::new();
+    Reflect::set(&imports, &MODULE.into(), &ns).map_err(host)?;
+    Ok((imports, keep))
+}
+
+/// Arguments as the shim takes them: i32 zero-extended, i64 as is.
+fn raw_args(params: &[Ty], args: &Array) -> Vec<i64> {
+    params
+        .iter()
+        .enumerate()
+        .map(|(i, ty)| {
+            let v = args.get(i as u32);
+            match ty {
+                Ty::I32 => v.as_f64().map_or(0, |x| x as i64 as i32 as u32 as i64),
+                Ty::I64 => i64::try_from(v).unwrap_or(0),
+            }
+        })
+        .collect()
+}
+
+fn call(g: &Shared, func: Func, raw: &[i64]) -> Outcome {
+    let mut g = g.borrow_mut();
+    let Guest {
+        wasi,
+        memory,
+        max_memory,
+        memory_exceeded,
+    } = &mut *g;
+    let Some(mem) = memory.as_mut() else {
+        return Outcome::Return(Errno::Fault);
+    };
+    if let Some(max) = *max_memory {
+        if memory_size(&mem.0) > max {
+            *memory_exceeded = true;
+            return Outcome::Exit(u32::MAX);
+        }
+    }
+    wasi.dispatch(mem, func, raw)
+}
+
+fn finish(g: &Shared, outcome: Outcome) -> Result<JsValue, JsValue> {
+    match outcome {
+        Outcome::Return(errno) => Ok(JsValue::from(errno.raw() as i32)),
+        Outcome::Exit(code) => {
+            if g.borrow().memory_exceeded {
+                return Err(js_sys::Error::new("guest exceeded its memory limit").into());
+            }
+            let o = Object::new();
+            Reflect::set(&o, &EXIT_KEY.into(), &JsValue::from(code))?;
+            Err(o.into())
+        }
+        Outcome::Wait(_) => Err(js_sys::Error::new("unexpected wait").into()),
+    }
+}
