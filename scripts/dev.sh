@@ -56,9 +56,10 @@ case "${1:-}" in
   test)
     setup
     step fmt cargo fmt --all --check
+    step fmt-guests cargo fmt --check --manifest-path tests/guests/Cargo.toml
     step clippy-native cargo clippy --workspace --all-targets -- -D warnings
     step clippy-wasm32 cargo clippy "${wasm_targets[@]}" --all-targets -- -D warnings
-    [ -d tests/guests ] && step guests build_guests
+    step guests build_guests
     step test-native cargo test --workspace
     if [ -n "${OANIX_WASI_TESTSUITE:-}" ]; then
       step wasi-testsuite wasi_testsuite

@@ -62,6 +62,9 @@ struct RunArgs {
     /// Largest guest memory (e.g. 64MiB, 1GiB, 65536).
     #[arg(long = "max-memory", value_name = "SIZE", value_parser = parse_size)]
     max_memory: Option<usize>,
+    /// The guest's argv[0] (default: the module's file name).
+    #[arg(long, value_name = "NAME")]
+    argv0: Option<String>,
     /// Run on the wasmtime-wasi reference instead of the OANIX shim (parity checks).
     #[arg(long)]
     reference: bool,
@@ -137,11 +140,11 @@ fn run(a: RunArgs) -> Result<ExitCode, String> {
     let bytes =
         std::fs::read(&a.module).map_err(|e| format!("cannot read {}: {e}", a.module.display()))?;
     let mut cfg = RunConfig {
-        args: std::iter::once(
+        args: std::iter::once(a.argv0.clone().unwrap_or_else(|| {
             a.module
                 .file_name()
-                .map_or("guest".into(), |n| n.to_string_lossy().into_owned()),
-        )
+                .map_or("guest".into(), |n| n.to_string_lossy().into_owned())
+        }))
         .chain(a.args.iter().cloned())
         .collect(),
         timeout: a.timeout,

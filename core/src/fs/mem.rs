@@ -363,6 +363,11 @@ impl Inner {
             match comp.as_str() {
                 "" | "." => continue,
                 ".." => {
+                    // Paths arrive normalised, so a `..` here came from a symlink target:
+                    // above the root it would leave the service (WASI: not capable).
+                    if cur == ROOT_INO {
+                        return Err(FsError::NotCapable);
+                    }
                     cur = dir.parent;
                     continue;
                 }
@@ -377,7 +382,9 @@ impl Inner {
                         return Err(FsError::Loop);
                     }
                     if target.starts_with('/') {
-                        cur = ROOT_INO;
+                        // Absolute targets name the host's (or namespace's) root, which a
+                        // service cannot reach: refused like wasmtime/cap-std do.
+                        return Err(FsError::NotCapable);
                     }
                     for part in target.split('/').rev() {
                         pending.push_front(part.to_string());
@@ -982,7 +989,9 @@ mod tests {
         fs.symlink("loop1", &p("/loop2")).unwrap();
         fs.symlink("nowhere", &p("/dangling")).unwrap();
         assert_eq!(read(&fs, "/rel/file"), b"content");
-        assert_eq!(read(&fs, "/abs"), b"content");
+        assert_eq!(fs.stat(&p("/abs")), Err(FsError::NotCapable));
+        fs.symlink("../dir/file", &p("/escape")).unwrap();
+        assert_eq!(fs.stat(&p("/escape")), Err(FsError::NotCapable));
         assert_eq!(fs.stat(&p("/loop1")), Err(FsError::Loop));
         assert_eq!(fs.stat(&p("/dangling")), Err(FsError::NotFound));
         assert_eq!(fs.lstat(&p("/dangling")).unwrap().kind, FileKind::Symlink);

@@ -126,7 +126,9 @@ impl WasiCtx {
     pub fn clock_res_get(&self, mem: &mut dyn GuestMemory, id: u32, out: u32) -> R {
         let res = match id {
             clockid::REALTIME => 1_000,
-            clockid::MONOTONIC | clockid::PROCESS_CPUTIME_ID | clockid::THREAD_CPUTIME_ID => 1_000,
+            clockid::MONOTONIC => 1_000,
+            // CPU-time clocks are not provided (as in wasmtime): BADF.
+            clockid::PROCESS_CPUTIME_ID | clockid::THREAD_CPUTIME_ID => return Err(Errno::Badf),
             _ => return Err(Errno::Inval),
         };
         mem.write_u64(out, res)
@@ -136,9 +138,8 @@ impl WasiCtx {
     pub fn clock_time_get(&self, mem: &mut dyn GuestMemory, id: u32, _prec: u64, out: u32) -> R {
         let t = match id {
             clockid::REALTIME => clock::now(),
-            clockid::MONOTONIC | clockid::PROCESS_CPUTIME_ID | clockid::THREAD_CPUTIME_ID => {
-                clock::monotonic()
-            }
+            clockid::MONOTONIC => clock::monotonic(),
+            clockid::PROCESS_CPUTIME_ID | clockid::THREAD_CPUTIME_ID => return Err(Errno::Badf),
             _ => return Err(Errno::Inval),
         };
         mem.write_u64(out, t)
@@ -167,18 +168,11 @@ impl WasiCtx {
         }
     }
 
-    /// `fd_allocate(fd, offset, len)`: extends the file to cover the range.
-    pub fn fd_allocate(&self, fd: u32, offset: u64, len: u64) -> R {
-        let (handle, write) = self.file(fd)?;
-        if !write {
-            return Err(Errno::Badf);
-        }
-        let end = offset.checked_add(len).ok_or(Errno::Fbig)?;
-        let size = handle.metadata().map_err(fs)?.size;
-        if end > size {
-            handle.set_len(end).map_err(fs)?;
-        }
-        Ok(())
+    /// `fd_allocate(fd, offset, len)`: not supported, as in wasmtime (preview2 dropped it;
+    /// guests fall back to writing or `fd_filestat_set_size`). BADF for a non-file fd.
+    pub fn fd_allocate(&self, fd: u32, _offset: u64, _len: u64) -> R {
+        self.file(fd)?;
+        Err(Errno::NotSup)
     }
 
     /// `fd_close(fd)`.
@@ -493,7 +487,7 @@ impl WasiCtx {
         bufused: u32,
     ) -> R {
         let FdKind::Dir { path, .. } = &self.entry(fd)?.kind else {
-            return Err(Errno::NotDir);
+            return Err(Errno::Badf); // as wasmtime: a file fd lacks the FD_READDIR right
         };
         let dir_ino = self.ns.stat(path).map_err(fs)?.ino;
         let parent_ino = path

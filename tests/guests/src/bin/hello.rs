@@ -1,0 +1,4 @@
+//! The smallest guest: one line to stdout.
+fn main() {
+    println!("hello from wasi");
+}

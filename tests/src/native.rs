@@ -1,0 +1,110 @@
+//! Running cases natively: on the OANIX shim over wasmtime, and on wasmtime-wasi.
+
+use crate::{service_tree, Case, Observed, WORKSPACE};
+use oanix_core::{wasi::InputPipe, FsPath, Namespace};
+use oanix_native_runner::{
+    hostfs, reference::ReferenceRunner, RunConfig, RunError, RunOutput, Runner,
+};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Where the test command puts the guests: `<target>/wasm32-wasip1/release/<guest>.wasm`.
+pub fn guest_path(guest: &str) -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    target
+        .join("wasm32-wasip1/release")
+        .join(format!("{guest}.wasm"))
+}
+
+/// The guest's bytes; panics with the command that builds them when they are missing.
+pub fn guest_bytes(guest: &str) -> Vec<u8> {
+    let p = guest_path(guest);
+    std::fs::read(&p).unwrap_or_else(|e| {
+        panic!(
+            "guest {} not built ({e}); build the guests with `./scripts/dev.sh guests`",
+            p.display()
+        )
+    })
+}
+
+fn config(case: &Case) -> RunConfig {
+    RunConfig {
+        args: case.argv(),
+        env: case.env.clone().into_iter().collect(),
+        stdin: InputPipe::from_bytes(case.stdin.as_bytes().to_vec()),
+        preopens: Some(vec![(WORKSPACE.into(), WORKSPACE.into())]),
+        timeout: Some(Duration::from_millis(case.timeout_ms.unwrap_or(20_000))),
+        ..Default::default()
+    }
+}
+
+fn kind(e: &RunError) -> String {
+    match e {
+        RunError::InvalidModule(_) => "invalid",
+        RunError::Trap(_) => "trap",
+        RunError::Timeout(_) => "timeout",
+        RunError::MemoryLimit(_) => "memory",
+        RunError::Setup(_) => "setup",
+        RunError::Host(_) => "host",
+    }
+    .into()
+}
+
+fn observed(out: RunOutput, tree: std::collections::BTreeMap<String, Option<Vec<u8>>>) -> Observed {
+    Observed {
+        exit_code: out.exit_code,
+        error: out.error.as_ref().map(kind),
+        error_message: out.error.as_ref().map(|e| e.to_string()),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        tree,
+    }
+}
+
+/// Runs a case on the OANIX shim (wasmtime host), `/workspace` a fresh MemFs.
+pub fn run_shim(runner: &Runner, case: &Case, bytes: &[u8]) -> Observed {
+    let ws = Arc::new(case.workspace().expect("case workspace"));
+    let mut ns = Namespace::new();
+    ns.mount(WORKSPACE, ws.clone()).expect("mount /workspace");
+    let out = runner.run(bytes, ns, config(case));
+    let tree = service_tree(ws.as_ref(), &FsPath::root()).expect("read /workspace back");
+    observed(out, tree)
+}
+
+/// Runs a case on wasmtime-wasi, `/workspace` a fresh temporary host directory.
+pub fn run_reference(runner: &ReferenceRunner, case: &Case, bytes: &[u8]) -> Observed {
+    let dir = TempDir::new(&case.name);
+    let ws = case.workspace().expect("case workspace");
+    hostfs::write_back(&ws, &FsPath::root(), &dir.0).expect("materialise /workspace");
+    let out = runner.run(bytes, &[(&dir.0, WORKSPACE)], &config(case));
+    let tree = hostfs::dump_host_dir(&dir.0).expect("read /workspace back");
+    observed(out, tree)
+}
+
+/// A temporary directory removed on drop.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    /// A fresh empty directory under the system temp dir.
+    pub fn new(tag: &str) -> Self {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static N: AtomicU64 = AtomicU64::new(0);
+        let p = std::env::temp_dir().join(format!(
+            "oanix-{tag}-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).expect("create temp dir");
+        TempDir(p)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
