@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Fills `expect.stdout` in tests/cases.json from the wasmtime-wasi reference
+"""Fills `expect.stdout` and `expect.tree` in tests/cases.json from the wasmtime-wasi reference
 (`oanix run --reference`), so expectations come from the reference host, never from ours.
 Run after adding a case: scripts/bless-cases.py [NAME...]  (guests must be built)."""
 import json, os, subprocess, sys, tempfile
@@ -25,7 +25,24 @@ def run(case):
         for k, v in case.get("env", {}).items():
             cmd += ["--env", f"{k}={v}"]
         cmd += ["--"] + case.get("args", [])
-        return subprocess.run(cmd, capture_output=True)
+        p = subprocess.run(cmd, capture_output=True)
+        return p, tree(ws)
+
+
+def tree(root):
+    out = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in dirnames + filenames:
+            full = os.path.join(dirpath, name)
+            rel = os.path.relpath(full, root)
+            if os.path.islink(full):
+                out[rel] = "-> " + os.readlink(full)
+            elif os.path.isdir(full):
+                out[rel + "/"] = None
+            else:
+                with open(full, "rb") as f:
+                    out[rel] = f.read().decode("utf-8", "replace")
+    return dict(sorted(out.items()))
 
 
 def main():
@@ -35,8 +52,9 @@ def main():
     for case in cases:
         if only and case["name"] not in only:
             continue
-        p = run(case)
+        p, t = run(case)
         case["expect"]["stdout"] = p.stdout.decode()
+        case["expect"]["tree"] = t
         print(f"{case['name']}: exit {p.returncode}, {len(p.stdout)} bytes of stdout")
     with open(CASES, "w") as f:
         f.write("[\n" + ",\n".join("  " + json.dumps(c, ensure_ascii=False) for c in cases) + "\n]\n")

@@ -66,7 +66,7 @@ case "${1:-}" in
     else
       echo "(wasi-testsuite skipped: set OANIX_WASI_TESTSUITE to a local checkout's tests/ dir)"
     fi
-    step test-chromium cargo test -p oanix-core --target wasm32-unknown-unknown --tests
+    step test-chromium cargo test -p oanix-core -p oanix-tests --target wasm32-unknown-unknown --tests
     step e2e-explorer scripts/e2e-explorer.sh
     echo
     [ ${#failures[@]} -eq 0 ] || echo "failed steps: ${failures[*]}"

@@ -3,12 +3,16 @@
 //! browser. Each case says what to put in `/workspace`, what to run, and what must come out;
 //! parity means every host produces the same stdout, stderr, exit code and `/workspace` tree.
 
-use oanix_core::{FileService, FsPath, FsResult, MemFs};
+use oanix_core::run::{RunConfig, RunError, RunOutput};
+use oanix_core::{wasi::InputPipe, FileService, FsPath, FsResult, MemFs};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
 #[cfg(not(target_arch = "wasm32"))]
 pub mod native;
+
+#[cfg(target_arch = "wasm32")]
+pub mod browser;
 
 /// The guest preopen every case gets (and the only one).
 pub const WORKSPACE: &str = "/workspace";
@@ -62,6 +66,9 @@ pub struct Expect {
     /// `trap` or `timeout` when the guest must not exit normally.
     #[serde(default)]
     pub error: Option<String>,
+    /// `/workspace` afterwards: `dir/` → null, file → text, symlink → `-> target`.
+    #[serde(default)]
+    pub tree: Option<BTreeMap<String, Option<String>>>,
 }
 
 /// What one host produced for a case.
@@ -81,6 +88,32 @@ pub struct Observed {
     pub tree: BTreeMap<String, Option<Vec<u8>>>,
 }
 
+impl Observed {
+    /// A host's run output and the `/workspace` tree it left.
+    pub fn new(out: RunOutput, tree: BTreeMap<String, Option<Vec<u8>>>) -> Self {
+        Observed {
+            exit_code: out.exit_code,
+            error: out.error.as_ref().map(|e| error_kind(e).to_string()),
+            error_message: out.error.as_ref().map(|e| e.to_string()),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            tree,
+        }
+    }
+}
+
+/// The word `cases.json` uses for each kind of failed run.
+pub fn error_kind(e: &RunError) -> &'static str {
+    match e {
+        RunError::InvalidModule(_) => "invalid",
+        RunError::Trap(_) => "trap",
+        RunError::Timeout(_) => "timeout",
+        RunError::MemoryLimit(_) => "memory",
+        RunError::Setup(_) => "setup",
+        RunError::Host(_) => "host",
+    }
+}
+
 /// Every case in `tests/cases.json`.
 pub fn cases() -> Vec<Case> {
     serde_json::from_str(include_str!("../cases.json")).expect("tests/cases.json is valid")
@@ -92,6 +125,21 @@ impl Case {
         std::iter::once(self.guest.clone())
             .chain(self.args.iter().cloned())
             .collect()
+    }
+
+    /// How every host runs this case: its argv, env, stdin, the `/workspace` preopen and
+    /// its timeout (default 20 s).
+    pub fn config(&self) -> RunConfig {
+        RunConfig {
+            args: self.argv(),
+            env: self.env.clone().into_iter().collect(),
+            stdin: InputPipe::from_bytes(self.stdin.as_bytes().to_vec()),
+            preopens: Some(vec![(WORKSPACE.into(), WORKSPACE.into())]),
+            timeout: Some(std::time::Duration::from_millis(
+                self.timeout_ms.unwrap_or(20_000),
+            )),
+            ..Default::default()
+        }
     }
 
     /// A fresh `/workspace` holding this case's files and directories.
@@ -133,6 +181,19 @@ impl Case {
         if let Some(want) = &e.stdout {
             if &got.stdout != want {
                 bad.push(format!("stdout differs:\n{}", diff(want, &got.stdout)));
+            }
+        }
+        if let Some(want) = &e.tree {
+            let got: BTreeMap<String, Option<String>> = got
+                .tree
+                .iter()
+                .map(|(k, v)| {
+                    let text = v.as_ref().map(|b| String::from_utf8_lossy(b).into_owned());
+                    (k.clone(), text)
+                })
+                .collect();
+            if &got != want {
+                bad.push(format!("/workspace tree {got:?}, want {want:?}"));
             }
         }
         if let Some(want) = &e.stderr_contains {

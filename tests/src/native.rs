@@ -1,13 +1,10 @@
 //! Running cases natively: on the OANIX shim over wasmtime, and on wasmtime-wasi.
 
 use crate::{service_tree, Case, Observed, WORKSPACE};
-use oanix_core::{wasi::InputPipe, FsPath, Namespace};
-use oanix_native_runner::{
-    hostfs, reference::ReferenceRunner, RunConfig, RunError, RunOutput, Runner,
-};
+use oanix_core::{FsPath, Namespace};
+use oanix_native_runner::{hostfs, reference::ReferenceRunner, Runner};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
 /// Where the test command puts the guests: `<target>/wasm32-wasip1/release/<guest>.wasm`.
 pub fn guest_path(guest: &str) -> PathBuf {
@@ -30,48 +27,14 @@ pub fn guest_bytes(guest: &str) -> Vec<u8> {
     })
 }
 
-fn config(case: &Case) -> RunConfig {
-    RunConfig {
-        args: case.argv(),
-        env: case.env.clone().into_iter().collect(),
-        stdin: InputPipe::from_bytes(case.stdin.as_bytes().to_vec()),
-        preopens: Some(vec![(WORKSPACE.into(), WORKSPACE.into())]),
-        timeout: Some(Duration::from_millis(case.timeout_ms.unwrap_or(20_000))),
-        ..Default::default()
-    }
-}
-
-fn kind(e: &RunError) -> String {
-    match e {
-        RunError::InvalidModule(_) => "invalid",
-        RunError::Trap(_) => "trap",
-        RunError::Timeout(_) => "timeout",
-        RunError::MemoryLimit(_) => "memory",
-        RunError::Setup(_) => "setup",
-        RunError::Host(_) => "host",
-    }
-    .into()
-}
-
-fn observed(out: RunOutput, tree: std::collections::BTreeMap<String, Option<Vec<u8>>>) -> Observed {
-    Observed {
-        exit_code: out.exit_code,
-        error: out.error.as_ref().map(kind),
-        error_message: out.error.as_ref().map(|e| e.to_string()),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        tree,
-    }
-}
-
 /// Runs a case on the OANIX shim (wasmtime host), `/workspace` a fresh MemFs.
 pub fn run_shim(runner: &Runner, case: &Case, bytes: &[u8]) -> Observed {
     let ws = Arc::new(case.workspace().expect("case workspace"));
     let mut ns = Namespace::new();
     ns.mount(WORKSPACE, ws.clone()).expect("mount /workspace");
-    let out = runner.run(bytes, ns, config(case));
+    let out = runner.run(bytes, ns, case.config());
     let tree = service_tree(ws.as_ref(), &FsPath::root()).expect("read /workspace back");
-    observed(out, tree)
+    Observed::new(out, tree)
 }
 
 /// Runs a case on wasmtime-wasi, `/workspace` a fresh temporary host directory.
@@ -79,9 +42,9 @@ pub fn run_reference(runner: &ReferenceRunner, case: &Case, bytes: &[u8]) -> Obs
     let dir = TempDir::new(&case.name);
     let ws = case.workspace().expect("case workspace");
     hostfs::write_back(&ws, &FsPath::root(), &dir.0).expect("materialise /workspace");
-    let out = runner.run(bytes, &[(&dir.0, WORKSPACE)], &config(case));
+    let out = runner.run(bytes, &[(&dir.0, WORKSPACE)], &case.config());
     let tree = hostfs::dump_host_dir(&dir.0).expect("read /workspace back");
-    observed(out, tree)
+    Observed::new(out, tree)
 }
 
 /// A temporary directory removed on drop.

@@ -1,0 +1,35 @@
+//! For wasm32 builds, embeds the guest programs named in cases.json (built for wasm32-wasip1
+//! into the shared target/ directory) so the browser harness can run them.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+fn main() {
+    println!("cargo:rerun-if-changed=cases.json");
+    println!("cargo:rerun-if-env-changed=CARGO_TARGET_DIR");
+    let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
+    let out = PathBuf::from(std::env::var("OUT_DIR").unwrap()).join("guests.rs");
+    let mut code = String::from("/// Guest programs by name (wasm32 builds only).\n");
+    code.push_str("pub static GUESTS: &[(&str, &[u8])] = &[\n");
+    if std::env::var("CARGO_CFG_TARGET_ARCH").as_deref() == Ok("wasm32") {
+        let target = std::env::var_os("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| manifest.join("../target"));
+        let dir = target.join("wasm32-wasip1/release");
+        let cases = std::fs::read_to_string(manifest.join("cases.json")).unwrap();
+        let guests: BTreeSet<String> = cases
+            .split("\"guest\":")
+            .skip(1)
+            .filter_map(|s| s.split('"').nth(1).map(str::to_string))
+            .collect();
+        for g in guests {
+            let p = dir.join(format!("{g}.wasm"));
+            println!("cargo:rerun-if-changed={}", p.display());
+            if p.exists() {
+                code.push_str(&format!("    ({g:?}, include_bytes!({:?})),\n", p));
+            }
+        }
+    }
+    code.push_str("];\n");
+    std::fs::write(out, code).unwrap();
+}
