@@ -1,5 +1,6 @@
 //! Components of the explorer: sidebar (mounts + tree), breadcrumbs, listing, file view.
 
+use crate::run::RunPanel;
 use crate::sample::default_namespace;
 use leptos::prelude::*;
 use oanix_core::{FileKind, FsPath, Namespace};
@@ -70,6 +71,8 @@ pub fn App() -> impl IntoView {
 fn Explorer(ns: Namespace) -> impl IntoView {
     let ns = StoredValue::new_local(ns);
     let (view_sig, set_view) = signal(View::Dir("/".to_string()));
+    // Bumped whenever the namespace changes (a run wrote to it): views re-read it.
+    let (revision, set_revision) = signal(0u64);
     let mounts = ns.with_value(|ns| {
         ns.mounts()
             .into_iter()
@@ -79,11 +82,14 @@ fn Explorer(ns: Namespace) -> impl IntoView {
             })
             .collect::<Vec<_>>()
     });
-    let tree = ns.with_value(|ns| {
-        let mut rows = Vec::new();
-        walk(ns, &FsPath::root(), 0, &mut rows);
-        rows
-    });
+    let tree = move || {
+        revision.track();
+        ns.with_value(|ns| {
+            let mut rows = Vec::new();
+            walk(ns, &FsPath::root(), 0, &mut rows);
+            rows
+        })
+    };
     view! {
         <header class="topbar">
             <span class="logo">"OANIX"</span>
@@ -110,7 +116,7 @@ fn Explorer(ns: Namespace) -> impl IntoView {
                 </ul>
                 <h2>"Tree"</h2>
                 <ul class="tree">
-                    {tree
+                    {move || tree()
                         .into_iter()
                         .map(|row| {
                             let target = row.path.clone();
@@ -140,10 +146,14 @@ fn Explorer(ns: Namespace) -> impl IntoView {
             </nav>
             <main class="content">
                 <Breadcrumbs view=view_sig set_view=set_view/>
-                {move || match view_sig.get() {
-                    View::Dir(path) => view! { <Listing ns=ns path=path set_view=set_view/> }.into_any(),
-                    View::File(path) => view! { <FileView ns=ns path=path/> }.into_any(),
+                {move || {
+                    revision.track();
+                    match view_sig.get() {
+                        View::Dir(path) => view! { <Listing ns=ns path=path set_view=set_view/> }.into_any(),
+                        View::File(path) => view! { <FileView ns=ns path=path/> }.into_any(),
+                    }
                 }}
+                <RunPanel ns=ns changed=set_revision/>
             </main>
         </div>
     }

@@ -1,0 +1,162 @@
+#!/usr/bin/env python3
+"""End-to-end test of the Namespace Explorer as a person uses it, in real headless Chromium
+driven over the W3C WebDriver protocol (chromedriver; plain HTTP, no extra packages).
+
+Usage: scripts/e2e-explorer.py URL OUT_DIR [LOOP_WASM]
+Checks: the page lists the namespace; Run executes the sample guest in the worker and
+streams its coloured output; the file the guest wrote appears in the tree; a bad module is
+refused with a message; a spinning guest is stopped by the timeout (the worker is
+terminated) and the page stays responsive. Saves screenshots in OUT_DIR.
+"""
+import base64, json, os, socket, subprocess, sys, tempfile, time, urllib.request
+
+URL, OUT = sys.argv[1], sys.argv[2]
+LOOP = sys.argv[3] if len(sys.argv) > 3 else None
+ELEMENT = "element-6066-11e4-a52f-4a7d1f9aad17"
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+port = free_port()
+driver = subprocess.Popen(["/usr/bin/chromedriver", f"--port={port}"],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+BASE = f"http://127.0.0.1:{port}"
+
+
+def call(method, path, body=None):
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(BASE + path, data=data, method=method,
+                                 headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=60) as r:
+            return json.loads(r.read() or b"{}").get("value")
+    except urllib.error.HTTPError as e:
+        raise RuntimeError(f"{method} {path}: {e.read().decode()[:300]}")
+
+
+for _ in range(100):
+    try:
+        call("GET", "/status")
+        break
+    except Exception:
+        time.sleep(0.1)
+
+profile = tempfile.mkdtemp()
+session = call("POST", "/session", {"capabilities": {"alwaysMatch": {"goog:chromeOptions": {
+    "binary": "/usr/bin/chromium",
+    "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+             "--window-size=1200,900", f"--user-data-dir={profile}"]}}}})["sessionId"]
+S = f"/session/{session}"
+failures = []
+
+
+def check(ok, what):
+    print(("ok: " if ok else "FAIL: ") + what)
+    if not ok:
+        failures.append(what)
+
+
+def find(css, timeout=20):
+    end = time.time() + timeout
+    while time.time() < end:
+        found = call("POST", S + "/elements", {"using": "css selector", "value": css})
+        if found:
+            el = found[0]
+            return el.get(ELEMENT) or next(iter(el.values()))
+        time.sleep(0.1)
+    raise RuntimeError(f"no element {css!r}")
+
+
+def text(css):
+    return call("GET", f"{S}/element/{find(css)}/text")
+
+
+def wait_text(css, needle, timeout=20):
+    end = time.time() + timeout
+    t = ""
+    while time.time() < end:
+        t = text(css)
+        if needle in t:
+            return t
+        time.sleep(0.1)
+    return t
+
+
+def click(css):
+    call("POST", f"{S}/element/{find(css)}/click", {})
+
+
+def screenshot(name):
+    png = call("GET", S + "/screenshot")
+    with open(os.path.join(OUT, name), "wb") as f:
+        f.write(base64.b64decode(png))
+    print(f"ok: screenshot {OUT}/{name}")
+
+
+def console_errors():
+    try:
+        logs = call("POST", S + "/se/log", {"type": "browser"}) or []
+    except Exception:
+        return []
+    return [l["message"] for l in logs if l.get("level") == "SEVERE"]
+
+
+try:
+    call("POST", S + "/url", {"url": URL})
+    mounts = wait_text(".mounts", "/workspace")
+    for m in ["/task", "/workspace", "/logs", "/tmp"]:
+        check(m in mounts, f"mount {m} listed")
+    tree = text(".tree")
+    check("spec.json" in tree and "hello.txt" in tree, "tree shows /task/spec.json and /workspace/src/hello.txt")
+    check("hello-run.txt" not in tree, "no hello-run.txt before the run")
+
+    click(".run-button")
+    out = wait_text(".run-output", "guest running in your browser")
+    check("hello from a WASI guest running in your browser" in out, "sample output streamed to the page")
+    status = wait_text(".run-status", "exit code")
+    check("exit code 0" in status, f"exit code shown ({status!r})")
+    colored = call("POST", S + "/elements", {"using": "css selector", "value": ".run-output .fg-2"})
+    check(bool(colored), "ANSI green rendered as a coloured span")
+    tree = wait_text(".tree", "hello-run.txt")
+    check("hello-run.txt" in tree, "the file the guest wrote appears in /workspace")
+    screenshot("explorer.png")
+
+    bad = os.path.join(profile, "not-wasm.wasm")
+    with open(bad, "w") as f:
+        f.write("this is not wasm")
+    call("POST", f"{S}/element/{find('input[type=file]')}/value", {"text": bad})
+    status = wait_text(".run-status", "not a WebAssembly module")
+    check("not a WebAssembly module" in status, "a bad module is refused with a clear message")
+
+    if LOOP:
+        call("POST", f"{S}/element/{find('input[type=file]')}/value", {"text": os.path.abspath(LOOP)})
+        wait_text(".module-name", "infinite_loop")
+        t = find("input[type=number]")
+        call("POST", f"{S}/element/{t}/clear", {})
+        call("POST", f"{S}/element/{t}/value", {"text": "1"})
+        click(".run-button")
+        out = wait_text(".run-output", "looping")
+        check("looping" in out, "the spinning guest started (its output streamed)")
+        status = wait_text(".run-status", "timed out", timeout=15)
+        check("timed out" in status, f"the spinning guest was stopped by the timeout ({status!r})")
+        # The page still answers: the panel accepts the sample again and runs it.
+        click(".run-panel button.link")
+        click(".run-button")
+        status = wait_text(".run-status", "exit code", timeout=20)
+        check("exit code 0" in status, "a new worker runs the sample after the timeout")
+    errs = [e for e in console_errors() if "favicon" not in e]
+    check(not errs, f"no console errors {errs[:3]}")
+finally:
+    try:
+        call("DELETE", S)
+    finally:
+        driver.terminate()
+
+print(f"e2e: {len(failures)} failure(s)")
+sys.exit(1 if failures else 0)

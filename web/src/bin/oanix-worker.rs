@@ -1,0 +1,140 @@
+//! The explorer's guest runner: a dedicated Web Worker that runs one WASI guest at a time on
+//! [`BrowserRunner`] (JSPI), so the page never blocks. The page can terminate it (cancel,
+//! timeout of a spinning guest).
+//!
+//! Protocol (structured-clone objects):
+//! - page → worker: `{ wasm: Uint8Array, args: [string], env: [[k, v]], stdin: string,
+//!   snapshot: string /* NamespaceSnapshot JSON */, timeout_ms: number }`
+//! - worker → page, while running: `{ kind: "out", fd: 1 | 2, text: string }`
+//! - worker → page, at the end: `{ kind: "done", exit_code: number | null,
+//!   error: string | null, duration_ms: number, snapshot: string | null }`
+#![cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+
+#[cfg(target_arch = "wasm32")]
+mod worker {
+    use js_sys::{Array, Object, Reflect, Uint8Array};
+    use oanix_core::browser::BrowserRunner;
+    use oanix_core::run::RunConfig;
+    use oanix_core::wasi::{InputPipe, OutputPipe};
+    use oanix_core::{Namespace, NamespaceSnapshot};
+    use std::rc::Rc;
+    use std::time::Duration;
+    use wasm_bindgen::prelude::*;
+    use wasm_bindgen::JsCast;
+    use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
+
+    fn post(scope: &DedicatedWorkerGlobalScope, fields: &[(&str, JsValue)]) {
+        let o = Object::new();
+        for (k, v) in fields {
+            let _ = Reflect::set(&o, &(*k).into(), v);
+        }
+        let _ = scope.post_message(&o);
+    }
+
+    fn get(o: &JsValue, k: &str) -> JsValue {
+        Reflect::get(o, &k.into()).unwrap_or(JsValue::UNDEFINED)
+    }
+
+    /// Streams one output fd to the page as UTF-8 text chunks.
+    fn stream(scope: &DedicatedWorkerGlobalScope, fd: u32) -> OutputPipe {
+        let scope = scope.clone();
+        OutputPipe::new().with_sink(move |data: &[u8]| {
+            post(
+                &scope,
+                &[
+                    ("kind", "out".into()),
+                    ("fd", fd.into()),
+                    ("text", String::from_utf8_lossy(data).into_owned().into()),
+                ],
+            );
+        })
+    }
+
+    async fn run(scope: DedicatedWorkerGlobalScope, runner: Rc<BrowserRunner>, msg: JsValue) {
+        let done = |exit: JsValue, error: Option<String>, ms: f64, snap: Option<String>| {
+            post(
+                &scope,
+                &[
+                    ("kind", "done".into()),
+                    ("exit_code", exit),
+                    ("error", error.map_or(JsValue::NULL, Into::into)),
+                    ("duration_ms", ms.into()),
+                    ("snapshot", snap.map_or(JsValue::NULL, Into::into)),
+                ],
+            )
+        };
+        let wasm: Vec<u8> = get(&msg, "wasm")
+            .dyn_into::<Uint8Array>()
+            .map(|a| a.to_vec())
+            .unwrap_or_default();
+        let snapshot: Result<NamespaceSnapshot, String> = get(&msg, "snapshot")
+            .as_string()
+            .ok_or_else(|| "no namespace snapshot".to_string())
+            .and_then(|s| serde_json::from_str(&s).map_err(|e| e.to_string()));
+        let ns = match snapshot.and_then(|s| {
+            Namespace::from_snapshot(&s)
+                .map(|(ns, _)| ns)
+                .map_err(|e| e.to_string())
+        }) {
+            Ok(ns) => ns,
+            Err(e) => return done(JsValue::NULL, Some(format!("bad request: {e}")), 0.0, None),
+        };
+        let strings = |v: JsValue| -> Vec<String> {
+            v.dyn_into::<Array>()
+                .map(|a| a.iter().filter_map(|s| s.as_string()).collect())
+                .unwrap_or_default()
+        };
+        let env = get(&msg, "env")
+            .dyn_into::<Array>()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|kv| {
+                        let kv = strings(kv);
+                        Some((kv.first()?.clone(), kv.get(1)?.clone()))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let timeout = get(&msg, "timeout_ms").as_f64().unwrap_or(10_000.0);
+        let cfg = RunConfig {
+            args: strings(get(&msg, "args")),
+            env,
+            stdin: InputPipe::from_bytes(get(&msg, "stdin").as_string().unwrap_or_default()),
+            stdout: Some(stream(&scope, 1)),
+            stderr: Some(stream(&scope, 2)),
+            timeout: Some(Duration::from_millis(timeout as u64)),
+            ..Default::default()
+        };
+        let ns_after = ns.clone();
+        let out = runner.run(&wasm, ns, cfg).await;
+        let snap = serde_json::to_string(&ns_after.snapshot()).ok();
+        done(
+            out.exit_code.map_or(JsValue::NULL, |c| c.into()),
+            out.error.map(|e| e.to_string()),
+            out.duration.as_secs_f64() * 1e3,
+            snap,
+        );
+    }
+
+    pub fn start() {
+        console_error_panic_hook::set_once();
+        let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
+        let runner = Rc::new(BrowserRunner::new());
+        let s = scope.clone();
+        let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
+            wasm_bindgen_futures::spawn_local(run(s.clone(), runner.clone(), e.data()));
+        });
+        scope.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        on_message.forget(); // lives as long as the worker
+        post(&scope, &[("kind", "ready".into())]);
+    }
+}
+
+#[cfg(target_arch = "wasm32")]
+fn main() {
+    worker::start();
+}
+
+/// The worker exists only in the browser.
+#[cfg(not(target_arch = "wasm32"))]
+fn main() {}

@@ -1,0 +1,377 @@
+//! The Run panel: pick (or drop) a `.wasm`, set args/env/stdin, run it in the guest worker
+//! (`oanix-worker`, JSPI) against a snapshot of the namespace, stream its output with ANSI
+//! colours, and apply what it wrote back to the namespace. Cancel and timeouts terminate
+//! the worker (the only way to stop a guest spinning in its own thread).
+
+use crate::ansi;
+use js_sys::{Array, Object, Reflect, Uint8Array};
+use leptos::prelude::*;
+use oanix_core::{Namespace, NamespaceSnapshot};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use web_sys::{MessageEvent, Worker};
+
+/// The sample guest shown on first open (compiled from `web/sample/hello.wat`).
+pub const SAMPLE: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/hello.wasm"));
+const SAMPLE_NAME: &str = "hello.wasm (sample)";
+/// Where trunk puts the worker's loader (see index.html).
+const WORKER_URL: &str = "./oanix-worker_loader.js";
+/// Guests larger than this are refused before they reach the worker.
+const MAX_MODULE: usize = 64 << 20;
+
+/// One finished run, for the history.
+#[derive(Clone, Debug, PartialEq)]
+struct Past {
+    module: String,
+    args: String,
+    outcome: String,
+    millis: f64,
+}
+
+/// Output chunk: fd (1 or 2) and text.
+type Chunk = (u32, String);
+
+#[component]
+pub fn RunPanel(
+    ns: StoredValue<Namespace, LocalStorage>,
+    changed: WriteSignal<u64>,
+) -> impl IntoView {
+    let module = StoredValue::new_local((SAMPLE_NAME.to_string(), SAMPLE.to_vec()));
+    let (module_name, set_module_name) = signal(SAMPLE_NAME.to_string());
+    let args = RwSignal::new(String::new());
+    let env = RwSignal::new(String::new());
+    let stdin = RwSignal::new(String::new());
+    let timeout_s = RwSignal::new("10".to_string());
+    let output = RwSignal::new(Vec::<Chunk>::new());
+    let status = RwSignal::new(String::from("ready"));
+    let running = RwSignal::new(false);
+    let history = RwSignal::new(Vec::<Past>::new());
+    let worker: StoredValue<Option<Worker>, LocalStorage> = StoredValue::new_local(None);
+    let timer: StoredValue<Option<i32>, LocalStorage> = StoredValue::new_local(None);
+    let started = StoredValue::new(0.0f64);
+    // A request waiting for a fresh worker's `ready` (its handler is not installed before).
+    let pending: StoredValue<Option<JsValue>, LocalStorage> = StoredValue::new_local(None);
+
+    let stop_timer = move || {
+        if let Some(id) = timer.get_value() {
+            if let Some(w) = web_sys::window() {
+                w.clear_timeout_with_handle(id);
+            }
+        }
+        timer.set_value(None);
+    };
+    let kill = move |why: &str| {
+        stop_timer();
+        if let Some(w) = worker.get_value() {
+            w.terminate();
+        }
+        worker.set_value(None);
+        if running.get_untracked() {
+            running.set(false);
+            let ms = js_sys::Date::now() - started.get_value();
+            status.set(format!("{why} after {ms:.0} ms"));
+            history.update(|h| {
+                h.insert(
+                    0,
+                    Past {
+                        module: module_name.get_untracked(),
+                        args: args.get_untracked(),
+                        outcome: why.to_string(),
+                        millis: ms,
+                    },
+                )
+            });
+        }
+    };
+
+    let on_message = move |e: MessageEvent| {
+        let d = e.data();
+        let get = |k: &str| Reflect::get(&d, &k.into()).unwrap_or(JsValue::UNDEFINED);
+        match get("kind").as_string().as_deref() {
+            Some("ready") => {
+                if let (Some(w), Some(msg)) = (worker.get_value(), pending.get_value()) {
+                    pending.set_value(None);
+                    if let Err(e) = w.post_message(&msg) {
+                        status.set(format!("cannot reach the worker: {e:?}"));
+                    }
+                }
+            }
+            Some("out") => {
+                let fd = get("fd").as_f64().unwrap_or(1.0) as u32;
+                let text = get("text").as_string().unwrap_or_default();
+                output.update(|o| o.push((fd, text)));
+            }
+            Some("done") => {
+                stop_timer();
+                running.set(false);
+                let ms = get("duration_ms").as_f64().unwrap_or(0.0);
+                let outcome = match (get("exit_code").as_f64(), get("error").as_string()) {
+                    (Some(code), _) => format!("exit code {code}"),
+                    (None, Some(err)) => err,
+                    (None, None) => "finished".to_string(),
+                };
+                status.set(format!("{outcome} — {ms:.1} ms"));
+                history.update(|h| {
+                    h.insert(
+                        0,
+                        Past {
+                            module: module_name.get_untracked(),
+                            args: args.get_untracked(),
+                            outcome,
+                            millis: ms,
+                        },
+                    );
+                    h.truncate(50);
+                });
+                if let Some(snap) = get("snapshot").as_string() {
+                    apply_snapshot(ns, &snap, status);
+                    changed.update(|n| *n += 1);
+                }
+            }
+            _ => {}
+        }
+    };
+
+    // The worker, and whether it is new (then requests wait for its `ready`).
+    let ensure_worker = move || -> Result<(Worker, bool), String> {
+        if let Some(w) = worker.get_value() {
+            return Ok((w, false));
+        }
+        let w = Worker::new(WORKER_URL).map_err(|e| format!("cannot start the worker: {e:?}"))?;
+        let cb = Closure::<dyn FnMut(MessageEvent)>::new(on_message);
+        w.set_onmessage(Some(cb.as_ref().unchecked_ref()));
+        cb.forget(); // one per worker; the worker is terminated, not reused forever
+        worker.set_value(Some(w.clone()));
+        Ok((w, true))
+    };
+
+    let run = move || {
+        if running.get_untracked() {
+            return;
+        }
+        let request = || -> Result<JsValue, String> {
+            let snap = ns
+                .with_value(|ns| serde_json::to_string(&ns.snapshot()))
+                .map_err(|e| e.to_string())?;
+            let o = Object::new();
+            let set = |k: &str, v: &JsValue| Reflect::set(&o, &k.into(), v).map(|_| ());
+            let bytes = module.with_value(|(_, b)| Uint8Array::from(b.as_slice()));
+            let argv: Array = std::iter::once(module_name.get_untracked())
+                .chain(split_args(&args.get_untracked()))
+                .map(JsValue::from)
+                .collect();
+            let envs: Array = env
+                .get_untracked()
+                .lines()
+                .filter_map(|l| l.split_once('='))
+                .map(|(k, v)| JsValue::from(Array::of2(&k.trim().into(), &v.into())))
+                .collect();
+            set("wasm", &bytes.into())
+                .and_then(|_| set("args", &argv.into()))
+                .and_then(|_| set("env", &envs.into()))
+                .and_then(|_| set("stdin", &stdin.get_untracked().into()))
+                .and_then(|_| set("snapshot", &snap.into()))
+                .and_then(|_| {
+                    set(
+                        "timeout_ms",
+                        &JsValue::from(timeout_ms(&timeout_s.get_untracked())),
+                    )
+                })
+                .map_err(|e| format!("{e:?}"))?;
+            Ok(o.into())
+        };
+        let go = || -> Result<(), String> {
+            let msg = request()?;
+            match ensure_worker()? {
+                (_, true) => pending.set_value(Some(msg)),
+                (w, false) => w.post_message(&msg).map_err(|e| format!("{e:?}"))?,
+            }
+            Ok(())
+        };
+        output.set(Vec::new());
+        started.set_value(js_sys::Date::now());
+        running.set(true);
+        status.set("running…".into());
+        if let Err(e) = go() {
+            running.set(false);
+            status.set(e);
+            return;
+        }
+        // Hard limit: a guest spinning without syscalls is stopped by terminating the worker
+        // (a little after the runner's own timeout, which handles blocked guests).
+        let ms = timeout_ms(&timeout_s.get_untracked()) + 500.0;
+        let cb = Closure::once_into_js(move || {
+            timer.set_value(None);
+            kill("timed out");
+        });
+        if let Some(w) = web_sys::window() {
+            if let Ok(id) = w.set_timeout_with_callback_and_timeout_and_arguments_0(
+                cb.unchecked_ref(),
+                ms as i32,
+            ) {
+                timer.set_value(Some(id));
+            }
+        }
+    };
+
+    let load = move |name: String, bytes: Vec<u8>| {
+        if bytes.len() > MAX_MODULE {
+            status.set(format!(
+                "{name}: {} bytes is over the {} MiB limit",
+                bytes.len(),
+                MAX_MODULE >> 20
+            ));
+            return;
+        }
+        if !bytes.starts_with(b"\0asm") {
+            status.set(format!(
+                "{name}: not a WebAssembly module (no \\0asm header)"
+            ));
+            return;
+        }
+        set_module_name.set(name.clone());
+        module.set_value((name, bytes));
+        status.set("module loaded — press Run".into());
+    };
+    let pick = move |file: web_sys::File| {
+        let name = file.name();
+        wasm_bindgen_futures::spawn_local(async move {
+            match wasm_bindgen_futures::JsFuture::from(file.array_buffer()).await {
+                Ok(buf) => load(name, Uint8Array::new(&buf).to_vec()),
+                Err(e) => status.set(format!("cannot read {name}: {e:?}")),
+            }
+        });
+    };
+
+    view! {
+        <section class="run-panel" aria-label="Run a WASI module">
+            <h2>"Run"</h2>
+            <div
+                class="dropzone"
+                on:dragover=move |e: web_sys::DragEvent| e.prevent_default()
+                on:drop=move |e: web_sys::DragEvent| {
+                    e.prevent_default();
+                    if let Some(f) = e.data_transfer().and_then(|d| d.files()).and_then(|f| f.get(0)) {
+                        pick(f);
+                    }
+                }
+            >
+                <span class="muted">"Module: "</span>
+                <strong class="module-name">{module_name}</strong>
+                <label class="button">
+                    "Choose .wasm…"
+                    <input
+                        type="file"
+                        accept=".wasm,application/wasm"
+                        class="visually-hidden"
+                        on:change=move |e| {
+                            let input: web_sys::HtmlInputElement = event_target(&e);
+                            if let Some(f) = input.files().and_then(|f| f.get(0)) {
+                                pick(f);
+                            }
+                        }
+                    />
+                </label>
+                <button class="link" on:click=move |_| load(SAMPLE_NAME.to_string(), SAMPLE.to_vec())>
+                    "use the sample"
+                </button>
+            </div>
+            <div class="run-grid">
+                <label>"Arguments" <input type="text" class="run-args" bind:value=args placeholder="--flag value"/></label>
+                <label>"Timeout (s)" <input type="number" min="0.1" step="0.1" bind:value=timeout_s/></label>
+                <label>"Environment (KEY=VALUE per line)" <textarea rows="2" bind:value=env></textarea></label>
+                <label>"Standard input" <textarea rows="2" bind:value=stdin></textarea></label>
+            </div>
+            <div class="run-actions">
+                <button class="primary run-button" on:click=move |_| run() disabled=move || running.get()>"▶ Run"</button>
+                <button class="cancel-button" on:click=move |_| kill("cancelled") disabled=move || !running.get()>"■ Cancel"</button>
+                <span class="run-status" role="status">{move || status.get()}</span>
+            </div>
+            <pre class="run-output" aria-live="polite">
+                {move || {
+                    output
+                        .get()
+                        .into_iter()
+                        .flat_map(|(fd, text)| {
+                            ansi::segments(&text).into_iter().map(move |s| {
+                                let class = if fd == 2 { format!("{} stderr", s.class) } else { s.class };
+                                view! { <span class=class>{s.text}</span> }
+                            })
+                        })
+                        .collect_view()
+                }}
+            </pre>
+            <details class="history">
+                <summary>{move || format!("History ({})", history.get().len())}</summary>
+                <ul>
+                    {move || history
+                        .get()
+                        .into_iter()
+                        .map(|p| view! {
+                            <li>
+                                <code>{p.module}" "{p.args}</code>
+                                " → " {p.outcome} <span class="muted">{format!(" ({:.1} ms)", p.millis)}</span>
+                            </li>
+                        })
+                        .collect_view()}
+                </ul>
+            </details>
+        </section>
+    }
+}
+
+/// Replaces the page's namespace with the one the guest left (the worker ran on a copy).
+fn apply_snapshot(ns: StoredValue<Namespace, LocalStorage>, json: &str, status: RwSignal<String>) {
+    let restored = serde_json::from_str::<NamespaceSnapshot>(json)
+        .map_err(|e| e.to_string())
+        .and_then(|s| Namespace::from_snapshot(&s).map_err(|e| e.to_string()));
+    match restored {
+        Ok((after, skipped)) if skipped.is_empty() => ns.set_value(after),
+        Ok((_, skipped)) => status.update(|s| {
+            s.push_str(&format!(
+                " (namespace not updated: {} mount(s) not serialisable)",
+                skipped.len()
+            ))
+        }),
+        Err(e) => status.update(|s| s.push_str(&format!(" (namespace not updated: {e})"))),
+    }
+}
+
+fn timeout_ms(s: &str) -> f64 {
+    s.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|t| *t > 0.0)
+        .unwrap_or(10.0)
+        * 1000.0
+}
+
+/// Splits an argument line on whitespace, keeping "quoted strings" together.
+fn split_args(line: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    let mut any = false;
+    for c in line.chars() {
+        match c {
+            '"' => {
+                quoted = !quoted;
+                any = true;
+            }
+            c if c.is_whitespace() && !quoted => {
+                if any {
+                    out.push(std::mem::take(&mut cur));
+                    any = false;
+                }
+            }
+            c => {
+                cur.push(c);
+                any = true;
+            }
+        }
+    }
+    if any {
+        out.push(cur);
+    }
+    out
+}
