@@ -11,7 +11,8 @@
 //! - Path normalisation, done once: [`FsPath`] ([`path`]).
 //! - Generic services: [`MemFs`], [`MapFs`], [`FuncFs`], [`CowFs`] ([`fs`]).
 //! - The mount table with union binds: [`Namespace`] ([`namespace`]).
-//! - Serialisable contents for persistence: [`snapshot`].
+//! - Serialisable contents for persistence: [`snapshot`]; IndexedDB store: `persist`
+//!   (wasm32).
 //! - Clocks that work in the browser: [`clock`].
 //! - WASI preview1 for every host: [`wasi`] ([`wasi::WasiCtx`], [`wasi::GuestMemory`]).
 //! - Running a guest: [`run`] (config and results shared by hosts); the browser host is
@@ -45,6 +46,8 @@ pub mod error;
 pub mod fs;
 pub mod namespace;
 pub mod path;
+#[cfg(target_arch = "wasm32")]
+pub mod persist;
 pub mod run;
 pub mod service;
 pub mod snapshot;

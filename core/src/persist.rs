@@ -1,0 +1,402 @@
+//! Persistence of namespaces in IndexedDB (browser), through `rexie`.
+//!
+//! Layout: object store `manifests` (key: namespace name) holds the namespace's mount table
+//! as a [`NamespaceSnapshot`] with the MemFs/MapFs inode lists left empty; object store
+//! `inodes` holds one record per inode, keyed `[name, mount, layer, ino]`.
+//!
+//! Rules:
+//! - **Incremental**: a save writes only inodes whose contents changed since the last save or
+//!   load (by digest), deletes the ones that are gone, and rewrites the small manifest.
+//! - **Atomic**: one read-write transaction covers all of it; on any error it is aborted, so
+//!   an interrupted save (error, tab closed) leaves the previous state.
+//! - **Corruption is reported, not fatal**: a record that cannot be decoded is listed in
+//!   [`Loaded::problems`] and skipped (directory entries pointing at it are dropped); the rest
+//!   loads.
+//! - **Quota**: `QuotaExceededError` becomes [`FsError::NoSpace`]; the aborted transaction
+//!   leaves what was saved before.
+
+use crate::snapshot::{InodeSnapshot, NamespaceSnapshot, NodeSnapshot, ServiceSnapshot};
+use crate::{FsError, FsResult, Namespace};
+use js_sys::Array;
+use rexie::{KeyRange, ObjectStore, Rexie, TransactionMode};
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
+use std::hash::{Hash, Hasher};
+use wasm_bindgen::{JsCast, JsValue};
+
+const INODES: &str = "inodes";
+const MANIFESTS: &str = "manifests";
+
+/// Identifies one inode record: mount path, layer index, inode number.
+type InodeKey = (String, u32, u64);
+
+/// What a save did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SaveStats {
+    /// Inode records written (changed or new).
+    pub written: usize,
+    /// Inode records deleted.
+    pub deleted: usize,
+    /// Inode records left untouched.
+    pub unchanged: usize,
+    /// Bytes of file data written.
+    pub bytes: u64,
+}
+
+/// A restored namespace and what could not be restored.
+pub struct Loaded {
+    /// The namespace.
+    pub namespace: Namespace,
+    /// Unreadable records and mounts that were skipped, one message each.
+    pub problems: Vec<String>,
+}
+
+/// Named namespaces saved in one IndexedDB database.
+pub struct IdbStore {
+    db: Rexie,
+    /// Digests of what the database holds, per namespace (from the last save or load).
+    saved: RefCell<HashMap<String, HashMap<InodeKey, u64>>>,
+}
+
+fn idb(e: rexie::Error) -> FsError {
+    let text = format!("{e:?}");
+    if text.contains("QuotaExceeded") {
+        FsError::NoSpace
+    } else {
+        FsError::Io(format!("IndexedDB: {text}"))
+    }
+}
+
+fn js(e: impl std::fmt::Debug) -> FsError {
+    FsError::Io(format!("IndexedDB: {e:?}"))
+}
+
+/// Serialises for IndexedDB: u64 times/inode numbers as BigInt (they exceed 2^53), bytes
+/// as Uint8Array.
+fn to_js<T: serde::Serialize>(v: &T) -> FsResult<JsValue> {
+    let ser = serde_wasm_bindgen::Serializer::new().serialize_large_number_types_as_bigints(true);
+    v.serialize(&ser).map_err(js)
+}
+
+fn key(name: &str, k: &InodeKey) -> JsValue {
+    Array::of4(
+        &name.into(),
+        &k.0.as_str().into(),
+        &k.1.into(),
+        &(k.2 as f64).into(),
+    )
+    .into()
+}
+
+fn parse_key(v: &JsValue) -> Option<InodeKey> {
+    let a: &Array = v.dyn_ref()?;
+    Some((
+        a.get(1).as_string()?,
+        a.get(2).as_f64()? as u32,
+        a.get(3).as_f64()? as u64,
+    ))
+}
+
+/// Every inode key of namespace `name`: `[name] < [name, ...] < [name, []]`.
+fn range(name: &str) -> FsResult<KeyRange> {
+    let lower: JsValue = Array::of1(&name.into()).into();
+    let upper: JsValue = Array::of2(&name.into(), &Array::new()).into();
+    KeyRange::bound(&lower, &upper, Some(false), Some(false)).map_err(js)
+}
+
+fn digest(i: &InodeSnapshot) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    (i.ino, i.nlink, i.atime, i.mtime, i.ctime).hash(&mut h);
+    match &i.node {
+        NodeSnapshot::File { data } => (0u8, data).hash(&mut h),
+        NodeSnapshot::Dir {
+            parent,
+            next_cookie,
+            entries,
+        } => (1u8, parent, next_cookie, entries).hash(&mut h),
+        NodeSnapshot::Symlink { target } => (2u8, target).hash(&mut h),
+    }
+    h.finish()
+}
+
+/// The inode tables of a snapshot's MemFs/MapFs layers, by key; the snapshot keeps only the
+/// mount table (inode lists emptied) to be stored as the manifest.
+fn split(mut snap: NamespaceSnapshot) -> (NamespaceSnapshot, Vec<(InodeKey, InodeSnapshot)>) {
+    let mut inodes = Vec::new();
+    for m in &mut snap.mounts {
+        let mount = m.path.to_absolute();
+        for (i, layer) in m.layers.iter_mut().enumerate() {
+            if let Some(ServiceSnapshot::Mem(t) | ServiceSnapshot::Map(t)) = &mut layer.contents {
+                for node in t.inodes.drain(..) {
+                    inodes.push(((mount.clone(), i as u32, node.ino), node));
+                }
+            }
+        }
+    }
+    (snap, inodes)
+}
+
+impl IdbStore {
+    /// Opens (creating if needed) the database `db_name`.
+    pub async fn open(db_name: &str) -> FsResult<Self> {
+        let db = Rexie::builder(db_name)
+            .version(1)
+            .add_object_store(ObjectStore::new(INODES))
+            .add_object_store(ObjectStore::new(MANIFESTS))
+            .build()
+            .await
+            .map_err(idb)?;
+        Ok(IdbStore {
+            db,
+            saved: RefCell::default(),
+        })
+    }
+
+    /// The database's name.
+    pub fn name(&self) -> String {
+        self.db.name()
+    }
+
+    /// Saves `ns` as `name`, writing only what changed, in one transaction.
+    pub async fn save(&self, name: &str, ns: &Namespace) -> FsResult<SaveStats> {
+        self.save_inner(name, ns, None).await
+    }
+
+    /// Like [`Self::save`], but aborts the transaction after `puts` writes: what a tab closed
+    /// mid-save does. For tests of atomicity.
+    #[doc(hidden)]
+    pub async fn save_interrupted(&self, name: &str, ns: &Namespace, puts: usize) -> FsResult<()> {
+        match self.save_inner(name, ns, Some(puts)).await {
+            Err(FsError::Cancelled) => Ok(()),
+            Err(e) => Err(e),
+            Ok(_) => Err(FsError::Io(
+                "the save finished before the interruption".into(),
+            )),
+        }
+    }
+
+    async fn save_inner(
+        &self,
+        name: &str,
+        ns: &Namespace,
+        interrupt_after: Option<usize>,
+    ) -> FsResult<SaveStats> {
+        let (manifest, inodes) = split(ns.snapshot());
+        let manifest = to_js(&manifest)?;
+        let known = self.saved.borrow().get(name).cloned().unwrap_or_default();
+        let tx = self
+            .db
+            .transaction(&[INODES, MANIFESTS], TransactionMode::ReadWrite)
+            .map_err(idb)?;
+        let mut digests = HashMap::new();
+        let work = async {
+            let store = tx.store(INODES).map_err(idb)?;
+            let mut stats = SaveStats::default();
+            let existing: HashSet<InodeKey> = store
+                .get_all_keys(Some(range(name)?), None)
+                .await
+                .map_err(idb)?
+                .iter()
+                .filter_map(parse_key)
+                .collect();
+            let mut puts = 0usize;
+            for (k, node) in &inodes {
+                let d = digest(node);
+                digests.insert(k.clone(), d);
+                if existing.contains(k) && known.get(k) == Some(&d) {
+                    stats.unchanged += 1;
+                    continue;
+                }
+                if interrupt_after == Some(puts) {
+                    return Err(FsError::Cancelled);
+                }
+                let v = to_js(node)?;
+                store.put(&v, Some(&key(name, k))).await.map_err(idb)?;
+                puts += 1;
+                stats.written += 1;
+                if let NodeSnapshot::File { data } = &node.node {
+                    stats.bytes += data.len() as u64;
+                }
+            }
+            for k in existing.iter().filter(|k| !digests.contains_key(*k)) {
+                store.delete(key(name, k)).await.map_err(idb)?;
+                stats.deleted += 1;
+            }
+            let manifests = tx.store(MANIFESTS).map_err(idb)?;
+            manifests
+                .put(&manifest, Some(&name.into()))
+                .await
+                .map_err(idb)?;
+            Ok(stats)
+        }
+        .await;
+        match work {
+            Ok(stats) => {
+                tx.done().await.map_err(idb)?;
+                self.saved.borrow_mut().insert(name.to_string(), digests);
+                Ok(stats)
+            }
+            Err(e) => {
+                let _ = tx.abort().await;
+                Err(e)
+            }
+        }
+    }
+
+    /// Restores namespace `name` (`None` if never saved). Unreadable records are reported in
+    /// [`Loaded::problems`] and skipped.
+    pub async fn load(&self, name: &str) -> FsResult<Option<Loaded>> {
+        let tx = self
+            .db
+            .transaction(&[INODES, MANIFESTS], TransactionMode::ReadOnly)
+            .map_err(idb)?;
+        let manifests = tx.store(MANIFESTS).map_err(idb)?;
+        let Some(raw) = manifests.get(name.into()).await.map_err(idb)? else {
+            return Ok(None);
+        };
+        let mut problems = Vec::new();
+        let mut manifest: NamespaceSnapshot = serde_wasm_bindgen::from_value(raw)
+            .map_err(|e| FsError::Io(format!("manifest of {name:?} is unreadable: {e}")))?;
+        let store = tx.store(INODES).map_err(idb)?;
+        let records = store
+            .scan(Some(range(name)?), None, None, None)
+            .await
+            .map_err(idb)?;
+        let mut by_layer: HashMap<(String, u32), Vec<InodeSnapshot>> = HashMap::new();
+        let mut digests = HashMap::new();
+        for (k, v) in records {
+            let Some(k) = parse_key(&k) else {
+                problems.push(format!("record with a malformed key {k:?} skipped"));
+                continue;
+            };
+            match serde_wasm_bindgen::from_value::<InodeSnapshot>(v) {
+                Ok(node) if node.ino == k.2 => {
+                    digests.insert(k.clone(), digest(&node));
+                    by_layer.entry((k.0, k.1)).or_default().push(node);
+                }
+                Ok(_) => problems.push(format!("{}: inode {} has a mismatched number", k.0, k.2)),
+                Err(e) => problems.push(format!("{}: inode {} is unreadable ({e})", k.0, k.2)),
+            }
+        }
+        for m in &mut manifest.mounts {
+            let mount = m.path.to_absolute();
+            for (i, layer) in m.layers.iter_mut().enumerate() {
+                if let Some(ServiceSnapshot::Mem(t) | ServiceSnapshot::Map(t)) = &mut layer.contents
+                {
+                    let mut nodes = by_layer
+                        .remove(&(mount.clone(), i as u32))
+                        .unwrap_or_default();
+                    // Drop directory entries whose inode did not load.
+                    let present: HashSet<u64> = nodes.iter().map(|n| n.ino).collect();
+                    for n in &mut nodes {
+                        if let NodeSnapshot::Dir { entries, .. } = &mut n.node {
+                            entries.retain(|(entry, ino, _)| {
+                                let ok = present.contains(ino);
+                                if !ok {
+                                    problems.push(format!("{mount}: entry {entry:?} lost"));
+                                }
+                                ok
+                            });
+                        }
+                    }
+                    t.inodes = nodes;
+                }
+            }
+        }
+        let (namespace, skipped) = Namespace::from_snapshot(&manifest)?;
+        problems.extend(
+            skipped
+                .into_iter()
+                .map(|p| format!("{}: not restorable, skipped", p.to_absolute())),
+        );
+        self.saved.borrow_mut().insert(name.to_string(), digests);
+        Ok(Some(Loaded {
+            namespace,
+            problems,
+        }))
+    }
+
+    /// Names of the saved namespaces, sorted.
+    pub async fn list(&self) -> FsResult<Vec<String>> {
+        let tx = self
+            .db
+            .transaction(&[MANIFESTS], TransactionMode::ReadOnly)
+            .map_err(idb)?;
+        let keys = tx
+            .store(MANIFESTS)
+            .map_err(idb)?
+            .get_all_keys(None, None)
+            .await
+            .map_err(idb)?;
+        let mut names: Vec<String> = keys.iter().filter_map(|k| k.as_string()).collect();
+        names.sort();
+        Ok(names)
+    }
+
+    /// Deletes namespace `name` (its manifest and every inode record), atomically.
+    pub async fn delete(&self, name: &str) -> FsResult<()> {
+        let tx = self
+            .db
+            .transaction(&[INODES, MANIFESTS], TransactionMode::ReadWrite)
+            .map_err(idb)?;
+        let work = async {
+            let store = tx.store(INODES).map_err(idb)?;
+            for k in store
+                .get_all_keys(Some(range(name)?), None)
+                .await
+                .map_err(idb)?
+            {
+                store.delete(k).await.map_err(idb)?;
+            }
+            tx.store(MANIFESTS)
+                .map_err(idb)?
+                .delete(name.into())
+                .await
+                .map_err(idb)
+        }
+        .await;
+        match work {
+            Ok(()) => {
+                tx.done().await.map_err(idb)?;
+                self.saved.borrow_mut().remove(name);
+                Ok(())
+            }
+            Err(e) => {
+                let _ = tx.abort().await;
+                Err(e)
+            }
+        }
+    }
+
+    /// Writes a raw value under an inode key: for tests of corrupt records.
+    #[doc(hidden)]
+    pub async fn put_raw(
+        &self,
+        name: &str,
+        mount: &str,
+        layer: u32,
+        ino: u64,
+        v: &JsValue,
+    ) -> FsResult<()> {
+        let tx = self
+            .db
+            .transaction(&[INODES], TransactionMode::ReadWrite)
+            .map_err(idb)?;
+        let k = key(name, &(mount.to_string(), layer, ino));
+        tx.store(INODES)
+            .map_err(idb)?
+            .put(v, Some(&k))
+            .await
+            .map_err(idb)?;
+        tx.done().await.map_err(idb)?;
+        Ok(())
+    }
+}
+
+/// Whether a JS error is the browser's quota error (for callers showing it).
+pub fn is_quota_error(e: &JsValue) -> bool {
+    js_sys::Reflect::get(e, &"name".into())
+        .ok()
+        .and_then(|n| n.as_string())
+        .is_some_and(|n| n == "QuotaExceededError")
+}
