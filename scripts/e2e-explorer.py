@@ -4,7 +4,8 @@ driven over the W3C WebDriver protocol (chromedriver; plain HTTP, no extra packa
 
 Usage: scripts/e2e-explorer.py URL OUT_DIR [LOOP_WASM]
 Checks: the page lists the namespace; Run executes the sample guest in the worker and
-streams its coloured output; the file the guest wrote appears in the tree; a bad module is
+streams its coloured output; the file the guest wrote appears in the tree and is still
+there after a reload (IndexedDB); a bad module is
 refused with a message; a spinning guest is stopped by the timeout (the worker is
 terminated) and the page stays responsive. Saves screenshots in OUT_DIR.
 """
@@ -126,6 +127,14 @@ try:
     tree = wait_text(".tree", "hello-run.txt")
     check("hello-run.txt" in tree, "the file the guest wrote appears in /workspace")
     screenshot("explorer.png")
+
+    saved = wait_text(".save-status", "saved (")
+    check(saved.startswith("saved ("), f"the change was saved to IndexedDB ({saved!r})")
+    call("POST", S + "/refresh", {})
+    tree = wait_text(".tree", "hello-run.txt")
+    check("hello-run.txt" in tree, "after a reload the file is still there (restored from IndexedDB)")
+    saved = wait_text(".save-status", "saved (")
+    check("saved (0 written)" in saved, f"reloading writes nothing new ({saved!r})")
 
     bad = os.path.join(profile, "not-wasm.wasm")
     with open(bad, "w") as f:

@@ -3,7 +3,10 @@
 use crate::run::RunPanel;
 use crate::sample::default_namespace;
 use leptos::prelude::*;
+use oanix_core::persist::IdbStore;
+use oanix_core::FsError;
 use oanix_core::{FileKind, FsPath, Namespace};
+use std::rc::Rc;
 
 /// One row of the sidebar tree.
 #[derive(Clone, Debug, PartialEq)]
@@ -57,22 +60,97 @@ enum View {
     File(String),
 }
 
+/// The namespace the page starts with, where it is saved, and what loading reported.
+#[derive(Clone)]
+struct Start {
+    ns: Namespace,
+    store: Option<Rc<IdbStore>>,
+    notes: Vec<String>,
+}
+
+/// IndexedDB database and the name the explorer saves its namespace under.
+const DB_NAME: &str = "oanix-explorer";
+const NS_NAME: &str = "default";
+
+/// Restores the saved namespace, or builds the default one (and saves it). Without
+/// IndexedDB the page still works, unsaved.
+async fn start() -> Result<Start, String> {
+    let store = match IdbStore::open(DB_NAME).await {
+        Ok(s) => Some(Rc::new(s)),
+        Err(e) => {
+            let ns = default_namespace().map_err(|e| e.to_string())?;
+            let notes = vec![format!("not saved: IndexedDB unavailable ({e})")];
+            return Ok(Start {
+                ns,
+                store: None,
+                notes,
+            });
+        }
+    };
+    let db = store.as_ref().expect("opened");
+    match db.load(NS_NAME).await {
+        Ok(Some(loaded)) => Ok(Start {
+            ns: loaded.namespace,
+            notes: loaded.problems,
+            store,
+        }),
+        Ok(None) => Ok(Start {
+            ns: default_namespace().map_err(|e| e.to_string())?,
+            notes: Vec::new(),
+            store,
+        }),
+        Err(e) => Ok(Start {
+            ns: default_namespace().map_err(|e| e.to_string())?,
+            notes: vec![format!(
+                "saved namespace unreadable ({e}); showing the default"
+            )],
+            store,
+        }),
+    }
+}
+
 /// The whole page.
 #[component]
 pub fn App() -> impl IntoView {
-    match default_namespace() {
-        Ok(ns) => view! { <Explorer ns=ns/> }.into_any(),
-        Err(e) => view! { <p class="error">"Could not build the namespace: " {e.to_string()}</p> }
-            .into_any(),
+    let started: RwSignal<Option<Result<Start, String>>, LocalStorage> = RwSignal::new_local(None);
+    leptos::task::spawn_local(async move { started.set(Some(start().await)) });
+    move || match started.get() {
+        None => view! { <p class="muted loading">"Loading the namespace…"</p> }.into_any(),
+        Some(Ok(s)) => view! { <Explorer ns=s.ns store=s.store notes=s.notes/> }.into_any(),
+        Some(Err(e)) => {
+            view! { <p class="error">"Could not build the namespace: " {e}</p> }.into_any()
+        }
     }
 }
 
 #[component]
-fn Explorer(ns: Namespace) -> impl IntoView {
+fn Explorer(ns: Namespace, store: Option<Rc<IdbStore>>, notes: Vec<String>) -> impl IntoView {
     let ns = StoredValue::new_local(ns);
     let (view_sig, set_view) = signal(View::Dir("/".to_string()));
     // Bumped whenever the namespace changes (a run wrote to it): views re-read it.
     let (revision, set_revision) = signal(0u64);
+    let saved = RwSignal::new(if store.is_some() {
+        "saved".to_string()
+    } else {
+        String::new()
+    });
+    let store = StoredValue::new_local(store);
+    // Every change is saved (incrementally: only changed inodes are written).
+    Effect::new(move |_| {
+        revision.track();
+        let Some(db) = store.get_value() else { return };
+        let snapshot = ns.with_value(Namespace::clone);
+        saved.set("saving…".into());
+        leptos::task::spawn_local(async move {
+            saved.set(match db.save(NS_NAME, &snapshot).await {
+                Ok(stats) => format!("saved ({} written)", stats.written),
+                Err(FsError::NoSpace) => {
+                    "NOT SAVED: browser storage quota exceeded — earlier saves are intact".into()
+                }
+                Err(e) => format!("NOT SAVED: {e}"),
+            });
+        });
+    });
     let mounts = ns.with_value(|ns| {
         ns.mounts()
             .into_iter()
@@ -94,6 +172,7 @@ fn Explorer(ns: Namespace) -> impl IntoView {
         <header class="topbar">
             <span class="logo">"OANIX"</span>
             <span class="subtitle">"Namespace Explorer"</span>
+            <span class="save-status" role="status">{move || saved.get()}</span>
         </header>
         <div class="layout">
             <nav class="sidebar" aria-label="Namespace">
@@ -145,6 +224,11 @@ fn Explorer(ns: Namespace) -> impl IntoView {
                 </ul>
             </nav>
             <main class="content">
+                {(!notes.is_empty()).then(|| view! {
+                    <ul class="notes error" role="alert">
+                        {notes.into_iter().map(|n| view! { <li>{n}</li> }).collect_view()}
+                    </ul>
+                })}
                 <Breadcrumbs view=view_sig set_view=set_view/>
                 {move || {
                     revision.track();
