@@ -156,22 +156,8 @@ impl BrowserRunner {
             ));
         }
         let module = self.module(bytes).await?;
-        let mut builder = WasiCtx::builder(ns)
-            .args(cfg.args.iter().cloned())
-            .stdin(cfg.stdin.handle())
-            .stdout(stdout.handle())
-            .stderr(stderr.handle());
-        for (k, v) in &cfg.env {
-            builder = builder.env(k, v);
-        }
-        builder = match &cfg.preopens {
-            None => builder.preopen_mounts(),
-            Some(list) => list
-                .iter()
-                .fold(builder, |b, (guest, path)| b.preopen(guest, path)),
-        };
         let guest: Shared = Rc::new(RefCell::new(Guest {
-            wasi: builder.build().map_err(RunError::Setup)?,
+            wasi: cfg.wasi_ctx(ns, stdout, stderr)?,
             memory: None,
             max_memory: cfg.max_memory,
             memory_exceeded: false,

@@ -1,8 +1,8 @@
 //! What a host needs to run a guest, and what comes back: shared by every host
 //! (wasmtime natively, the browser's WebAssembly API on wasm32) so results compare 1:1.
 
-use crate::wasi::{InputPipe, OutputPipe};
-use crate::FsError;
+use crate::wasi::{InputPipe, OutputPipe, WasiCtx};
+use crate::{FsError, Namespace};
 use std::time::Duration;
 
 /// How to run one guest.
@@ -24,6 +24,33 @@ pub struct RunConfig {
     pub timeout: Option<Duration>,
     /// Largest linear memory, in bytes.
     pub max_memory: Option<usize>,
+}
+
+impl RunConfig {
+    /// The guest's WASI state for this configuration: args, env, stdio (`stdout`/`stderr`
+    /// are the pipes the host captures), and the preopens (every mount when `None`).
+    pub fn wasi_ctx(
+        &self,
+        ns: Namespace,
+        stdout: &OutputPipe,
+        stderr: &OutputPipe,
+    ) -> Result<WasiCtx, RunError> {
+        let mut builder = WasiCtx::builder(ns)
+            .args(self.args.iter().cloned())
+            .stdin(self.stdin.handle())
+            .stdout(stdout.handle())
+            .stderr(stderr.handle());
+        for (k, v) in &self.env {
+            builder = builder.env(k, v);
+        }
+        builder = match &self.preopens {
+            None => builder.preopen_mounts(),
+            Some(list) => list
+                .iter()
+                .fold(builder, |b, (guest, path)| b.preopen(guest, path)),
+        };
+        builder.build().map_err(RunError::Setup)
+    }
 }
 
 /// Why a run did not finish with an exit code.

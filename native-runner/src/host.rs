@@ -209,21 +209,7 @@ impl Runner {
         stderr: &OutputPipe,
     ) -> Result<i32, RunError> {
         let module = self.module(bytes)?;
-        let mut builder = WasiCtx::builder(ns)
-            .args(cfg.args.iter().cloned())
-            .stdin(cfg.stdin.handle())
-            .stdout(stdout.handle())
-            .stderr(stderr.handle());
-        for (k, v) in &cfg.env {
-            builder = builder.env(k, v);
-        }
-        builder = match &cfg.preopens {
-            None => builder.preopen_mounts(),
-            Some(list) => list
-                .iter()
-                .fold(builder, |b, (guest, path)| b.preopen(guest, path)),
-        };
-        let wasi = builder.build().map_err(RunError::Setup)?;
+        let wasi = cfg.wasi_ctx(ns, stdout, stderr)?;
         let mut store = Store::new(
             &self.engine,
             State {

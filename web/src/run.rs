@@ -52,6 +52,21 @@ pub fn RunPanel(
     // A request waiting for a fresh worker's `ready` (its handler is not installed before).
     let pending: StoredValue<Option<JsValue>, LocalStorage> = StoredValue::new_local(None);
 
+    // Newest first, the last 50 runs.
+    let record = move |outcome: String, millis: f64| {
+        history.update(|h| {
+            h.insert(
+                0,
+                Past {
+                    module: module_name.get_untracked(),
+                    args: args.get_untracked(),
+                    outcome,
+                    millis,
+                },
+            );
+            h.truncate(50);
+        })
+    };
     let stop_timer = move || {
         if let Some(id) = timer.get_value() {
             if let Some(w) = web_sys::window() {
@@ -70,17 +85,7 @@ pub fn RunPanel(
             running.set(false);
             let ms = js_sys::Date::now() - started.get_value();
             status.set(format!("{why} after {ms:.0} ms"));
-            history.update(|h| {
-                h.insert(
-                    0,
-                    Past {
-                        module: module_name.get_untracked(),
-                        args: args.get_untracked(),
-                        outcome: why.to_string(),
-                        millis: ms,
-                    },
-                )
-            });
+            record(why.to_string(), ms);
         }
     };
 
@@ -111,18 +116,7 @@ pub fn RunPanel(
                     (None, None) => "finished".to_string(),
                 };
                 status.set(format!("{outcome} — {ms:.1} ms"));
-                history.update(|h| {
-                    h.insert(
-                        0,
-                        Past {
-                            module: module_name.get_untracked(),
-                            args: args.get_untracked(),
-                            outcome,
-                            millis: ms,
-                        },
-                    );
-                    h.truncate(50);
-                });
+                record(outcome, ms);
                 if let Some(snap) = get("snapshot").as_string() {
                     apply_snapshot(ns, &snap, status);
                     changed.update(|n| *n += 1);

@@ -135,6 +135,21 @@ fn lock(inner: &Mutex<Inner>) -> MutexGuard<'_, Inner> {
 }
 
 impl MemFs {
+    /// Sets the times of `path` (or of the symlink itself when `follow` is false).
+    fn set_path_times(
+        &self,
+        path: &FsPath,
+        follow: bool,
+        atime: Option<Timestamp>,
+        mtime: Option<Timestamp>,
+    ) -> FsResult<()> {
+        let mut inner = lock(&self.inner);
+        inner.check_writable()?;
+        let ino = inner.resolve(path, follow)?;
+        set_node_times(inner.node_mut(ino)?, atime, mtime);
+        Ok(())
+    }
+
     /// An empty file system with default limits.
     pub fn new() -> Self {
         Self::with_limits(MemFsLimits::default())
@@ -710,11 +725,7 @@ impl FileService for MemFs {
         atime: Option<Timestamp>,
         mtime: Option<Timestamp>,
     ) -> FsResult<()> {
-        let mut inner = lock(&self.inner);
-        inner.check_writable()?;
-        let ino = inner.resolve(path, true)?;
-        set_node_times(inner.node_mut(ino)?, atime, mtime);
-        Ok(())
+        self.set_path_times(path, true, atime, mtime)
     }
 
     fn set_times_nofollow(
@@ -723,11 +734,7 @@ impl FileService for MemFs {
         atime: Option<Timestamp>,
         mtime: Option<Timestamp>,
     ) -> FsResult<()> {
-        let mut inner = lock(&self.inner);
-        inner.check_writable()?;
-        let ino = inner.resolve(path, false)?;
-        set_node_times(inner.node_mut(ino)?, atime, mtime);
-        Ok(())
+        self.set_path_times(path, false, atime, mtime)
     }
 
     fn symlink(&self, target: &str, link: &FsPath) -> FsResult<()> {
