@@ -87,6 +87,9 @@ case "${1:-}" in
     build_guests
     cargo bench -p oanix-core
     cargo bench -p oanix-native-runner --bench wasi_bench
+    OANIX_BENCH_WRITES=${OANIX_BENCH_WRITES:-1000000} OANIX_BENCH_MIB=${OANIX_BENCH_MIB:-64} \
+      OANIX_BENCH_CPU=${OANIX_BENCH_CPU:-5} cargo test --release -p oanix-tests \
+      --target wasm32-unknown-unknown --test browser_bench -- --nocapture
     OANIX_BENCH_OPS=${OANIX_BENCH_OPS:-200000} cargo test --release -p oanix-core \
       --target wasm32-unknown-unknown --test bench_browser -- --nocapture
     ;;
