@@ -136,6 +136,26 @@ try:
     saved = wait_text(".save-status", "saved (")
     check("saved (0 written)" in saved, f"reloading writes nothing new ({saved!r})")
 
+    # Create and edit a file through the UI, save with Ctrl-S, reload: it is still there.
+    call("POST", S + "/url", {"url": URL + "#/workspace"})
+    name = find(".new-name")
+    call("POST", f"{S}/element/{name}/value", {"text": "notes.txt"})
+    click(".new-file")
+    editor = find(".editor")
+    call("POST", f"{S}/element/{editor}/value", {"text": "written in the browser"})
+    call("POST", f"{S}/element/{editor}/value", {"text": "\ue009s\ue009"})  # Ctrl-S
+    msg = wait_text(".save-status", "saved (1 written)")
+    check(msg == "saved (1 written)", f"Ctrl-S saves the edited file, one record written ({msg!r})")
+    call("POST", S + "/refresh", {})
+    value = call("GET", f"{S}/element/{find('.editor')}/property/value")
+    check(value == "written in the browser", f"after a reload #/workspace/notes.txt shows the saved text ({value!r})")
+
+    # An unknown path in the URL is an error on the page, not a crash.
+    call("POST", S + "/url", {"url": URL + "#/no/such/path"})
+    err = wait_text(".content .error", "no/such/path")
+    check("no/such/path" in err, f"unknown path in the URL reported ({err!r})")
+    call("POST", S + "/url", {"url": URL + "#/"})
+
     bad = os.path.join(profile, "not-wasm.wasm")
     with open(bad, "w") as f:
         f.write("this is not wasm")

@@ -5,7 +5,7 @@ use crate::sample::default_namespace;
 use leptos::prelude::*;
 use oanix_core::persist::IdbStore;
 use oanix_core::FsError;
-use oanix_core::{FileKind, FsPath, Namespace};
+use oanix_core::{FileKind, FileService, FsPath, Namespace};
 use std::rc::Rc;
 
 /// One row of the sidebar tree.
@@ -50,6 +50,27 @@ impl SortedList for Namespace {
         let mut v = self.list(dir.as_str())?;
         v.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(v)
+    }
+}
+
+/// The view named by the URL's `#/path` (default `/`).
+fn initial_view(ns: &Namespace) -> View {
+    let hash = web_sys::window()
+        .and_then(|w| w.location().hash().ok())
+        .unwrap_or_default();
+    let raw = hash.trim_start_matches('#');
+    let decoded = js_sys::decode_uri_component(raw)
+        .ok()
+        .and_then(|s| s.as_string())
+        .unwrap_or_else(|| raw.to_string());
+    let path = if decoded.starts_with('/') {
+        decoded
+    } else {
+        "/".to_string()
+    };
+    match ns.metadata(&path) {
+        Ok(m) if !m.is_dir() => View::File(path),
+        _ => View::Dir(path),
     }
 }
 
@@ -126,7 +147,21 @@ pub fn App() -> impl IntoView {
 #[component]
 fn Explorer(ns: Namespace, store: Option<Rc<IdbStore>>, notes: Vec<String>) -> impl IntoView {
     let ns = StoredValue::new_local(ns);
-    let (view_sig, set_view) = signal(View::Dir("/".to_string()));
+    // The URL's #path opens that file or directory (an unknown path shows its error).
+    let (view_sig, set_view) = signal(ns.with_value(initial_view));
+    Effect::new(move |_| {
+        let (View::Dir(p) | View::File(p)) = view_sig.get();
+        if let Some(w) = web_sys::window() {
+            let _ = w.location().set_hash(&p);
+        }
+    });
+    // Back/forward and edited URLs: follow the hash.
+    let _ = leptos::prelude::window_event_listener(leptos::ev::hashchange, move |_| {
+        let v = ns.with_value(initial_view);
+        if view_sig.get_untracked() != v {
+            set_view.set(v);
+        }
+    });
     // Bumped whenever the namespace changes (a run wrote to it): views re-read it.
     let (revision, set_revision) = signal(0u64);
     let saved = RwSignal::new(if store.is_some() {
@@ -233,8 +268,11 @@ fn Explorer(ns: Namespace, store: Option<Rc<IdbStore>>, notes: Vec<String>) -> i
                 {move || {
                     revision.track();
                     match view_sig.get() {
-                        View::Dir(path) => view! { <Listing ns=ns path=path set_view=set_view/> }.into_any(),
-                        View::File(path) => view! { <FileView ns=ns path=path/> }.into_any(),
+                        View::Dir(path) => view! {
+                            <Listing ns=ns path=path.clone() set_view=set_view/>
+                            <CreateBar ns=ns dir=path changed=set_revision set_view=set_view/>
+                        }.into_any(),
+                        View::File(path) => view! { <FileView ns=ns path=path changed=set_revision set_view=set_view/> }.into_any(),
                     }
                 }}
                 <RunPanel ns=ns changed=set_revision/>
@@ -285,6 +323,64 @@ fn Breadcrumbs(view: ReadSignal<View>, set_view: WriteSignal<View>) -> impl Into
                     .collect_view()}
             </div>
         }
+    }
+}
+
+/// New file / new folder in the directory shown.
+#[component]
+fn CreateBar(
+    ns: StoredValue<Namespace, LocalStorage>,
+    dir: String,
+    changed: WriteSignal<u64>,
+    set_view: WriteSignal<View>,
+) -> impl IntoView {
+    let name = RwSignal::new(String::new());
+    let message = RwSignal::new(String::new());
+    let create = move |folder: bool| {
+        let n = name.get_untracked();
+        let n = n.trim();
+        if n.is_empty() || n.contains('/') {
+            message.set("give a name without '/'".into());
+            return;
+        }
+        let full = if dir == "/" {
+            format!("/{n}")
+        } else {
+            format!("{dir}/{n}")
+        };
+        let result = FsPath::parse(&full).and_then(|p| {
+            ns.with_value(|ns| {
+                if ns.metadata(&full).is_ok() {
+                    Err(oanix_core::FsError::AlreadyExists)
+                } else if folder {
+                    ns.mkdir(&p)
+                } else {
+                    ns.write_file(&full, b"")
+                }
+            })
+        });
+        match result {
+            Ok(()) => {
+                name.set(String::new());
+                message.set(String::new());
+                changed.update(|c| *c += 1);
+                set_view.set(if folder {
+                    View::Dir(full)
+                } else {
+                    View::File(full)
+                });
+            }
+            Err(e) => message.set(format!("cannot create {full}: {e}")),
+        }
+    };
+    let create_folder = create.clone();
+    view! {
+        <div class="create-bar">
+            <input type="text" class="new-name" placeholder="name" aria-label="New file or folder name" bind:value=name/>
+            <button class="new-file" on:click=move |_| create(false)>"New file"</button>
+            <button class="new-folder" on:click=move |_| create_folder(true)>"New folder"</button>
+            <span class="error" role="status">{move || message.get()}</span>
+        </div>
     }
 }
 
@@ -353,15 +449,148 @@ fn Listing(
 }
 
 #[component]
-fn FileView(ns: StoredValue<Namespace, LocalStorage>, path: String) -> impl IntoView {
-    match ns.with_value(|ns| ns.read_file(&path)) {
+fn FileView(
+    ns: StoredValue<Namespace, LocalStorage>,
+    path: String,
+    changed: WriteSignal<u64>,
+    set_view: WriteSignal<View>,
+) -> impl IntoView {
+    let message = RwSignal::new(String::new());
+    let parent = path.rsplit_once('/').map_or("/".to_string(), |(p, _)| {
+        if p.is_empty() {
+            "/".to_string()
+        } else {
+            p.to_string()
+        }
+    });
+    let delete = {
+        let path = path.clone();
+        move |_| {
+            let ok = web_sys::window()
+                .and_then(|w| w.confirm_with_message(&format!("Delete {path}?")).ok())
+                .unwrap_or(false);
+            if !ok {
+                return;
+            }
+            let p = FsPath::parse(&path);
+            match p.and_then(|p| ns.with_value(|ns| ns.remove_file(&p))) {
+                Ok(()) => {
+                    changed.update(|n| *n += 1);
+                    set_view.set(View::Dir(parent.clone()));
+                }
+                Err(e) => message.set(format!("cannot delete: {e}")),
+            }
+        }
+    };
+    let download = {
+        let path = path.clone();
+        move |_| {
+            if let Err(e) = ns
+                .with_value(|ns| ns.read_file(&path))
+                .map_err(|e| e.to_string())
+                .and_then(|bytes| download_bytes(&path, &bytes))
+            {
+                message.set(format!("cannot download: {e}"));
+            }
+        }
+    };
+    let body = match ns.with_value(|ns| ns.read_file(&path)) {
         Err(e) => view! { <p class="error">{format!("{path}: {e}")}</p> }.into_any(),
         Ok(bytes) => match String::from_utf8(bytes) {
-            Ok(text) => view! { <pre class="file">{text}</pre> }.into_any(),
+            Ok(text) => {
+                let draft = RwSignal::new(text);
+                let save = {
+                    let path = path.clone();
+                    move || match ns
+                        .with_value(|ns| ns.write_file(&path, draft.get_untracked().as_bytes()))
+                    {
+                        Ok(()) => {
+                            message.set("saved".into());
+                            changed.update(|n| *n += 1);
+                        }
+                        Err(e) => message.set(format!("cannot save: {e}")),
+                    }
+                };
+                let save_key = save.clone();
+                view! {
+                    <textarea
+                        class="editor"
+                        spellcheck="false"
+                        aria-label="File contents"
+                        bind:value=draft
+                        on:keydown=move |e: web_sys::KeyboardEvent| {
+                            if (e.ctrl_key() || e.meta_key()) && e.key() == "s" {
+                                e.prevent_default();
+                                save_key();
+                            }
+                        }
+                    ></textarea>
+                    <div class="file-actions">
+                        <button class="primary save-button" on:click=move |_| save()>"Save (Ctrl-S)"</button>
+                    </div>
+                }
+                .into_any()
+            }
             Err(e) => {
-                let n = e.as_bytes().len();
-                view! { <p class="muted">{format!("binary file, {n} bytes")}</p> }.into_any()
+                let bytes = e.into_bytes();
+                let n = bytes.len();
+                view! {
+                    <p class="muted">{format!("binary file, {n} bytes; first {} shown", n.min(HEX_MAX))}</p>
+                    <pre class="file hex">{hex_dump(&bytes[..n.min(HEX_MAX)])}</pre>
+                }
+                .into_any()
             }
         },
+    };
+    view! {
+        {body}
+        <div class="file-actions">
+            <button on:click=download>"Download"</button>
+            <button class="danger" on:click=delete>"Delete…"</button>
+            <span class="file-message" role="status">{move || message.get()}</span>
+        </div>
     }
+}
+
+/// How much of a binary file the hex view shows.
+const HEX_MAX: usize = 4096;
+
+/// Classic hex dump: offset, 16 bytes in hex, printable ASCII.
+fn hex_dump(bytes: &[u8]) -> String {
+    bytes
+        .chunks(16)
+        .enumerate()
+        .map(|(i, row)| {
+            let hex: Vec<String> = row.iter().map(|b| format!("{b:02x}")).collect();
+            let ascii: String = row
+                .iter()
+                .map(|&b| {
+                    if b.is_ascii_graphic() || b == b' ' {
+                        b as char
+                    } else {
+                        '.'
+                    }
+                })
+                .collect();
+            format!("{:08x}  {:<47}  {ascii}\n", i * 16, hex.join(" "))
+        })
+        .collect()
+}
+
+/// Offers `bytes` as a download named after the path's last component.
+fn download_bytes(path: &str, bytes: &[u8]) -> Result<(), String> {
+    use wasm_bindgen::JsCast;
+    let err = |e: wasm_bindgen::JsValue| format!("{e:?}");
+    let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(bytes));
+    let blob = web_sys::Blob::new_with_u8_array_sequence(&parts).map_err(err)?;
+    let url = web_sys::Url::create_object_url_with_blob(&blob).map_err(err)?;
+    let doc = web_sys::window()
+        .and_then(|w| w.document())
+        .ok_or("no document")?;
+    let a: web_sys::HtmlAnchorElement = doc.create_element("a").map_err(err)?.unchecked_into();
+    a.set_href(&url);
+    a.set_download(path.rsplit('/').next().unwrap_or("download"));
+    a.click();
+    let _ = web_sys::Url::revoke_object_url(&url);
+    Ok(())
 }
