@@ -150,6 +150,15 @@ try:
     value = call("GET", f"{S}/element/{find('.editor')}/property/value")
     check(value == "written in the browser", f"after a reload #/workspace/notes.txt shows the saved text ({value!r})")
 
+    # Upload a file into /workspace through the file input (what a drop does too).
+    call("POST", S + "/url", {"url": URL + "#/workspace"})
+    up = os.path.join(profile, "uploaded.txt")
+    with open(up, "w") as f:
+        f.write("uploaded from disk")
+    call("POST", f"{S}/element/{find('.upload-input')}/value", {"text": up})
+    tree = wait_text(".tree", "uploaded.txt")
+    check("uploaded.txt" in tree, "an uploaded file appears in /workspace")
+
     # An unknown path in the URL is an error on the page, not a crash.
     call("POST", S + "/url", {"url": URL + "#/no/such/path"})
     err = wait_text(".content .error", "no/such/path")
@@ -159,12 +168,12 @@ try:
     bad = os.path.join(profile, "not-wasm.wasm")
     with open(bad, "w") as f:
         f.write("this is not wasm")
-    call("POST", f"{S}/element/{find('input[type=file]')}/value", {"text": bad})
+    call("POST", f"{S}/element/{find('.run-panel input[type=file]')}/value", {"text": bad})
     status = wait_text(".run-status", "not a WebAssembly module")
     check("not a WebAssembly module" in status, "a bad module is refused with a clear message")
 
     if LOOP:
-        call("POST", f"{S}/element/{find('input[type=file]')}/value", {"text": os.path.abspath(LOOP)})
+        call("POST", f"{S}/element/{find('.run-panel input[type=file]')}/value", {"text": os.path.abspath(LOOP)})
         wait_text(".module-name", "infinite_loop")
         t = find("input[type=number]")
         call("POST", f"{S}/element/{t}/clear", {})

@@ -336,6 +336,7 @@ fn CreateBar(
 ) -> impl IntoView {
     let name = RwSignal::new(String::new());
     let message = RwSignal::new(String::new());
+    let dir_for_upload = dir.clone();
     let create = move |folder: bool| {
         let n = name.get_untracked();
         let n = n.trim();
@@ -374,8 +375,62 @@ fn CreateBar(
         }
     };
     let create_folder = create.clone();
+    // Upload: each file is read and written into this directory.
+    let upload_dir = dir_for_upload;
+    let upload = move |files: web_sys::FileList| {
+        for i in 0..files.length() {
+            let Some(file) = files.get(i) else { continue };
+            let full = if upload_dir == "/" {
+                format!("/{}", file.name())
+            } else {
+                format!("{upload_dir}/{}", file.name())
+            };
+            leptos::task::spawn_local(async move {
+                let read = wasm_bindgen_futures::JsFuture::from(file.array_buffer()).await;
+                let result = match read {
+                    Ok(buf) => {
+                        let bytes = js_sys::Uint8Array::new(&buf).to_vec();
+                        ns.with_value(|ns| ns.write_file(&full, &bytes))
+                            .map_err(|e| e.to_string())
+                    }
+                    Err(e) => Err(format!("{e:?}")),
+                };
+                match result {
+                    Ok(()) => {
+                        message.set(format!("uploaded {full}"));
+                        changed.update(|c| *c += 1);
+                    }
+                    Err(e) => message.set(format!("cannot upload {full}: {e}")),
+                }
+            });
+        }
+    };
+    let upload_drop = upload.clone();
     view! {
-        <div class="create-bar">
+        <div
+            class="create-bar"
+            on:dragover=move |e: web_sys::DragEvent| e.prevent_default()
+            on:drop=move |e: web_sys::DragEvent| {
+                e.prevent_default();
+                if let Some(files) = e.data_transfer().and_then(|d| d.files()) {
+                    upload_drop(files);
+                }
+            }
+        >
+            <label class="button">
+                "Upload… (or drop files here)"
+                <input
+                    type="file"
+                    multiple
+                    class="visually-hidden upload-input"
+                    on:change=move |e| {
+                        let input: web_sys::HtmlInputElement = event_target(&e);
+                        if let Some(files) = input.files() {
+                            upload(files);
+                        }
+                    }
+                />
+            </label>
             <input type="text" class="new-name" placeholder="name" aria-label="New file or folder name" bind:value=name/>
             <button class="new-file" on:click=move |_| create(false)>"New file"</button>
             <button class="new-folder" on:click=move |_| create_folder(true)>"New folder"</button>
