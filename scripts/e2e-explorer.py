@@ -150,6 +150,14 @@ try:
     value = call("GET", f"{S}/element/{find('.editor')}/property/value")
     check(value == "written in the browser", f"after a reload #/workspace/notes.txt shows the saved text ({value!r})")
 
+    # Rename it through the file view.
+    rn = find(".rename-name")
+    call("POST", f"{S}/element/{rn}/clear", {})
+    call("POST", f"{S}/element/{rn}/value", {"text": "renamed.txt"})
+    click(".rename-button")
+    tree = wait_text(".tree", "renamed.txt")
+    check("renamed.txt" in tree and "notes.txt" not in tree, "rename moves notes.txt to renamed.txt")
+
     # Upload a file into /workspace through the file input (what a drop does too).
     call("POST", S + "/url", {"url": URL + "#/workspace"})
     up = os.path.join(profile, "uploaded.txt")

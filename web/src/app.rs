@@ -518,6 +518,7 @@ fn FileView(
             p.to_string()
         }
     });
+    let parent_for_rename = parent.clone();
     let delete = {
         let path = path.clone();
         move |_| {
@@ -534,6 +535,42 @@ fn FileView(
                     set_view.set(View::Dir(parent.clone()));
                 }
                 Err(e) => message.set(format!("cannot delete: {e}")),
+            }
+        }
+    };
+    let new_name = RwSignal::new(path.rsplit('/').next().unwrap_or("").to_string());
+    let rename = {
+        let path = path.clone();
+        let parent = parent_for_rename;
+        move |_| {
+            let n = new_name.get_untracked();
+            let n = n.trim();
+            if n.is_empty() || n.contains('/') {
+                message.set("give a name without '/'".into());
+                return;
+            }
+            let to = if parent == "/" {
+                format!("/{n}")
+            } else {
+                format!("{parent}/{n}")
+            };
+            let result = FsPath::parse(&path)
+                .and_then(|from| FsPath::parse(&to).map(|to| (from, to)))
+                .and_then(|(from, to_p)| {
+                    ns.with_value(|ns| {
+                        if ns.metadata(&to).is_ok() {
+                            Err(oanix_core::FsError::AlreadyExists)
+                        } else {
+                            ns.rename(&from, &to_p)
+                        }
+                    })
+                });
+            match result {
+                Ok(()) => {
+                    changed.update(|c| *c += 1);
+                    set_view.set(View::File(to));
+                }
+                Err(e) => message.set(format!("cannot rename: {e}")),
             }
         }
     };
@@ -601,6 +638,8 @@ fn FileView(
         {body}
         <div class="file-actions">
             <button on:click=download>"Download"</button>
+            <input type="text" class="rename-name" aria-label="New name" bind:value=new_name/>
+            <button class="rename-button" on:click=rename>"Rename"</button>
             <button class="danger" on:click=delete>"Delete…"</button>
             <span class="file-message" role="status">{move || message.get()}</span>
         </div>
