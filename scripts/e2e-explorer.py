@@ -167,6 +167,14 @@ try:
     tree = wait_text(".tree", "uploaded.txt")
     check("uploaded.txt" in tree, "an uploaded file appears in /workspace")
 
+    # Named namespaces: save this one as "second", it is listed.
+    click(".saved summary")
+    call("POST", f"{S}/element/{find('.save-as-name')}/value", {"text": "second"})
+    click(".save-as")
+    listed = wait_text(".saved-panel ul", "second")
+    check("second" in listed and "default" in listed, f"saved namespaces listed ({listed!r})")
+    click(".saved summary")
+
     # An unknown path in the URL is an error on the page, not a crash.
     call("POST", S + "/url", {"url": URL + "#/no/such/path"})
     err = wait_text(".content .error", "no/such/path")

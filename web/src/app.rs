@@ -2,6 +2,7 @@
 
 use crate::run::RunPanel;
 use crate::sample::default_namespace;
+use crate::saved::SavedNamespaces;
 use leptos::prelude::*;
 use oanix_core::persist::IdbStore;
 use oanix_core::FsError;
@@ -170,14 +171,17 @@ fn Explorer(ns: Namespace, store: Option<Rc<IdbStore>>, notes: Vec<String>) -> i
         String::new()
     });
     let store = StoredValue::new_local(store);
+    // The name autosaves go to (changed by "Save as" / "open").
+    let current = RwSignal::new(NS_NAME.to_string());
     // Every change is saved (incrementally: only changed inodes are written).
     Effect::new(move |_| {
         revision.track();
         let Some(db) = store.get_value() else { return };
         let snapshot = ns.with_value(Namespace::clone);
+        let name = current.get_untracked();
         saved.set("saving…".into());
         leptos::task::spawn_local(async move {
-            saved.set(match db.save(NS_NAME, &snapshot).await {
+            saved.set(match db.save(&name, &snapshot).await {
                 Ok(stats) => format!("saved ({} written)", stats.written),
                 Err(FsError::NoSpace) => {
                     "NOT SAVED: browser storage quota exceeded — earlier saves are intact".into()
@@ -207,6 +211,9 @@ fn Explorer(ns: Namespace, store: Option<Rc<IdbStore>>, notes: Vec<String>) -> i
         <header class="topbar">
             <span class="logo">"OANIX"</span>
             <span class="subtitle">"Namespace Explorer"</span>
+            {move || store.get_value().is_some().then(|| view! {
+                <SavedNamespaces store=store ns=ns current=current changed=set_revision status=saved/>
+            })}
             <span class="save-status" role="status">{move || saved.get()}</span>
         </header>
         <div class="layout">

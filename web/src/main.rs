@@ -9,6 +9,8 @@ mod app;
 mod run;
 #[cfg(target_arch = "wasm32")]
 mod sample;
+#[cfg(target_arch = "wasm32")]
+mod saved;
 
 #[cfg(target_arch = "wasm32")]
 fn main() {
