@@ -92,6 +92,9 @@ case "${1:-}" in
       --target wasm32-unknown-unknown --test browser_bench -- --nocapture
     OANIX_BENCH_OPS=${OANIX_BENCH_OPS:-200000} cargo test --release -p oanix-core \
       --target wasm32-unknown-unknown --test bench_browser -- --nocapture
+    OANIX_BENCH_IDB_FILES=${OANIX_BENCH_IDB_FILES:-10000} OANIX_BENCH_IDB_MIB=${OANIX_BENCH_IDB_MIB:-100} \
+      cargo test --release -p oanix-core --target wasm32-unknown-unknown --test persist_idb \
+      print_indexeddb_figures -- --nocapture
     ;;
   *)
     echo "usage: $0 serve|test|bench|guests|testsuite" >&2

@@ -139,3 +139,50 @@ async fn named_namespaces_are_listed_restored_and_deleted() {
     let still = db.load("two").await.unwrap().unwrap().namespace;
     assert_eq!(still.read_file("/workspace/a.txt").unwrap(), b"second");
 }
+
+/// Figures (printed; nothing timed is asserted): persist N files / M bytes, a one-file edit
+/// afterwards, and a restore. Small in the test command; `./scripts/dev.sh bench` sets
+/// OANIX_BENCH_IDB_FILES=10000 and OANIX_BENCH_IDB_MIB=100 at compile time.
+#[wasm_bindgen_test]
+async fn print_indexeddb_figures() {
+    let files: usize = option_env!("OANIX_BENCH_IDB_FILES")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(200);
+    let mib: usize = option_env!("OANIX_BENCH_IDB_MIB")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(2);
+    let size = (mib << 20) / files;
+    let ws = MemFs::new();
+    for i in 0..files {
+        let data = vec![(i % 251) as u8; size];
+        ws.write_file(&format!("/d{}/f{i}.bin", i % 100), &data)
+            .unwrap();
+    }
+    let mut ns = Namespace::new();
+    ns.mount("/workspace", Arc::new(ws)).unwrap();
+    let db = store("bench").await;
+    let now = || js_sys::Date::now();
+    let t = now();
+    let full = db.save("bench", &ns).await.unwrap();
+    let full_ms = now() - t;
+    ns.write_file("/workspace/d7/f7.bin", b"edited").unwrap();
+    let t = now();
+    let edit = db.save("bench", &ns).await.unwrap();
+    let edit_ms = now() - t;
+    let fresh = IdbStore::open(&db.name()).await.unwrap();
+    let t = now();
+    let loaded = fresh.load("bench").await.unwrap().unwrap();
+    let load_ms = now() - t;
+    assert!(loaded.problems.is_empty());
+    assert_eq!(
+        loaded.namespace.read_file("/workspace/d7/f7.bin").unwrap(),
+        b"edited"
+    );
+    assert_eq!(edit.written, 1, "{edit:?}");
+    console_log!(
+        "IndexedDB: save {files} files / {mib} MiB: {full_ms:.0} ms ({} records); \
+         one-file edit: {edit_ms:.1} ms ({} record); restore: {load_ms:.0} ms",
+        full.written,
+        edit.written
+    );
+}
