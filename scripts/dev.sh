@@ -46,6 +46,20 @@ wasi_testsuite() {
     python3 scripts/wasi-testsuite.py "$OANIX_WASI_TESTSUITE" "$@"
 }
 
+# The same suite in headless Chromium (browser host, in a worker), fetched from a local
+# server on 127.0.0.1.
+wasi_testsuite_browser() {
+  local port server rc
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  python3 scripts/serve-testsuite.py "$OANIX_WASI_TESTSUITE" "$port" &
+  server=$!
+  OANIX_SUITE_URL="http://127.0.0.1:$port" cargo test -p oanix-tests \
+    --target wasm32-unknown-unknown --test browser_wasi_testsuite -- --nocapture
+  rc=$?
+  kill "$server" 2>/dev/null
+  return $rc
+}
+
 wasm_targets=(--workspace --exclude oanix-native-runner --target wasm32-unknown-unknown)
 
 case "${1:-}" in
@@ -63,6 +77,7 @@ case "${1:-}" in
     step test-native cargo test --workspace
     if [ -n "${OANIX_WASI_TESTSUITE:-}" ]; then
       step wasi-testsuite wasi_testsuite
+      step wasi-testsuite-browser wasi_testsuite_browser
     else
       echo "(wasi-testsuite skipped: set OANIX_WASI_TESTSUITE to a local checkout's tests/ dir)"
     fi
@@ -80,7 +95,7 @@ case "${1:-}" in
   testsuite)
     setup
     OANIX_WASI_TESTSUITE=${OANIX_WASI_TESTSUITE:?set it to a wasi-testsuite checkout\'s tests dir}
-    wasi_testsuite "${@:2}"
+    wasi_testsuite "${@:2}" && wasi_testsuite_browser
     ;;
   bench)
     setup

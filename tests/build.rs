@@ -7,6 +7,12 @@ use std::path::PathBuf;
 fn main() {
     println!("cargo:rerun-if-changed=cases.json");
     println!("cargo:rerun-if-env-changed=CARGO_TARGET_DIR");
+    // The browser run of the WASI testsuite exists only when a suite server is given.
+    println!("cargo::rustc-check-cfg=cfg(oanix_suite)");
+    println!("cargo:rerun-if-env-changed=OANIX_SUITE_URL");
+    if std::env::var_os("OANIX_SUITE_URL").is_some() {
+        println!("cargo:rustc-cfg=oanix_suite");
+    }
     let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
     let out = PathBuf::from(std::env::var("OUT_DIR").unwrap()).join("guests.rs");
     let mut code = String::from("/// Guest programs by name (wasm32 builds only).\n");
