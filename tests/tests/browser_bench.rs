@@ -50,10 +50,15 @@ async fn print_browser_wasi_figures() {
         "{out}"
     );
     console_log!("browser: {writes} x 16-byte fd_write to MemFs: {ms:.1} ms");
-    let (ms, out) = best_of_3(&r, "write_many", &["0".into(), mib.to_string()]).await;
-    assert!(out.contains(&format!("big.bin: {mib} MiB")), "{out}");
-    console_log!("browser: {mib} MiB write+read in 4 KiB chunks: {ms:.1} ms");
-    let (ms, out) = best_of_3(&r, "cpu_bound", &[cpu.to_string()]).await;
-    assert!(out.starts_with("primes below"), "{out}");
-    console_log!("browser: cpu_bound (scale {cpu}): {ms:.1} ms");
+    // 0 skips a part (dev.sh bench reruns the small-write part at browser_wasi_shim's size).
+    if mib > 0 {
+        let (ms, out) = best_of_3(&r, "write_many", &["0".into(), mib.to_string()]).await;
+        assert!(out.contains(&format!("big.bin: {mib} MiB")), "{out}");
+        console_log!("browser: {mib} MiB write+read in 4 KiB chunks: {ms:.1} ms");
+    }
+    if cpu > 0 {
+        let (ms, out) = best_of_3(&r, "cpu_bound", &[cpu.to_string()]).await;
+        assert!(out.starts_with("primes below"), "{out}");
+        console_log!("browser: cpu_bound (scale {cpu}): {ms:.1} ms");
+    }
 }
