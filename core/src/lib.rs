@@ -11,6 +11,7 @@
 //! - Path normalisation, done once: [`FsPath`] ([`path`]).
 //! - Generic services: [`MemFs`], [`MapFs`], [`FuncFs`], [`CowFs`] ([`fs`]).
 //! - The mount table with union binds: [`Namespace`] ([`namespace`]).
+//! - Standard agent services: `/task` ([`services::TaskFs`]) ([`services`]).
 //! - Serialisable contents for persistence: [`snapshot`]; IndexedDB store: `persist`
 //!   (wasm32).
 //! - Clocks that work in the browser: [`clock`].
@@ -50,6 +51,7 @@ pub mod path;
 pub mod persist;
 pub mod run;
 pub mod service;
+pub mod services;
 pub mod snapshot;
 pub mod wasi;
 

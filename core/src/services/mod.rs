@@ -1,0 +1,23 @@
+//! The standard services of an agent's namespace (Sprint 4 of the spec): `/task` and
+//! `/logs`. Each is a small file service with a fixed table of files.
+
+pub mod task;
+
+pub use task::{TaskFs, TaskSpec, TaskState, TaskStatus, TaskStatusHandle};
+
+use crate::clock::Timestamp;
+use crate::service::{FileKind, Metadata};
+
+/// Metadata of a regular file in a fixed-table service.
+pub(crate) fn file_meta(ino: u64, size: u64, time: Timestamp, readonly: bool) -> Metadata {
+    Metadata {
+        kind: FileKind::File,
+        size,
+        ino,
+        nlink: 1,
+        atime: time,
+        mtime: time,
+        ctime: time,
+        readonly,
+    }
+}
