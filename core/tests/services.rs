@@ -155,3 +155,250 @@ fn result_json_accepts_only_valid_json() {
     h.write_at(b"2]", 3).unwrap();
     assert_eq!(fs.result(), b"[1,2]");
 }
+
+mod logs {
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    use super::p;
+    use oanix_core::services::{LogLimits, LogsFs};
+    use oanix_core::{Errno, FileService, FsError, Namespace, OpenOptions};
+    use std::sync::Arc;
+
+    fn logs(limits: LogLimits) -> (Namespace, Arc<LogsFs>) {
+        let fs = Arc::new(LogsFs::new("session-1", "tester", limits));
+        let mut ns = Namespace::new();
+        ns.mount("/logs", fs.clone()).unwrap();
+        (ns, fs)
+    }
+
+    #[test]
+    fn layout() {
+        let (ns, _) = logs(LogLimits::default());
+        let names: Vec<String> = ns
+            .list("/logs")
+            .unwrap()
+            .into_iter()
+            .map(|e| e.name)
+            .collect();
+        assert_eq!(names, ["atif", "events", "stderr.log", "stdout.log"]);
+        let events: Vec<String> = ns
+            .list("/logs/events")
+            .unwrap()
+            .into_iter()
+            .map(|e| e.name)
+            .collect();
+        assert_eq!(events, ["001.jsonl"]);
+        assert_eq!(ns.list("/logs/atif").unwrap()[0].name, "trajectory.json");
+    }
+
+    #[test]
+    fn stdout_is_append_only() {
+        let (ns, fs) = logs(LogLimits::default());
+        let h = ns
+            .open(&p("/logs/stdout.log"), &OpenOptions::read_write())
+            .unwrap();
+        h.write_at(b"one\n", 0).unwrap();
+        h.write_at(b"two\n", 0).unwrap(); // offset ignored: appends
+        fs.append_stream(1, b"three\n").unwrap();
+        assert_eq!(
+            ns.read_file("/logs/stdout.log").unwrap(),
+            b"one\ntwo\nthree\n"
+        );
+        assert_eq!(h.set_len(0), Err(FsError::NotPermitted));
+        assert_eq!(FsError::NotPermitted.errno(), Errno::Perm);
+        let trunc = ns.open(&p("/logs/stdout.log"), &OpenOptions::create_truncate());
+        assert_eq!(trunc.err(), Some(FsError::NotPermitted));
+        assert_eq!(
+            ns.remove_file(&p("/logs/stdout.log")),
+            Err(FsError::NotPermitted)
+        );
+        assert_eq!(
+            ns.metadata("/logs/stdout.log").unwrap().size,
+            ns.read_file("/logs/stdout.log").unwrap().len() as u64
+        );
+    }
+
+    #[test]
+    fn stream_cap_refuses_with_enospc_and_keeps_what_was_logged() {
+        let (ns, fs) = logs(LogLimits {
+            stream_cap: 10,
+            ..LogLimits::default()
+        });
+        fs.append_stream(2, b"12345678").unwrap();
+        assert_eq!(fs.append_stream(2, b"abc"), Err(FsError::NoSpace));
+        assert_eq!(ns.read_file("/logs/stderr.log").unwrap(), b"12345678");
+    }
+
+    #[test]
+    fn events_are_validated_lines() {
+        let (ns, _) = logs(LogLimits::default());
+        let h = ns
+            .open(&p("/logs/events/001.jsonl"), &OpenOptions::append())
+            .unwrap();
+        h.write_at(br#"{"level":"info","message":"started","data":{"n":1}}"#, 0)
+            .unwrap();
+        assert!(
+            ns.read_file("/logs/events/001.jsonl").unwrap().is_empty(),
+            "line unfinished"
+        );
+        h.write_at(b"\n", 0).unwrap();
+        let text = String::from_utf8(ns.read_file("/logs/events/001.jsonl").unwrap()).unwrap();
+        let ev: serde_json::Value = serde_json::from_str(text.trim()).unwrap();
+        assert_eq!(ev["message"], "started");
+        assert!(ev["timestamp"].as_str().unwrap().ends_with('Z'), "{ev}");
+        // Malformed lines: EINVAL, nothing appended (not silently dropped).
+        for bad in [
+            &b"not json\n"[..],
+            br#"{"level":"loud","message":"x"}"#,
+            br#"{"level":"info"}"#,
+        ] {
+            let mut line = bad.to_vec();
+            if !line.ends_with(b"\n") {
+                line.push(b'\n');
+            }
+            let err = h.write_at(&line, 0).unwrap_err();
+            assert_eq!(
+                err.errno(),
+                Errno::Inval,
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+        // A write mixing a good and a bad line appends neither.
+        let mixed = b"{\"level\":\"warn\",\"message\":\"ok\"}\n{oops}\n";
+        assert!(h.write_at(mixed, 0).is_err());
+        assert_eq!(
+            String::from_utf8(ns.read_file("/logs/events/001.jsonl").unwrap()).unwrap(),
+            text
+        );
+        // Writing to a new name under /events appends to the current file.
+        ns.write_file(
+            "/logs/events/any.jsonl",
+            b"{\"level\":\"debug\",\"message\":\"two\"}\n",
+        )
+        .unwrap();
+        let lines = ns.read_file("/logs/events/001.jsonl").unwrap();
+        assert_eq!(lines.iter().filter(|&&b| b == b'\n').count(), 2);
+    }
+
+    #[test]
+    fn events_rotate_by_size_and_drop_the_oldest_past_the_cap() {
+        let (ns, _) = logs(LogLimits {
+            event_file_bytes: 200,
+            event_files: 3,
+            ..LogLimits::default()
+        });
+        for i in 0..40 {
+            let line = format!("{{\"level\":\"info\",\"message\":\"event {i:02}\"}}\n");
+            ns.write_file("/logs/events/x.jsonl", line.as_bytes())
+                .unwrap();
+        }
+        let files: Vec<String> = ns
+            .list("/logs/events")
+            .unwrap()
+            .into_iter()
+            .map(|e| e.name)
+            .collect();
+        assert_eq!(files.len(), 3, "{files:?}");
+        assert_ne!(
+            files[0], "001.jsonl",
+            "the oldest files were dropped: {files:?}"
+        );
+        let newest = ns.read_file(&format!("/logs/events/{}", files[2])).unwrap();
+        assert!(String::from_utf8(newest).unwrap().contains("event 39"));
+        for f in &files {
+            let size = ns.metadata(&format!("/logs/events/{f}")).unwrap().size;
+            assert!(size <= 200, "{f}: {size}");
+        }
+    }
+
+    #[test]
+    fn atif_steps_are_validated_and_rendered() {
+        let (ns, fs) = logs(LogLimits {
+            atif_steps: 3,
+            ..LogLimits::default()
+        });
+        let path = "/logs/atif/trajectory.json";
+        ns.write_file(
+            path,
+            br#"{"step_id":1,"source":"user","message":"count words"}"#,
+        )
+        .unwrap();
+        let h = ns.open(&p(path), &OpenOptions::append()).unwrap();
+        h.write_at(br#"{"step_id":2,"source":"agent","#, 0).unwrap();
+        h.write_at(br#""message":"12 words","tool_calls":[]}"#, 0)
+            .unwrap();
+        for (bad, why) in [
+            (
+                &br#"{"step_id":2,"source":"agent","message":"dup"}"#[..],
+                "step id not sequential",
+            ),
+            (
+                br#"{"step_id":3,"source":"robot","message":"x"}"#,
+                "bad source",
+            ),
+            (br#"{"step_id":3,"source":"agent"}"#, "no message"),
+            (b"[1,2", "broken JSON continues?"),
+        ] {
+            let r = ns.write_file(path, bad);
+            if why.ends_with('?') {
+                assert!(r.is_ok(), "an unfinished document waits: {r:?}");
+            } else {
+                assert_eq!(r.unwrap_err().errno(), Errno::Inval, "{why}");
+            }
+        }
+        let doc = fs.trajectory();
+        assert_eq!(doc["schema_version"], "ATIF-v1.4");
+        assert_eq!(doc["session_id"], "session-1");
+        assert_eq!(doc["agent"]["name"], "tester");
+        assert_eq!(doc["steps"].as_array().unwrap().len(), 2);
+        assert_eq!(doc["steps"][1]["message"], "12 words");
+        assert_eq!(doc["final_metrics"]["total_steps"], 2);
+        let read: serde_json::Value = serde_json::from_slice(&ns.read_file(path).unwrap()).unwrap();
+        assert_eq!(read, doc);
+        assert_eq!(
+            ns.metadata(path).unwrap().size,
+            ns.read_file(path).unwrap().len() as u64
+        );
+        ns.write_file(path, br#"{"step_id":3,"source":"system","message":"done"}"#)
+            .unwrap();
+        let over = ns.write_file(path, br#"{"step_id":4,"source":"system","message":"x"}"#);
+        assert_eq!(over, Err(FsError::NoSpace), "past the step cap");
+    }
+}
+
+/// LogsFs against the simplest model: stdout.log is exactly the concatenation of the writes
+/// that were accepted (offsets ignored), and a write is refused iff it would pass the cap.
+#[cfg(not(target_arch = "wasm32"))]
+mod model {
+    use super::p;
+    use oanix_core::services::{LogLimits, LogsFs};
+    use oanix_core::{FileService, FsError, OpenOptions};
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn stdout_log_is_the_accepted_writes(
+            writes in proptest::collection::vec(
+                (proptest::collection::vec(any::<u8>(), 0..40), any::<u64>()), 0..40),
+            cap in 0usize..600,
+        ) {
+            let fs = LogsFs::new("s", "a", LogLimits { stream_cap: cap, ..LogLimits::default() });
+            let h = fs.open(&p("/stdout.log"), &OpenOptions::append()).unwrap();
+            let mut model = Vec::new();
+            for (data, offset) in writes {
+                let r = h.write_at(&data, offset);
+                if model.len() + data.len() > cap {
+                    prop_assert_eq!(r, Err(FsError::NoSpace));
+                } else {
+                    prop_assert_eq!(r, Ok(data.len()));
+                    model.extend_from_slice(&data);
+                }
+            }
+            let all = oanix_core::service::read_all(h.as_ref()).unwrap();
+            prop_assert_eq!(&all, &model);
+            prop_assert_eq!(h.metadata().unwrap().size, model.len() as u64);
+        }
+    }
+}

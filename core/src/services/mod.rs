@@ -1,8 +1,10 @@
 //! The standard services of an agent's namespace (Sprint 4 of the spec): `/task` and
-//! `/logs`. Each is a small file service with a fixed table of files.
+//! `/logs` ([`LogsFs`]). Each is a small file service with a fixed table of files.
 
+pub mod logs;
 pub mod task;
 
+pub use logs::{LogLimits, LogsFs};
 pub use task::{TaskFs, TaskSpec, TaskState, TaskStatus, TaskStatusHandle};
 
 use crate::clock::Timestamp;
