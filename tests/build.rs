@@ -1,11 +1,10 @@
-//! For wasm32 builds, embeds the guest programs named in cases.json (built for wasm32-wasip1
+//! For wasm32 builds, embeds the guest programs of tests/guests (built for wasm32-wasip1
 //! into the shared target/ directory) so the browser harness can run them.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 fn main() {
-    println!("cargo:rerun-if-changed=cases.json");
     println!("cargo:rerun-if-env-changed=CARGO_TARGET_DIR");
     // The browser run of the WASI testsuite exists only when a suite server is given.
     println!("cargo::rustc-check-cfg=cfg(oanix_suite)");
@@ -22,12 +21,21 @@ fn main() {
             .map(PathBuf::from)
             .unwrap_or_else(|| manifest.join("../target"));
         let dir = target.join("wasm32-wasip1/release");
-        let cases = std::fs::read_to_string(manifest.join("cases.json")).unwrap();
-        let guests: BTreeSet<String> = cases
-            .split("\"guest\":")
-            .skip(1)
-            .filter_map(|s| s.split('"').nth(1).map(str::to_string))
-            .collect();
+        // Every guest program of tests/guests.
+        let bins = manifest.join("guests/src/bin");
+        println!("cargo:rerun-if-changed={}", bins.display());
+        let guests: BTreeSet<String> = std::fs::read_dir(&bins)
+            .map(|rd| {
+                rd.filter_map(|e| e.ok())
+                    .filter_map(|e| {
+                        e.file_name()
+                            .to_str()?
+                            .strip_suffix(".rs")
+                            .map(String::from)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
         for g in guests {
             let p = dir.join(format!("{g}.wasm"));
             println!("cargo:rerun-if-changed={}", p.display());

@@ -11,6 +11,7 @@
 //! - Path normalisation, done once: [`FsPath`] ([`path`]).
 //! - Generic services: [`MemFs`], [`MapFs`], [`FuncFs`], [`CowFs`] ([`fs`]).
 //! - The mount table with union binds: [`Namespace`] ([`namespace`]).
+//! - An agent environment (standard mounts, runs, status): [`env::OanixEnv`] ([`env`]).
 //! - Standard agent services: `/task` ([`services::TaskFs`]) ([`services`]).
 //! - Serialisable contents for persistence: [`snapshot`]; IndexedDB store: `persist`
 //!   (wasm32).
@@ -43,6 +44,7 @@ pub mod bench;
 #[cfg(target_arch = "wasm32")]
 pub mod browser;
 pub mod clock;
+pub mod env;
 pub mod error;
 pub mod fs;
 pub mod namespace;

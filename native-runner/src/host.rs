@@ -324,3 +324,15 @@ async fn wait(w: Wait) {
         None => w.await,
     }
 }
+
+impl oanix_core::env::WasiHost for Runner {
+    /// Needs a tokio runtime with time enabled (timeouts), like [`Runner::run_async`].
+    fn run_guest<'a>(
+        &'a self,
+        bytes: &'a [u8],
+        ns: Namespace,
+        cfg: RunConfig,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = RunOutput> + 'a>> {
+        Box::pin(self.run_async(bytes, ns, cfg))
+    }
+}

@@ -8,6 +8,7 @@ use oanix_core::{wasi::InputPipe, FileService, FsPath, FsResult, MemFs};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
+pub mod agent;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod native;
 
