@@ -1,6 +1,7 @@
 //! `oanix`: the native OANIX command line.
 
 use clap::{Parser, Subcommand};
+use oanix_core::services::WorkspaceFs;
 use oanix_core::{wasi::InputPipe, wasi::OutputPipe, FsPath, MapFs, Namespace};
 use oanix_native_runner::{
     hostfs, reference::ReferenceRunner, RunConfig, RunError, RunOutput, Runner,
@@ -42,7 +43,8 @@ enum Command {
 struct RunArgs {
     /// The module to run (.wasm).
     module: PathBuf,
-    /// Mount a host directory at /POINT (loaded into memory, written back at exit).
+    /// Mount a host directory at /POINT (the real directory, confined: no path, symlink or
+    /// race leads outside it).
     /// `--mount /=DIR` preopens DIR as `/`, like `wasmtime run --dir DIR::/`.
     #[arg(long = "mount", value_name = "/POINT=DIR")]
     mounts: Vec<String>,
@@ -62,6 +64,9 @@ struct RunArgs {
     /// Largest guest memory (e.g. 64MiB, 1GiB, 65536).
     #[arg(long = "max-memory", value_name = "SIZE", value_parser = parse_size)]
     max_memory: Option<usize>,
+    /// Mount every --mount directory read-only.
+    #[arg(long = "read-only")]
+    read_only: bool,
     /// The guest's argv[0] (default: the module's file name).
     #[arg(long, value_name = "NAME")]
     argv0: Option<String>,
@@ -185,13 +190,12 @@ fn run(a: RunArgs) -> Result<ExitCode, String> {
         run_reference(&bytes, &mounts, &maps, cfg)?
     } else {
         let mut ns = Namespace::new();
-        let mut loaded = Vec::new();
         for (point, dir) in &mounts {
-            let fs =
-                hostfs::load_dir(dir).map_err(|e| format!("--mount {}: {e}", dir.display()))?;
-            ns.mount(point, Arc::new(fs.clone()))
+            // The real directory, confined (no copy, no write-back).
+            let fs = WorkspaceFs::open(dir, a.read_only)
+                .map_err(|e| format!("--mount {}: {e}", dir.display()))?;
+            ns.mount(point, Arc::new(fs))
                 .map_err(|e| format!("--mount {point}: {e}"))?;
-            loaded.push((fs, dir.clone()));
         }
         for (parent, files) in &maps {
             let fs = files
@@ -205,12 +209,7 @@ fn run(a: RunArgs) -> Result<ExitCode, String> {
         cfg.stdout = Some(streaming(std::io::stdout));
         cfg.stderr = Some(streaming(std::io::stderr));
         let runner = Runner::new().map_err(|e| format!("cannot start wasmtime: {e}"))?;
-        let out = runner.run(&bytes, ns, cfg);
-        for (fs, dir) in loaded {
-            hostfs::write_back(&fs, &FsPath::root(), &dir)
-                .map_err(|e| format!("cannot write back {}: {e}", dir.display()))?;
-        }
-        out
+        runner.run(&bytes, ns, cfg)
     };
     Ok(report(out))
 }

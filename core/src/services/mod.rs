@@ -3,9 +3,13 @@
 
 pub mod logs;
 pub mod task;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod workspace;
 
 pub use logs::{LogLimits, LogsFs};
 pub use task::{TaskFs, TaskSpec, TaskState, TaskStatus, TaskStatusHandle};
+#[cfg(not(target_arch = "wasm32"))]
+pub use workspace::WorkspaceFs;
 
 use crate::clock::Timestamp;
 use crate::service::{FileKind, Metadata};
