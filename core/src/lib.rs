@@ -13,8 +13,8 @@
 //! - The mount table with union binds: [`Namespace`] ([`namespace`]).
 //! - An agent environment (standard mounts, runs, status): [`env::OanixEnv`] ([`env`]).
 //! - Standard agent services: `/task` ([`services::TaskFs`]) ([`services`]).
-//! - Serialisable contents for persistence: [`snapshot`]; IndexedDB store: `persist`
-//!   (wasm32).
+//! - Serialisable contents for persistence: [`snapshot`]; stores in [`persist`] (IndexedDB
+//!   in the browser, SQLite natively).
 //! - Clocks that work in the browser: [`clock`].
 //! - WASI preview1 for every host: [`wasi`] ([`wasi::WasiCtx`], [`wasi::GuestMemory`]).
 //! - Running a guest: [`run`] (config and results shared by hosts); the browser host is
@@ -49,7 +49,6 @@ pub mod error;
 pub mod fs;
 pub mod namespace;
 pub mod path;
-#[cfg(target_arch = "wasm32")]
 pub mod persist;
 pub mod run;
 pub mod service;

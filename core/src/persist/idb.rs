@@ -1,55 +1,23 @@
-//! Persistence of namespaces in IndexedDB (browser), through `rexie`.
+//! The IndexedDB store (browser), through `rexie`.
 //!
 //! Layout: object store `manifests` (key: namespace name) holds the namespace's mount table
 //! as a [`NamespaceSnapshot`] with the MemFs/MapFs inode lists left empty; object store
 //! `inodes` holds one record per inode, keyed `[name, mount, layer, ino]`.
 //!
-//! Rules:
-//! - **Incremental**: a save writes only inodes whose contents changed since the last save or
-//!   load (by digest), deletes the ones that are gone, and rewrites the small manifest.
-//! - **Atomic**: one read-write transaction covers all of it; on any error it is aborted, so
-//!   an interrupted save (error, tab closed) leaves the previous state.
-//! - **Corruption is reported, not fatal**: a record that cannot be decoded is listed in
-//!   [`Loaded::problems`] and skipped (directory entries pointing at it are dropped); the rest
-//!   loads.
-//! - **Quota**: `QuotaExceededError` becomes [`FsError::NoSpace`]; the aborted transaction
-//!   leaves what was saved before.
+//! The rules (incremental, atomic, corruption reported, quota = `NoSpace`) are those of
+//! [`super`]; `QuotaExceededError` is the browser's quota error.
 
-use crate::snapshot::{InodeSnapshot, NamespaceSnapshot, NodeSnapshot, ServiceSnapshot};
+use super::{assemble, plan, split, InodeKey, Loaded, SaveStats};
+use crate::snapshot::{InodeSnapshot, NamespaceSnapshot, NodeSnapshot};
 use crate::{FsError, FsResult, Namespace};
 use js_sys::Array;
 use rexie::{KeyRange, ObjectStore, Rexie, TransactionMode};
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
-use std::hash::{Hash, Hasher};
 use wasm_bindgen::{JsCast, JsValue};
 
 const INODES: &str = "inodes";
 const MANIFESTS: &str = "manifests";
-
-/// Identifies one inode record: mount path, layer index, inode number.
-type InodeKey = (String, u32, u64);
-
-/// What a save did.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct SaveStats {
-    /// Inode records written (changed or new).
-    pub written: usize,
-    /// Inode records deleted.
-    pub deleted: usize,
-    /// Inode records left untouched.
-    pub unchanged: usize,
-    /// Bytes of file data written.
-    pub bytes: u64,
-}
-
-/// A restored namespace and what could not be restored.
-pub struct Loaded {
-    /// The namespace.
-    pub namespace: Namespace,
-    /// Unreadable records and mounts that were skipped, one message each.
-    pub problems: Vec<String>,
-}
 
 /// Named namespaces saved in one IndexedDB database.
 pub struct IdbStore {
@@ -104,38 +72,6 @@ fn range(name: &str) -> FsResult<KeyRange> {
     KeyRange::bound(&lower, &upper, Some(false), Some(false)).map_err(js)
 }
 
-fn digest(i: &InodeSnapshot) -> u64 {
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    (i.ino, i.nlink, i.atime, i.mtime, i.ctime).hash(&mut h);
-    match &i.node {
-        NodeSnapshot::File { data } => (0u8, data).hash(&mut h),
-        NodeSnapshot::Dir {
-            parent,
-            next_cookie,
-            entries,
-        } => (1u8, parent, next_cookie, entries).hash(&mut h),
-        NodeSnapshot::Symlink { target } => (2u8, target).hash(&mut h),
-    }
-    h.finish()
-}
-
-/// The inode tables of a snapshot's MemFs/MapFs layers, by key; the snapshot keeps only the
-/// mount table (inode lists emptied) to be stored as the manifest.
-fn split(mut snap: NamespaceSnapshot) -> (NamespaceSnapshot, Vec<(InodeKey, InodeSnapshot)>) {
-    let mut inodes = Vec::new();
-    for m in &mut snap.mounts {
-        let mount = m.path.to_absolute();
-        for (i, layer) in m.layers.iter_mut().enumerate() {
-            if let Some(ServiceSnapshot::Mem(t) | ServiceSnapshot::Map(t)) = &mut layer.contents {
-                for node in t.inodes.drain(..) {
-                    inodes.push(((mount.clone(), i as u32, node.ino), node));
-                }
-            }
-        }
-    }
-    (snap, inodes)
-}
-
 impl IdbStore {
     /// Opens (creating if needed) the database `db_name`.
     pub async fn open(db_name: &str) -> FsResult<Self> {
@@ -181,17 +117,15 @@ impl IdbStore {
         ns: &Namespace,
         interrupt_after: Option<usize>,
     ) -> FsResult<SaveStats> {
-        let (manifest, inodes) = split(ns.snapshot());
+        let (manifest, inodes) = split(ns);
         let manifest = to_js(&manifest)?;
         let known = self.saved.borrow().get(name).cloned().unwrap_or_default();
         let tx = self
             .db
             .transaction(&[INODES, MANIFESTS], TransactionMode::ReadWrite)
             .map_err(idb)?;
-        let mut digests = HashMap::new();
         let work = async {
             let store = tx.store(INODES).map_err(idb)?;
-            let mut stats = SaveStats::default();
             let existing: HashSet<InodeKey> = store
                 .get_all_keys(Some(range(name)?), None)
                 .await
@@ -199,39 +133,38 @@ impl IdbStore {
                 .iter()
                 .filter_map(parse_key)
                 .collect();
-            let mut puts = 0usize;
-            for (k, node) in &inodes {
-                let d = digest(node);
-                digests.insert(k.clone(), d);
-                if existing.contains(k) && known.get(k) == Some(&d) {
-                    stats.unchanged += 1;
-                    continue;
-                }
-                if interrupt_after == Some(puts) {
+            let plan = plan(&inodes, &existing, &known);
+            let mut stats = SaveStats {
+                unchanged: plan.unchanged,
+                ..SaveStats::default()
+            };
+            for (k, node) in &plan.put {
+                if interrupt_after == Some(stats.written) {
                     return Err(FsError::Cancelled);
                 }
-                let v = to_js(node)?;
-                store.put(&v, Some(&key(name, k))).await.map_err(idb)?;
-                puts += 1;
+                store
+                    .put(&to_js(node)?, Some(&key(name, k)))
+                    .await
+                    .map_err(idb)?;
                 stats.written += 1;
                 if let NodeSnapshot::File { data } = &node.node {
                     stats.bytes += data.len() as u64;
                 }
             }
-            for k in existing.iter().filter(|k| !digests.contains_key(*k)) {
+            for k in &plan.delete {
                 store.delete(key(name, k)).await.map_err(idb)?;
                 stats.deleted += 1;
             }
-            let manifests = tx.store(MANIFESTS).map_err(idb)?;
-            manifests
+            tx.store(MANIFESTS)
+                .map_err(idb)?
                 .put(&manifest, Some(&name.into()))
                 .await
                 .map_err(idb)?;
-            Ok(stats)
+            Ok((stats, plan.digests))
         }
         .await;
         match work {
-            Ok(stats) => {
+            Ok((stats, digests)) => {
                 tx.done().await.map_err(idb)?;
                 self.saved.borrow_mut().insert(name.to_string(), digests);
                 Ok(stats)
@@ -254,66 +187,27 @@ impl IdbStore {
         let Some(raw) = manifests.get(name.into()).await.map_err(idb)? else {
             return Ok(None);
         };
-        let mut problems = Vec::new();
-        let mut manifest: NamespaceSnapshot = serde_wasm_bindgen::from_value(raw)
+        let manifest: NamespaceSnapshot = serde_wasm_bindgen::from_value(raw)
             .map_err(|e| FsError::Io(format!("manifest of {name:?} is unreadable: {e}")))?;
         let store = tx.store(INODES).map_err(idb)?;
-        let records = store
+        let mut problems = Vec::new();
+        let mut records = Vec::new();
+        for (k, v) in store
             .scan(Some(range(name)?), None, None, None)
             .await
-            .map_err(idb)?;
-        let mut by_layer: HashMap<(String, u32), Vec<InodeSnapshot>> = HashMap::new();
-        let mut digests = HashMap::new();
-        for (k, v) in records {
-            let Some(k) = parse_key(&k) else {
-                problems.push(format!("record with a malformed key {k:?} skipped"));
-                continue;
-            };
-            match serde_wasm_bindgen::from_value::<InodeSnapshot>(v) {
-                Ok(node) if node.ino == k.2 => {
-                    digests.insert(k.clone(), digest(&node));
-                    by_layer.entry((k.0, k.1)).or_default().push(node);
-                }
-                Ok(_) => problems.push(format!("{}: inode {} has a mismatched number", k.0, k.2)),
-                Err(e) => problems.push(format!("{}: inode {} is unreadable ({e})", k.0, k.2)),
+            .map_err(idb)?
+        {
+            match parse_key(&k) {
+                Some(k) => records.push((
+                    k,
+                    serde_wasm_bindgen::from_value::<InodeSnapshot>(v).map_err(|e| e.to_string()),
+                )),
+                None => problems.push(format!("record with a malformed key {k:?} skipped")),
             }
         }
-        for m in &mut manifest.mounts {
-            let mount = m.path.to_absolute();
-            for (i, layer) in m.layers.iter_mut().enumerate() {
-                if let Some(ServiceSnapshot::Mem(t) | ServiceSnapshot::Map(t)) = &mut layer.contents
-                {
-                    let mut nodes = by_layer
-                        .remove(&(mount.clone(), i as u32))
-                        .unwrap_or_default();
-                    // Drop directory entries whose inode did not load.
-                    let present: HashSet<u64> = nodes.iter().map(|n| n.ino).collect();
-                    for n in &mut nodes {
-                        if let NodeSnapshot::Dir { entries, .. } = &mut n.node {
-                            entries.retain(|(entry, ino, _)| {
-                                let ok = present.contains(ino);
-                                if !ok {
-                                    problems.push(format!("{mount}: entry {entry:?} lost"));
-                                }
-                                ok
-                            });
-                        }
-                    }
-                    t.inodes = nodes;
-                }
-            }
-        }
-        let (namespace, skipped) = Namespace::from_snapshot(&manifest)?;
-        problems.extend(
-            skipped
-                .into_iter()
-                .map(|p| format!("{}: not restorable, skipped", p.to_absolute())),
-        );
+        let (loaded, digests) = assemble(manifest, records, problems)?;
         self.saved.borrow_mut().insert(name.to_string(), digests);
-        Ok(Some(Loaded {
-            namespace,
-            problems,
-        }))
+        Ok(Some(loaded))
     }
 
     /// Names of the saved namespaces, sorted.
