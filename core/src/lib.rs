@@ -12,6 +12,8 @@
 //! - Generic services: [`MemFs`], [`MapFs`], [`FuncFs`], [`CowFs`] ([`fs`]).
 //! - The mount table with union binds: [`Namespace`] ([`namespace`]).
 //! - An agent environment (standard mounts, runs, status): [`env::OanixEnv`] ([`env`]).
+//! - Jobs with priorities, limits, timeouts, cancellation, scripts, as files:
+//!   [`scheduler::Scheduler`] ([`scheduler`]).
 //! - Standard agent services: `/task` ([`services::TaskFs`]) ([`services`]).
 //! - Serialisable contents for persistence: [`snapshot`]; stores in [`persist`] (IndexedDB
 //!   in the browser, SQLite natively).
@@ -51,6 +53,7 @@ pub mod namespace;
 pub mod path;
 pub mod persist;
 pub mod run;
+pub mod scheduler;
 pub mod service;
 pub mod services;
 pub mod snapshot;

@@ -1,0 +1,742 @@
+//! The job `Scheduler`: WASI and script jobs with priorities (higher first, FIFO within a
+//! priority), a concurrency limit, per-job timeouts (enforced by the host: the guest is
+//! interrupted), cancellation of queued and running jobs, a bounded history, and the jobs as
+//! files ([`JobsFs`]: `/jobs/{id}/spec.json`, `status`, `stdout`, `stderr`, `ctl`).
+//!
+//! A **script** is a small shell-like program of WASI invocations, one command line per line:
+//! `CMD ARGS... [| CMD ARGS...]... [> PATH | >> PATH]`, where each `CMD` is the namespace
+//! path of a `.wasm` module. The stdout of each stage is the stdin of the next; `>` writes
+//! the last stage's stdout to a namespace file (`>>` appends). Lines run in order and the
+//! script stops at the first failing command (exit code ≠ 0 or error); `#` starts a comment.
+//!
+//! The scheduler is driven by [`Scheduler::run`] on any [`WasiHost`] (natively inside a
+//! tokio runtime, in the browser on the page or worker's event loop); modules are compiled
+//! once per distinct bytes by the host's cache, shared by every job.
+
+use crate::env::WasiHost;
+use crate::error::{FsError, FsResult};
+use crate::path::FsPath;
+use crate::run::{RunConfig, RunOutput};
+use crate::service::{DirEntry, FileHandle, FileKind, FileService, Metadata, OpenOptions};
+use crate::services::file_meta;
+use crate::wasi::InputPipe;
+use crate::{clock, Namespace};
+use serde::Serialize;
+use std::collections::{BTreeMap, VecDeque};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Poll, Waker};
+use std::time::Duration;
+
+/// A job id.
+pub type JobId = u64;
+
+/// What a job runs.
+#[derive(Clone, Debug, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum JobKind {
+    /// One WASI module with args (argv\[0\] included).
+    Wasi {
+        /// Where the module comes from.
+        module: Module,
+        /// argv.
+        args: Vec<String>,
+        /// Standard input.
+        stdin: String,
+    },
+    /// A script of WASI invocations (see the module docs).
+    Script {
+        /// The script text.
+        script: String,
+    },
+}
+
+/// A module: bytes given, or a namespace path read when the job starts.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Module {
+    /// Bytes (not serialised: their length is).
+    Bytes(#[serde(serialize_with = "len_only")] Arc<[u8]>),
+    /// A namespace path.
+    Path(String),
+}
+
+fn len_only<S: serde::Serializer>(b: &Arc<[u8]>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&format!("{} bytes", b.len()))
+}
+
+/// A job to submit.
+#[derive(Clone, Debug, Serialize)]
+pub struct JobSpec {
+    /// What to run.
+    pub kind: JobKind,
+    /// Higher runs first.
+    pub priority: i32,
+    /// Wall-clock limit for the whole job.
+    #[serde(serialize_with = "millis")]
+    pub timeout: Option<Duration>,
+}
+
+fn millis<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+    match d {
+        Some(d) => s.serialize_u64(d.as_millis() as u64),
+        None => s.serialize_none(),
+    }
+}
+
+/// Where a job is.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", rename_all = "lowercase")]
+pub enum JobState {
+    /// Waiting in the queue.
+    Queued,
+    /// Running.
+    Running,
+    /// Exited 0.
+    Completed,
+    /// Exited non-zero, trapped, timed out, or could not start.
+    Failed {
+        /// Exit code, if it exited.
+        exit_code: Option<i32>,
+        /// What went wrong.
+        error: String,
+    },
+    /// Cancelled (queued or running).
+    Cancelled,
+}
+
+/// A job's record.
+#[derive(Clone, Debug, Serialize)]
+pub struct Job {
+    /// Id.
+    pub id: JobId,
+    /// What was asked.
+    pub spec: JobSpec,
+    /// State.
+    pub state: JobState,
+    /// Submission time (ns).
+    pub submitted_at: u64,
+    /// Start time (ns).
+    pub started_at: Option<u64>,
+    /// End time (ns).
+    pub finished_at: Option<u64>,
+    /// Captured stdout.
+    #[serde(skip)]
+    pub stdout: Vec<u8>,
+    /// Captured stderr.
+    #[serde(skip)]
+    pub stderr: Vec<u8>,
+}
+
+struct State {
+    next_id: JobId,
+    seq: u64,
+    /// Queued jobs by (priority desc, seq asc).
+    queue: BTreeMap<(i64, u64), JobId>,
+    jobs: BTreeMap<JobId, Job>,
+    /// Running jobs asked to stop.
+    cancel: Vec<JobId>,
+    /// Finished ids, oldest first (bounded by `history`).
+    done: VecDeque<JobId>,
+    waker: Option<Waker>,
+}
+
+/// The scheduler (cheap to clone: clones share the queue).
+#[derive(Clone)]
+pub struct Scheduler {
+    state: Arc<Mutex<State>>,
+    ns: Namespace,
+    concurrency: usize,
+    history: usize,
+}
+
+fn lock(m: &Mutex<State>) -> MutexGuard<'_, State> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+type RunFuture<'a> = Pin<Box<dyn Future<Output = (i32, Option<String>, Vec<u8>, Vec<u8>)> + 'a>>;
+
+impl Scheduler {
+    /// A scheduler running jobs in `ns`, at most `concurrency` at once, keeping the last
+    /// `history` finished jobs.
+    pub fn new(ns: Namespace, concurrency: usize, history: usize) -> Self {
+        Scheduler {
+            state: Arc::new(Mutex::new(State {
+                next_id: 1,
+                seq: 0,
+                queue: BTreeMap::new(),
+                jobs: BTreeMap::new(),
+                cancel: Vec::new(),
+                done: VecDeque::new(),
+                waker: None,
+            })),
+            ns,
+            concurrency: concurrency.max(1),
+            history: history.max(1),
+        }
+    }
+
+    /// Queues a job.
+    pub fn submit(&self, spec: JobSpec) -> JobId {
+        let mut st = lock(&self.state);
+        let id = st.next_id;
+        st.next_id += 1;
+        st.seq += 1;
+        let key = (-(spec.priority as i64), st.seq);
+        st.queue.insert(key, id);
+        st.jobs.insert(
+            id,
+            Job {
+                id,
+                spec,
+                state: JobState::Queued,
+                submitted_at: clock::now(),
+                started_at: None,
+                finished_at: None,
+                stdout: Vec::new(),
+                stderr: Vec::new(),
+            },
+        );
+        if let Some(w) = st.waker.take() {
+            w.wake();
+        }
+        id
+    }
+
+    /// Cancels a queued or running job; `NotFound` if unknown, `InvalidInput` if finished.
+    pub fn cancel(&self, id: JobId) -> FsResult<()> {
+        let mut st = lock(&self.state);
+        let state = st
+            .jobs
+            .get(&id)
+            .map(|j| j.state.clone())
+            .ok_or(FsError::NotFound)?;
+        match state {
+            JobState::Queued => {
+                st.queue.retain(|_, j| *j != id);
+                finish(&mut st, id, JobState::Cancelled, self.history);
+            }
+            JobState::Running => {
+                st.cancel.push(id);
+                if let Some(w) = st.waker.take() {
+                    w.wake();
+                }
+            }
+            _ => return Err(FsError::InvalidInput(format!("job {id} already finished"))),
+        }
+        Ok(())
+    }
+
+    /// A job's record.
+    pub fn job(&self, id: JobId) -> Option<Job> {
+        lock(&self.state).jobs.get(&id).cloned()
+    }
+
+    /// Every known job (queued, running, and the kept history), by id.
+    pub fn jobs(&self) -> Vec<Job> {
+        lock(&self.state).jobs.values().cloned().collect()
+    }
+
+    /// Runs queued jobs on `host` until the queue is empty and nothing runs.
+    pub async fn run(&self, host: &dyn WasiHost) {
+        let mut running: Vec<(JobId, RunFuture<'_>)> = Vec::new();
+        std::future::poll_fn(|cx| {
+            loop {
+                // Start jobs up to the limit.
+                while running.len() < self.concurrency {
+                    let next = {
+                        let mut st = lock(&self.state);
+                        let first = st.queue.keys().next().copied();
+                        first.and_then(|k| st.queue.remove(&k)).map(|id| {
+                            let job = st.jobs.get_mut(&id).expect("queued job exists");
+                            job.state = JobState::Running;
+                            job.started_at = Some(clock::now());
+                            (id, job.spec.clone())
+                        })
+                    };
+                    let Some((id, spec)) = next else { break };
+                    running.push((id, Box::pin(self.execute(host, spec))));
+                }
+                // Cancel running jobs that were asked to stop (dropping the future stops the
+                // guest at its next suspension; a spinning guest is stopped by its timeout).
+                let cancels = std::mem::take(&mut lock(&self.state).cancel);
+                for id in cancels {
+                    if let Some(pos) = running.iter().position(|(j, _)| *j == id) {
+                        drop(running.swap_remove(pos));
+                        finish(
+                            &mut lock(&self.state),
+                            id,
+                            JobState::Cancelled,
+                            self.history,
+                        );
+                    }
+                }
+                let mut progressed = false;
+                let mut i = 0;
+                while i < running.len() {
+                    let Poll::Ready((code, error, stdout, stderr)) = running[i].1.as_mut().poll(cx)
+                    else {
+                        i += 1;
+                        continue;
+                    };
+                    let (id, _) = running.swap_remove(i);
+                    let state = match (code, error) {
+                        (0, None) => JobState::Completed,
+                        (code, error) => JobState::Failed {
+                            exit_code: (code >= 0).then_some(code),
+                            error: error.unwrap_or_else(|| format!("exited with code {code}")),
+                        },
+                    };
+                    let mut st = lock(&self.state);
+                    if let Some(job) = st.jobs.get_mut(&id) {
+                        job.stdout = stdout;
+                        job.stderr = stderr;
+                    }
+                    finish(&mut st, id, state, self.history);
+                    progressed = true;
+                }
+                // The waker is stored under the lock, so a submit or cancel after this
+                // check wakes us.
+                let mut st = lock(&self.state);
+                if running.is_empty() && st.queue.is_empty() {
+                    return Poll::Ready(());
+                }
+                let can_start = !st.queue.is_empty() && running.len() < self.concurrency;
+                if progressed || can_start || !st.cancel.is_empty() {
+                    continue;
+                }
+                st.waker = Some(cx.waker().clone());
+                return Poll::Pending;
+            }
+        })
+        .await
+    }
+
+    /// Runs one job: (exit code or -1, error, stdout, stderr).
+    fn execute<'a>(&'a self, host: &'a dyn WasiHost, spec: JobSpec) -> RunFuture<'a> {
+        Box::pin(async move {
+            match spec.kind {
+                JobKind::Wasi {
+                    module,
+                    args,
+                    stdin,
+                } => {
+                    let bytes = match self.module_bytes(&module) {
+                        Ok(b) => b,
+                        Err(e) => return (-1, Some(e), Vec::new(), Vec::new()),
+                    };
+                    let out = self
+                        .run_one(host, &bytes, args, stdin.into_bytes(), spec.timeout)
+                        .await;
+                    outcome(out)
+                }
+                JobKind::Script { script } => self.run_script(host, &script, spec.timeout).await,
+            }
+        })
+    }
+
+    fn module_bytes(&self, m: &Module) -> Result<Arc<[u8]>, String> {
+        match m {
+            Module::Bytes(b) => Ok(b.clone()),
+            Module::Path(p) => self
+                .ns
+                .read_file(p)
+                .map(Arc::from)
+                .map_err(|e| format!("cannot read module {p}: {e}")),
+        }
+    }
+
+    async fn run_one(
+        &self,
+        host: &dyn WasiHost,
+        bytes: &[u8],
+        args: Vec<String>,
+        stdin: Vec<u8>,
+        timeout: Option<Duration>,
+    ) -> RunOutput {
+        let cfg = RunConfig {
+            args,
+            stdin: InputPipe::from_bytes(stdin),
+            timeout,
+            ..Default::default()
+        };
+        host.run_guest(bytes, self.ns.clone(), cfg).await
+    }
+
+    async fn run_script(
+        &self,
+        host: &dyn WasiHost,
+        script: &str,
+        timeout: Option<Duration>,
+    ) -> (i32, Option<String>, Vec<u8>, Vec<u8>) {
+        let mut all_out = Vec::new();
+        let mut all_err = Vec::new();
+        let started = clock::monotonic();
+        for (n, line) in script.lines().enumerate() {
+            let line = line.split('#').next().unwrap_or("").trim();
+            if line.is_empty() {
+                continue;
+            }
+            let cmd = match parse_line(line) {
+                Ok(c) => c,
+                Err(e) => return (-1, Some(format!("line {}: {e}", n + 1)), all_out, all_err),
+            };
+            let mut input = Vec::new();
+            for stage in &cmd.stages {
+                let bytes = match self.module_bytes(&Module::Path(stage[0].clone())) {
+                    Ok(b) => b,
+                    Err(e) => return (-1, Some(format!("line {}: {e}", n + 1)), all_out, all_err),
+                };
+                // The timeout covers the whole script: each command gets what is left.
+                let elapsed = Duration::from_nanos(clock::monotonic().saturating_sub(started));
+                let left = timeout.map(|t| t.saturating_sub(elapsed));
+                if left == Some(Duration::ZERO) {
+                    let why = format!("line {}: script timed out", n + 1);
+                    return (-1, Some(why), all_out, all_err);
+                }
+                let out = self
+                    .run_one(
+                        host,
+                        &bytes,
+                        stage.clone(),
+                        std::mem::take(&mut input),
+                        left,
+                    )
+                    .await;
+                all_err.extend_from_slice(&out.stderr);
+                let (code, error, stdout, _) = outcome(out);
+                if code != 0 || error.is_some() {
+                    all_out.extend_from_slice(&stdout);
+                    let why =
+                        error.unwrap_or_else(|| format!("{} exited with code {code}", stage[0]));
+                    return (
+                        code,
+                        Some(format!("line {}: {why}", n + 1)),
+                        all_out,
+                        all_err,
+                    );
+                }
+                input = stdout;
+            }
+            match &cmd.redirect {
+                None => all_out.extend_from_slice(&input),
+                Some((path, append)) => {
+                    let r = if *append {
+                        FsPath::parse(path)
+                            .and_then(|p| self.ns.open(&p, &OpenOptions::append()))
+                            .and_then(|h| h.append(&input).map(|_| ()))
+                    } else {
+                        self.ns.write_file(path, &input)
+                    };
+                    if let Err(e) = r {
+                        let why = format!("line {}: > {path}: {e}", n + 1);
+                        return (-1, Some(why), all_out, all_err);
+                    }
+                }
+            }
+        }
+        (0, None, all_out, all_err)
+    }
+}
+
+fn outcome(out: RunOutput) -> (i32, Option<String>, Vec<u8>, Vec<u8>) {
+    match (out.exit_code, out.error) {
+        (Some(c), _) => (c, None, out.stdout, out.stderr),
+        (None, Some(e)) => (-1, Some(e.to_string()), out.stdout, out.stderr),
+        (None, None) => (-1, Some("no exit code".into()), out.stdout, out.stderr),
+    }
+}
+
+fn finish(st: &mut State, id: JobId, state: JobState, keep: usize) {
+    if let Some(job) = st.jobs.get_mut(&id) {
+        job.state = state;
+        job.finished_at = Some(clock::now());
+    }
+    st.done.push_back(id);
+    while st.done.len() > keep {
+        if let Some(old) = st.done.pop_front() {
+            st.jobs.remove(&old);
+        }
+    }
+}
+
+/// One parsed script line.
+#[derive(Debug, PartialEq)]
+struct Line {
+    stages: Vec<Vec<String>>,
+    redirect: Option<(String, bool)>,
+}
+
+/// Splits a line into pipeline stages (words; "double quotes" group) and a redirection.
+fn parse_line(line: &str) -> Result<Line, String> {
+    let mut words: Vec<String> = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    let mut any = false;
+    for c in line.chars() {
+        match c {
+            '"' => {
+                quoted = !quoted;
+                any = true;
+            }
+            c if c.is_whitespace() && !quoted => {
+                if any {
+                    words.push(std::mem::take(&mut cur));
+                    any = false;
+                }
+            }
+            '|' | '>' if !quoted => {
+                if any {
+                    words.push(std::mem::take(&mut cur));
+                    any = false;
+                }
+                if c == '>' && words.last().is_some_and(|w| w == ">") {
+                    words.pop();
+                    words.push(">>".into());
+                } else {
+                    words.push(c.to_string());
+                }
+            }
+            c => {
+                cur.push(c);
+                any = true;
+            }
+        }
+    }
+    if quoted {
+        return Err("unterminated quote".into());
+    }
+    if any {
+        words.push(cur);
+    }
+    let mut redirect = None;
+    if let Some(pos) = words.iter().position(|w| w == ">" || w == ">>") {
+        let append = words[pos] == ">>";
+        match &words[pos + 1..] {
+            [path] => redirect = Some((path.clone(), append)),
+            _ => return Err("a redirection takes exactly one path, at the end".into()),
+        }
+        words.truncate(pos);
+    }
+    let mut stages = vec![Vec::new()];
+    for w in words {
+        if w == "|" {
+            stages.push(Vec::new());
+        } else {
+            stages.last_mut().expect("one stage").push(w);
+        }
+    }
+    if stages.iter().any(Vec::is_empty) {
+        return Err("empty command in a pipeline".into());
+    }
+    Ok(Line { stages, redirect })
+}
+
+/// The jobs as files: `/{id}/spec.json`, `status`, `stdout`, `stderr`, and `ctl` (write
+/// `cancel`).
+pub struct JobsFs {
+    scheduler: Scheduler,
+}
+
+impl JobsFs {
+    /// The files of `scheduler`'s jobs.
+    pub fn new(scheduler: Scheduler) -> Self {
+        JobsFs { scheduler }
+    }
+
+    fn parse(path: &FsPath) -> FsResult<(Option<JobId>, Option<&str>)> {
+        let parts: Vec<&str> = path.components().collect();
+        let id = |s: &str| s.parse::<JobId>().map_err(|_| FsError::NotFound);
+        Ok(match parts.as_slice() {
+            [] => (None, None),
+            [j] => (Some(id(j)?), None),
+            [j, f] if ["spec.json", "status", "stdout", "stderr", "ctl"].contains(f) => {
+                (Some(id(j)?), Some(f))
+            }
+            _ => return Err(FsError::NotFound),
+        })
+    }
+
+    fn content(job: &Job, file: &str) -> Vec<u8> {
+        let json = |v: &dyn erased::Json| {
+            let mut b = v.to_pretty();
+            b.push(b'\n');
+            b
+        };
+        match file {
+            "spec.json" => json(&job.spec),
+            "status" => json(&StatusView {
+                id: job.id,
+                state: &job.state,
+                submitted_at: job.submitted_at,
+                started_at: job.started_at,
+                finished_at: job.finished_at,
+            }),
+            "stdout" => job.stdout.clone(),
+            "stderr" => job.stderr.clone(),
+            _ => Vec::new(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct StatusView<'a> {
+    id: JobId,
+    #[serde(flatten)]
+    state: &'a JobState,
+    submitted_at: u64,
+    started_at: Option<u64>,
+    finished_at: Option<u64>,
+}
+
+mod erased {
+    /// Serialisable as pretty JSON (object-safe).
+    pub trait Json {
+        fn to_pretty(&self) -> Vec<u8>;
+    }
+    impl<T: serde::Serialize> Json for T {
+        fn to_pretty(&self) -> Vec<u8> {
+            serde_json::to_vec_pretty(self).unwrap_or_default()
+        }
+    }
+}
+
+impl FileService for JobsFs {
+    fn open(&self, path: &FsPath, opts: &OpenOptions) -> FsResult<Box<dyn FileHandle>> {
+        let (id, file) = Self::parse(path)?;
+        let (Some(id), Some(file)) = (id, file) else {
+            return Err(FsError::IsADirectory);
+        };
+        let job = self.scheduler.job(id).ok_or(FsError::NotFound)?;
+        if file == "ctl" {
+            return Ok(Box::new(Ctl {
+                scheduler: self.scheduler.clone(),
+                id,
+            }));
+        }
+        if opts.mutates() {
+            return Err(FsError::ReadOnly);
+        }
+        Ok(Box::new(Snapshot {
+            bytes: Self::content(&job, file),
+            ino: id * 8 + 1,
+        }))
+    }
+
+    fn stat(&self, path: &FsPath) -> FsResult<Metadata> {
+        let (id, file) = Self::parse(path)?;
+        match (id, file) {
+            (None, _) => Ok(Metadata::synthetic_dir(1)),
+            (Some(id), None) => {
+                self.scheduler.job(id).ok_or(FsError::NotFound)?;
+                Ok(Metadata::synthetic_dir(id * 8))
+            }
+            (Some(id), Some(f)) => {
+                let job = self.scheduler.job(id).ok_or(FsError::NotFound)?;
+                let size = Self::content(&job, f).len() as u64;
+                Ok(file_meta(id * 8 + 1, size, job.submitted_at, f != "ctl"))
+            }
+        }
+    }
+
+    fn readdir(&self, path: &FsPath) -> FsResult<Vec<DirEntry>> {
+        match Self::parse(path)? {
+            (None, _) => Ok(self
+                .scheduler
+                .jobs()
+                .into_iter()
+                .map(|j| DirEntry {
+                    name: j.id.to_string(),
+                    kind: FileKind::Dir,
+                    ino: j.id * 8,
+                    cookie: j.id,
+                })
+                .collect()),
+            (Some(id), None) => {
+                self.scheduler.job(id).ok_or(FsError::NotFound)?;
+                Ok(["ctl", "spec.json", "status", "stderr", "stdout"]
+                    .iter()
+                    .enumerate()
+                    .map(|(i, n)| DirEntry {
+                        name: n.to_string(),
+                        kind: FileKind::File,
+                        ino: id * 8 + 2 + i as u64,
+                        cookie: i as u64 + 1,
+                    })
+                    .collect())
+            }
+            _ => Err(FsError::NotADirectory),
+        }
+    }
+
+    fn kind(&self) -> &'static str {
+        "jobsfs"
+    }
+}
+
+struct Snapshot {
+    bytes: Vec<u8>,
+    ino: u64,
+}
+
+impl FileHandle for Snapshot {
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> FsResult<usize> {
+        let start = (offset as usize).min(self.bytes.len());
+        let n = buf.len().min(self.bytes.len() - start);
+        buf[..n].copy_from_slice(&self.bytes[start..start + n]);
+        Ok(n)
+    }
+
+    fn metadata(&self) -> FsResult<Metadata> {
+        Ok(file_meta(self.ino, self.bytes.len() as u64, 0, true))
+    }
+}
+
+/// `ctl`: writing `cancel` cancels the job; anything else is `EINVAL`.
+struct Ctl {
+    scheduler: Scheduler,
+    id: JobId,
+}
+
+impl FileHandle for Ctl {
+    fn read_at(&self, _buf: &mut [u8], _offset: u64) -> FsResult<usize> {
+        Ok(0)
+    }
+
+    fn write_at(&self, buf: &[u8], _offset: u64) -> FsResult<usize> {
+        match std::str::from_utf8(buf).map(str::trim) {
+            Ok("cancel") => self.scheduler.cancel(self.id).map(|_| buf.len()),
+            _ => Err(FsError::InvalidInput("ctl accepts: cancel".into())),
+        }
+    }
+
+    fn metadata(&self) -> FsResult<Metadata> {
+        Ok(file_meta(self.id * 8 + 7, 0, 0, false))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_pipelines_and_redirections() {
+        let l = parse_line(r#"/bin/a.wasm x "y z" | /bin/b.wasm >> /out.txt"#).unwrap();
+        assert_eq!(
+            l.stages,
+            vec![
+                vec!["/bin/a.wasm".to_string(), "x".into(), "y z".into()],
+                vec!["/bin/b.wasm".to_string()]
+            ]
+        );
+        assert_eq!(l.redirect, Some(("/out.txt".into(), true)));
+        assert!(parse_line("a |").is_err());
+        assert!(parse_line("a > b c").is_err());
+        assert!(parse_line("a \"open").is_err());
+        assert_eq!(
+            parse_line("a>b").unwrap().redirect,
+            Some(("b".into(), false))
+        );
+    }
+}

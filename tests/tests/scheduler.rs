@@ -1,0 +1,269 @@
+//! The Scheduler on the native host with real guests: priorities (FIFO within one), the
+//! concurrency limit, timeouts, cancelling queued and running jobs (also through
+//! /jobs/{id}/ctl), non-zero exits as failures, scripts with pipes and redirections, jobs as
+//! files, bounded history.
+#![cfg(not(target_arch = "wasm32"))]
+
+use oanix_core::scheduler::{JobKind, JobSpec, JobState, JobsFs, Module, Scheduler};
+use oanix_core::{FileService, FsError, FsPath, MemFs, Namespace, OpenOptions};
+use oanix_native_runner::Runner;
+use oanix_tests::native::guest_bytes;
+use std::sync::Arc;
+use std::time::Duration;
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap()
+}
+
+fn wasi(guest: &str, args: &[&str], priority: i32) -> JobSpec {
+    JobSpec {
+        kind: JobKind::Wasi {
+            module: Module::Bytes(guest_bytes(guest).into()),
+            args: std::iter::once(guest)
+                .chain(args.iter().copied())
+                .map(String::from)
+                .collect(),
+            stdin: String::new(),
+        },
+        priority,
+        timeout: Some(Duration::from_secs(20)),
+    }
+}
+
+fn ns_with_bin() -> Namespace {
+    let bin = MemFs::new();
+    for g in ["hello", "stdin_echo", "args_env", "exit_code"] {
+        bin.write_file(&format!("/{g}.wasm"), &guest_bytes(g))
+            .unwrap();
+    }
+    let mut ns = Namespace::new();
+    ns.mount("/bin", Arc::new(bin)).unwrap();
+    ns.mount("/out", Arc::new(MemFs::new())).unwrap();
+    ns
+}
+
+#[test]
+fn priority_order_fifo_within_a_priority() {
+    let s = Scheduler::new(Namespace::new(), 1, 100);
+    let low = s.submit(wasi("hello", &[], 1));
+    let high1 = s.submit(wasi("hello", &[], 5));
+    let high2 = s.submit(wasi("args_env", &["x"], 5));
+    rt().block_on(s.run(&Runner::new().unwrap()));
+    let start = |id| s.job(id).unwrap().started_at.unwrap();
+    assert!(start(high1) < start(high2), "FIFO within a priority");
+    assert!(start(high2) < start(low), "higher priority first");
+    for id in [low, high1, high2] {
+        assert_eq!(s.job(id).unwrap().state, JobState::Completed);
+    }
+    assert_eq!(s.job(high2).unwrap().stdout, b"arg[0]=args_env\narg[1]=x\n");
+}
+
+#[test]
+fn the_concurrency_limit_holds() {
+    let s = Scheduler::new(Namespace::new(), 2, 100);
+    let ids: Vec<_> = (0..5)
+        .map(|_| s.submit(wasi("poll_sleep", &[], 0)))
+        .collect();
+    rt().block_on(s.run(&Runner::new().unwrap()));
+    let spans: Vec<(u64, u64)> = ids
+        .iter()
+        .map(|&id| {
+            let j = s.job(id).unwrap();
+            assert_eq!(j.state, JobState::Completed, "{:?}", j.state);
+            (j.started_at.unwrap(), j.finished_at.unwrap())
+        })
+        .collect();
+    let max_overlap = spans
+        .iter()
+        .map(|&(start, _)| {
+            spans
+                .iter()
+                .filter(|&&(s2, e2)| s2 <= start && start < e2)
+                .count()
+        })
+        .max()
+        .unwrap();
+    assert!(max_overlap <= 2, "at most 2 at once, saw {max_overlap}");
+    assert!(max_overlap == 2, "they did run concurrently");
+}
+
+#[test]
+fn timeouts_and_failures() {
+    let s = Scheduler::new(Namespace::new(), 2, 100);
+    let mut spin = wasi("infinite_loop", &[], 0);
+    spin.timeout = Some(Duration::from_millis(300));
+    let spin = s.submit(spin);
+    let bad = s.submit(wasi("exit_code", &["3"], 0));
+    let missing = s.submit(JobSpec {
+        kind: JobKind::Wasi {
+            module: Module::Path("/nope.wasm".into()),
+            args: vec![],
+            stdin: String::new(),
+        },
+        priority: 0,
+        timeout: None,
+    });
+    rt().block_on(s.run(&Runner::new().unwrap()));
+    match s.job(spin).unwrap().state {
+        JobState::Failed {
+            exit_code: None,
+            error,
+        } => assert!(error.contains("timed out"), "{error}"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        s.job(bad).unwrap().state,
+        JobState::Failed {
+            exit_code: Some(3),
+            error: "exited with code 3".into()
+        },
+        "a non-zero exit is a failure"
+    );
+    match s.job(missing).unwrap().state {
+        JobState::Failed { error, .. } => assert!(error.contains("cannot read module"), "{error}"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn cancel_queued_and_running_jobs_through_ctl() {
+    let s = Scheduler::new(Namespace::new(), 1, 100);
+    let jobs = JobsFs::new(s.clone());
+    let mut sleeper = wasi("hello", &[], 9);
+    sleeper.kind = JobKind::Wasi {
+        module: Module::Bytes(include_bytes!("../wat/sleep_hour.wat").to_vec().into()),
+        args: vec!["sleep".into()],
+        stdin: String::new(),
+    };
+    let running = s.submit(sleeper);
+    let queued = s.submit(wasi("hello", &[], 0));
+    let q2 = s.submit(wasi("hello", &[], 0));
+    s.cancel(queued).unwrap();
+    assert_eq!(s.job(queued).unwrap().state, JobState::Cancelled);
+    let runner = Runner::new().unwrap();
+    rt().block_on(async {
+        let cancel_later = async {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            let ctl = FsPath::parse(&format!("/{running}/ctl")).unwrap();
+            let h = jobs.open(&ctl, &OpenOptions::read_write()).unwrap();
+            assert!(matches!(
+                h.write_at(b"explode", 0),
+                Err(FsError::InvalidInput(_))
+            ));
+            h.write_at(b"cancel\n", 0).unwrap();
+        };
+        tokio::join!(s.run(&runner), cancel_later);
+    });
+    let j = s.job(running).unwrap();
+    assert_eq!(j.state, JobState::Cancelled);
+    assert!(j.started_at.is_some(), "it was running when cancelled");
+    assert_eq!(s.job(queued).unwrap().started_at, None, "never started");
+    assert_eq!(
+        s.job(q2).unwrap().state,
+        JobState::Completed,
+        "the queue went on"
+    );
+    assert!(matches!(s.cancel(q2), Err(FsError::InvalidInput(_))));
+}
+
+#[test]
+fn scripts_pipe_and_redirect() {
+    let ns = ns_with_bin();
+    let s = Scheduler::new(ns.clone(), 1, 100);
+    let script = |text: &str| JobSpec {
+        kind: JobKind::Script {
+            script: text.into(),
+        },
+        priority: 0,
+        timeout: Some(Duration::from_secs(20)),
+    };
+    let ok = s.submit(script(
+        "# greet, shout, record\n\
+         /bin/hello.wasm | /bin/stdin_echo.wasm > /out/result.txt\n\
+         /bin/args_env.wasm a \"b c\" >> /out/result.txt\n\
+         /bin/hello.wasm\n",
+    ));
+    let stops = s.submit(script(
+        "/bin/exit_code.wasm 3\n/bin/hello.wasm > /out/never.txt\n",
+    ));
+    let bad = s.submit(script("/bin/hello.wasm |\n"));
+    rt().block_on(s.run(&Runner::new().unwrap()));
+    assert_eq!(s.job(ok).unwrap().state, JobState::Completed);
+    assert_eq!(
+        String::from_utf8(ns.read_file("/out/result.txt").unwrap()).unwrap(),
+        "HELLO FROM WASI\narg[0]=/bin/args_env.wasm\narg[1]=a\narg[2]=b c\n"
+    );
+    assert_eq!(
+        s.job(ok).unwrap().stdout,
+        b"hello from wasi\n",
+        "unredirected output"
+    );
+    match s.job(stops).unwrap().state {
+        JobState::Failed { exit_code, error } => {
+            assert_eq!(exit_code, Some(3));
+            assert!(error.starts_with("line 1"), "{error}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        ns.read_file("/out/never.txt"),
+        Err(FsError::NotFound),
+        "stopped at the failure"
+    );
+    match s.job(bad).unwrap().state {
+        JobState::Failed { error, .. } => assert!(error.contains("empty command"), "{error}"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn jobs_as_files_and_bounded_history() {
+    let s = Scheduler::new(Namespace::new(), 1, 2);
+    let mut ns = Namespace::new();
+    ns.mount("/jobs", Arc::new(JobsFs::new(s.clone()))).unwrap();
+    let ids: Vec<_> = (0..4).map(|_| s.submit(wasi("hello", &[], 0))).collect();
+    let listed: Vec<String> = ns
+        .list("/jobs")
+        .unwrap()
+        .into_iter()
+        .map(|e| e.name)
+        .collect();
+    assert_eq!(listed.len(), 4, "queued jobs are listed");
+    let status =
+        String::from_utf8(ns.read_file(&format!("/jobs/{}/status", ids[0])).unwrap()).unwrap();
+    assert!(status.contains("\"queued\""), "{status}");
+    rt().block_on(s.run(&Runner::new().unwrap()));
+    let listed: Vec<String> = ns
+        .list("/jobs")
+        .unwrap()
+        .into_iter()
+        .map(|e| e.name)
+        .collect();
+    assert_eq!(
+        listed,
+        [ids[2].to_string(), ids[3].to_string()],
+        "history keeps the last 2"
+    );
+    let last = ids[3];
+    assert_eq!(
+        ns.read_file(&format!("/jobs/{last}/stdout")).unwrap(),
+        b"hello from wasi\n"
+    );
+    let status: serde_json::Value =
+        serde_json::from_slice(&ns.read_file(&format!("/jobs/{last}/status")).unwrap()).unwrap();
+    assert_eq!(status["state"], "completed");
+    let spec =
+        String::from_utf8(ns.read_file(&format!("/jobs/{last}/spec.json")).unwrap()).unwrap();
+    assert!(spec.contains("\"wasi\""), "{spec}");
+    assert_eq!(
+        ns.write_file(&format!("/jobs/{last}/status"), b"x"),
+        Err(FsError::ReadOnly)
+    );
+    assert_eq!(
+        ns.read_file(&format!("/jobs/{}/status", ids[0])),
+        Err(FsError::NotFound)
+    );
+}
