@@ -103,7 +103,8 @@ case "${1:-}" in
     cargo bench -p oanix-core
     cargo bench -p oanix-native-runner --bench wasi_bench
     OANIX_BENCH_WRITES=${OANIX_BENCH_WRITES:-1000000} OANIX_BENCH_MIB=${OANIX_BENCH_MIB:-64} \
-      OANIX_BENCH_CPU=${OANIX_BENCH_CPU:-5} cargo test --release -p oanix-tests \
+      OANIX_BENCH_CPU=${OANIX_BENCH_CPU:-5} OANIX_BENCH_JOBS=${OANIX_BENCH_BROWSER_JOBS:-1000} \
+      cargo test --release -p oanix-tests \
       --target wasm32-unknown-unknown --test browser_bench -- --nocapture
     OANIX_BENCH_OPS=${OANIX_BENCH_OPS:-200000} cargo test --release -p oanix-core \
       --target wasm32-unknown-unknown --test bench_browser -- --nocapture
@@ -111,7 +112,7 @@ case "${1:-}" in
     # not 1M: it reallocates the whole file on every write that grows it (quadratic).
     (cd bench/browser-wasi-shim && npm ci --no-audit --no-fund) &&
       python3 scripts/bench-browser-shim.py 20000 "${OANIX_BENCH_MIB:-64}" "${OANIX_BENCH_CPU:-5}"
-    OANIX_BENCH_WRITES=20000 OANIX_BENCH_MIB=0 OANIX_BENCH_CPU=0 cargo test --release \
+    OANIX_BENCH_WRITES=20000 OANIX_BENCH_MIB=0 OANIX_BENCH_CPU=0 OANIX_BENCH_JOBS=0 cargo test --release \
       -p oanix-tests --target wasm32-unknown-unknown --test browser_bench -- --nocapture
     OANIX_BENCH_IDB_FILES=${OANIX_BENCH_IDB_FILES:-10000} OANIX_BENCH_IDB_MIB=${OANIX_BENCH_IDB_MIB:-100} \
       cargo test --release -p oanix-core --target wasm32-unknown-unknown --test persist_idb \

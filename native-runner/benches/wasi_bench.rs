@@ -5,6 +5,7 @@
 //! `OANIX_BENCH_WRITES` (default 1000000) small writes, `OANIX_BENCH_MIB` (default 64) MiB
 //! written then read in 4 KiB chunks, `OANIX_BENCH_HELLO` (default 10000) hello runs.
 
+use oanix_core::scheduler::{JobKind, JobSpec, JobState, Module, Scheduler};
 use oanix_core::{wasi::OutputPipe, MemFs, Namespace};
 use oanix_native_runner::{reference::ReferenceRunner, RunConfig, Runner};
 use std::path::PathBuf;
@@ -124,4 +125,50 @@ fn main() {
         n as f64 / secs,
         secs * 1e6 / n as f64
     );
+
+    // The same hello guest as 10,000 Scheduler jobs (4 at a time).
+    let jobs = env("OANIX_BENCH_JOBS", 10_000);
+    let sched = Scheduler::new(Namespace::new(), 4, 1_000);
+    let module: std::sync::Arc<[u8]> = hello.clone().into();
+    for _ in 0..jobs {
+        sched.submit(JobSpec {
+            kind: JobKind::Wasi {
+                module: Module::Bytes(module.clone()),
+                args: vec!["hello".into()],
+                stdin: String::new(),
+            },
+            priority: 0,
+            timeout: Some(Duration::from_secs(10)),
+        });
+    }
+    let t = Instant::now();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
+    rt.block_on(sched.run(&shim));
+    let secs = t.elapsed().as_secs_f64();
+    let ok = sched
+        .jobs()
+        .iter()
+        .filter(|j| j.state == JobState::Completed)
+        .count();
+    println!(
+        "{jobs} hello jobs through the Scheduler: {:.0} jobs/s; last {ok} kept all completed; \
+         peak RSS {} MiB",
+        jobs as f64 / secs,
+        peak_rss_mib()
+    );
+}
+
+/// Peak resident set size of this process (Linux `VmHWM`), MiB.
+fn peak_rss_mib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+        })
+        .map_or(0, |kib| kib / 1024)
 }

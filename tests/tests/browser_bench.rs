@@ -6,6 +6,7 @@
 
 use oanix_core::browser::BrowserRunner;
 use oanix_core::run::RunConfig;
+use oanix_core::scheduler::{JobKind, JobSpec, JobState, Module, Scheduler};
 use oanix_core::{MemFs, Namespace};
 use oanix_tests::browser::guest_bytes;
 use std::sync::Arc;
@@ -55,6 +56,35 @@ async fn print_browser_wasi_figures() {
         let (ms, out) = best_of_3(&r, "write_many", &["0".into(), mib.to_string()]).await;
         assert!(out.contains(&format!("big.bin: {mib} MiB")), "{out}");
         console_log!("browser: {mib} MiB write+read in 4 KiB chunks: {ms:.1} ms");
+    }
+    let jobs = n(option_env!("OANIX_BENCH_JOBS"), 50);
+    if jobs > 0 {
+        let sched = Scheduler::new(Namespace::new(), 4, 100);
+        let module: std::sync::Arc<[u8]> = guest_bytes("hello").into();
+        for _ in 0..jobs {
+            sched.submit(JobSpec {
+                kind: JobKind::Wasi {
+                    module: Module::Bytes(module.clone()),
+                    args: vec!["hello".into()],
+                    stdin: String::new(),
+                },
+                priority: 0,
+                timeout: Some(std::time::Duration::from_secs(10)),
+            });
+        }
+        let t = js_sys::Date::now();
+        sched.run(&r).await;
+        let ms = js_sys::Date::now() - t;
+        let done = sched
+            .jobs()
+            .iter()
+            .filter(|j| j.state == JobState::Completed && j.stdout == b"hello from wasi\n")
+            .count();
+        assert_eq!(done, (jobs as usize).min(100), "kept history all completed");
+        console_log!(
+            "browser: {jobs} hello jobs through the Scheduler: {:.0} jobs/s",
+            jobs as f64 * 1000.0 / ms
+        );
     }
     if cpu > 0 {
         let (ms, out) = best_of_3(&r, "cpu_bound", &[cpu.to_string()]).await;
