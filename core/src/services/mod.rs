@@ -2,11 +2,15 @@
 //! `/logs` ([`LogsFs`]). Each is a small file service with a fixed table of files.
 
 pub mod logs;
+#[cfg(target_arch = "wasm32")]
+pub mod opfs;
 pub mod task;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod workspace;
 
 pub use logs::{LogLimits, LogsFs};
+#[cfg(target_arch = "wasm32")]
+pub use opfs::OpfsFs;
 pub use task::{TaskFs, TaskSpec, TaskState, TaskStatus, TaskStatusHandle};
 #[cfg(not(target_arch = "wasm32"))]
 pub use workspace::WorkspaceFs;

@@ -1,0 +1,377 @@
+//! `OpfsFs` (browser): `/workspace` on the Origin Private File System.
+//!
+//! OPFS directory operations are asynchronous while a file service answers synchronously, so
+//! the service keeps the tree in a [`MemFs`] (loaded from OPFS by [`OpfsFs::open`]) and
+//! mirrors every change to OPFS in order: each mutation marks its path dirty, and
+//! [`OpfsFs::flush`] (also started automatically after a change) makes OPFS match the tree
+//! at that path — writing the file or directory, or removing what is gone. Renames mark both
+//! ends. OPFS has no symlinks or hard links: those are refused (`ENOTSUP`). Paths are
+//! normalised by [`FsPath`] and OPFS itself refuses `..`, `/` and NUL in names: nothing can
+//! leave the directory the service was opened on.
+
+use crate::error::{FsError, FsResult};
+use crate::fs::MemFs;
+use crate::path::FsPath;
+use crate::service::{DirEntry, FileHandle, FileKind, FileService, Metadata, OpenOptions};
+use js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array};
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::rc::Rc;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+
+struct Shared {
+    mem: MemFs,
+    root: JsValue,
+    dirty: RefCell<VecDeque<FsPath>>,
+    flushing: Cell<bool>,
+    error: RefCell<Option<String>>,
+}
+
+/// A directory of the Origin Private File System as a file service.
+#[derive(Clone)]
+pub struct OpfsFs {
+    shared: Rc<Shared>,
+}
+
+fn js(e: JsValue) -> FsError {
+    let name = Reflect::get(&e, &"name".into())
+        .ok()
+        .and_then(|n| n.as_string())
+        .unwrap_or_default();
+    match name.as_str() {
+        "NotFoundError" => FsError::NotFound,
+        "QuotaExceededError" => FsError::NoSpace,
+        "TypeMismatchError" => FsError::NotADirectory,
+        "InvalidModificationError" => FsError::DirectoryNotEmpty,
+        "NotAllowedError" | "SecurityError" => FsError::PermissionDenied,
+        _ => FsError::Io(format!("OPFS: {e:?}")),
+    }
+}
+
+async fn call(target: &JsValue, method: &str, args: &[JsValue]) -> FsResult<JsValue> {
+    let f: Function = Reflect::get(target, &method.into())
+        .map_err(js)?
+        .dyn_into()
+        .map_err(|_| FsError::Io(format!("OPFS: no {method}")))?;
+    let arr: Array = args.iter().collect();
+    let p: Promise = f.apply(target, &arr).map_err(js)?.unchecked_into();
+    JsFuture::from(p).await.map_err(js)
+}
+
+fn create(yes: bool) -> JsValue {
+    let o = Object::new();
+    let _ = Reflect::set(&o, &"create".into(), &yes.into());
+    o.into()
+}
+
+async fn dir_of(root: &JsValue, parts: &[&str], make: bool) -> FsResult<JsValue> {
+    let mut dir = root.clone();
+    for p in parts {
+        dir = call(&dir, "getDirectoryHandle", &[(*p).into(), create(make)]).await?;
+    }
+    Ok(dir)
+}
+
+/// The entries of an OPFS directory as (name, kind, handle).
+async fn entries(dir: &JsValue) -> FsResult<Vec<(String, String, JsValue)>> {
+    let it = Reflect::get(dir, &"values".into())
+        .map_err(js)?
+        .unchecked_into::<Function>()
+        .call0(dir)
+        .map_err(js)?;
+    let mut out = Vec::new();
+    loop {
+        let step = call(&it, "next", &[]).await?;
+        if Reflect::get(&step, &"done".into()).map_err(js)?.is_truthy() {
+            return Ok(out);
+        }
+        let h = Reflect::get(&step, &"value".into()).map_err(js)?;
+        let name = Reflect::get(&h, &"name".into())
+            .map_err(js)?
+            .as_string()
+            .unwrap_or_default();
+        let kind = Reflect::get(&h, &"kind".into())
+            .map_err(js)?
+            .as_string()
+            .unwrap_or_default();
+        out.push((name, kind, h));
+    }
+}
+
+impl OpfsFs {
+    /// Opens (creating) the OPFS directory `name` under the origin's root and loads it.
+    pub async fn open(name: &str) -> FsResult<Self> {
+        let storage = Reflect::get(&js_sys::global(), &"navigator".into())
+            .and_then(|n| Reflect::get(&n, &"storage".into()))
+            .map_err(js)?;
+        let origin_root = call(&storage, "getDirectory", &[]).await?;
+        let root = dir_of(&origin_root, &[name], true).await?;
+        let mem = MemFs::new();
+        // Load the tree, breadth first.
+        let mut pending = vec![(FsPath::root(), root.clone())];
+        while let Some((at, dir)) = pending.pop() {
+            for (n, kind, h) in entries(&dir).await? {
+                let path = at.join_name(&n);
+                if kind == "directory" {
+                    mem.mkdir(&path)?;
+                    pending.push((path, h));
+                } else {
+                    let file = call(&h, "getFile", &[]).await?;
+                    let buf = call(&file, "arrayBuffer", &[]).await?;
+                    mem.write_file(path.as_str(), &Uint8Array::new(&buf).to_vec())?;
+                }
+            }
+        }
+        Ok(OpfsFs {
+            shared: Rc::new(Shared {
+                mem,
+                root,
+                dirty: RefCell::default(),
+                flushing: Cell::new(false),
+                error: RefCell::default(),
+            }),
+        })
+    }
+
+    /// Makes OPFS match the tree for every change so far, in order. On an error (e.g. quota
+    /// exceeded) the path stays queued, the error is kept for [`Self::last_error`], and the
+    /// tree in memory is unaffected.
+    pub async fn flush(&self) -> FsResult<()> {
+        let s = &self.shared;
+        loop {
+            let next = s.dirty.borrow().front().cloned();
+            let Some(path) = next else { break };
+            if let Err(e) = sync(s, &path).await {
+                *s.error.borrow_mut() = Some(format!("{path}: {e}"));
+                return Err(e);
+            }
+            s.dirty.borrow_mut().pop_front();
+        }
+        *s.error.borrow_mut() = None;
+        Ok(())
+    }
+
+    /// The last error mirroring to OPFS, if any (e.g. quota exceeded).
+    pub fn last_error(&self) -> Option<String> {
+        self.shared.error.borrow().clone()
+    }
+
+    /// Queues `path` and starts a background flush unless one runs.
+    fn mark(&self, path: &FsPath) {
+        {
+            let mut d = self.shared.dirty.borrow_mut();
+            if d.back() != Some(path) {
+                d.push_back(path.clone());
+            }
+        }
+        if self.shared.flushing.replace(true) {
+            return;
+        }
+        let me = self.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            loop {
+                let ok = me.flush().await.is_ok();
+                me.shared.flushing.set(false);
+                // Stop on error (the next change retries) or when nothing is left; go on if
+                // changes arrived after the last check and nobody else took them.
+                if !ok || me.shared.dirty.borrow().is_empty() || me.shared.flushing.replace(true) {
+                    break;
+                }
+            }
+        });
+    }
+}
+
+/// Makes OPFS at `path` what the MemFs holds there (recursively), or removes it.
+async fn sync(s: &Shared, path: &FsPath) -> FsResult<()> {
+    let Some((parent, name)) = path.split_last() else {
+        return Ok(()); // the root itself always exists
+    };
+    let parts: Vec<&str> = parent.components().collect();
+    match s.mem.lstat(path) {
+        Err(FsError::NotFound) => match dir_of(&s.root, &parts, false).await {
+            Ok(dir) => {
+                let opts = Object::new();
+                let _ = Reflect::set(&opts, &"recursive".into(), &true.into());
+                match call(&dir, "removeEntry", &[name.into(), opts.into()]).await {
+                    Ok(_) | Err(FsError::NotFound) => Ok(()),
+                    Err(e) => Err(e),
+                }
+            }
+            Err(FsError::NotFound) => Ok(()),
+            Err(e) => Err(e),
+        },
+        Err(e) => Err(e),
+        Ok(m) => {
+            let dir = dir_of(&s.root, &parts, true).await?;
+            write_tree(s, &dir, path, name, m.kind).await
+        }
+    }
+}
+
+async fn write_tree(
+    s: &Shared,
+    dir: &JsValue,
+    path: &FsPath,
+    name: &str,
+    kind: FileKind,
+) -> FsResult<()> {
+    if kind == FileKind::Dir {
+        // Replace a file of that name, then mirror the directory's entries.
+        let sub = match call(dir, "getDirectoryHandle", &[name.into(), create(true)]).await {
+            Ok(d) => d,
+            Err(FsError::NotADirectory) => {
+                call(dir, "removeEntry", &[name.into()]).await?;
+                call(dir, "getDirectoryHandle", &[name.into(), create(true)]).await?
+            }
+            Err(e) => return Err(e),
+        };
+        let want = s.mem.readdir(path)?;
+        for (n, k, _) in entries(&sub).await? {
+            if !want
+                .iter()
+                .any(|e| e.name == n && (e.kind == FileKind::Dir) == (k == "directory"))
+            {
+                let opts = Object::new();
+                let _ = Reflect::set(&opts, &"recursive".into(), &true.into());
+                call(&sub, "removeEntry", &[n.into(), opts.into()]).await?;
+            }
+        }
+        for e in want {
+            let child = path.join_name(&e.name);
+            Box::pin(write_tree(s, &sub, &child, &e.name, e.kind)).await?;
+        }
+        return Ok(());
+    }
+    let data = read_mem(&s.mem, path)?;
+    let fh = match call(dir, "getFileHandle", &[name.into(), create(true)]).await {
+        Ok(h) => h,
+        Err(FsError::NotADirectory) => {
+            let opts = Object::new();
+            let _ = Reflect::set(&opts, &"recursive".into(), &true.into());
+            call(dir, "removeEntry", &[name.into(), opts.into()]).await?;
+            call(dir, "getFileHandle", &[name.into(), create(true)]).await?
+        }
+        Err(e) => return Err(e),
+    };
+    let w = call(&fh, "createWritable", &[]).await?;
+    call(&w, "write", &[Uint8Array::from(data.as_slice()).into()]).await?;
+    call(&w, "close", &[]).await?;
+    Ok(())
+}
+
+fn read_mem(mem: &MemFs, path: &FsPath) -> FsResult<Vec<u8>> {
+    let h = FileService::open(mem, path, &OpenOptions::read())?;
+    crate::service::read_all(h.as_ref())
+}
+
+/// A handle whose writes mark the file dirty.
+struct Tracked {
+    inner: Box<dyn FileHandle>,
+    fs: OpfsFs,
+    path: FsPath,
+}
+
+impl FileHandle for Tracked {
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> FsResult<usize> {
+        self.inner.read_at(buf, offset)
+    }
+
+    fn write_at(&self, buf: &[u8], offset: u64) -> FsResult<usize> {
+        let n = self.inner.write_at(buf, offset)?;
+        self.fs.mark(&self.path);
+        Ok(n)
+    }
+
+    fn append(&self, buf: &[u8]) -> FsResult<u64> {
+        let end = self.inner.append(buf)?;
+        self.fs.mark(&self.path);
+        Ok(end)
+    }
+
+    fn metadata(&self) -> FsResult<Metadata> {
+        self.inner.metadata()
+    }
+
+    fn set_len(&self, len: u64) -> FsResult<()> {
+        self.inner.set_len(len)?;
+        self.fs.mark(&self.path);
+        Ok(())
+    }
+
+    fn set_times(&self, a: Option<u64>, m: Option<u64>) -> FsResult<()> {
+        self.inner.set_times(a, m)
+    }
+}
+
+impl FileService for OpfsFs {
+    fn open(&self, path: &FsPath, opts: &OpenOptions) -> FsResult<Box<dyn FileHandle>> {
+        let existed = self.shared.mem.lstat(path).is_ok();
+        let inner = self.shared.mem.open(path, opts)?;
+        if !opts.mutates() {
+            return Ok(inner);
+        }
+        if !existed || opts.truncate {
+            self.mark(path);
+        }
+        Ok(Box::new(Tracked {
+            inner,
+            fs: self.clone(),
+            path: path.clone(),
+        }))
+    }
+
+    fn stat(&self, path: &FsPath) -> FsResult<Metadata> {
+        self.shared.mem.stat(path)
+    }
+
+    fn lstat(&self, path: &FsPath) -> FsResult<Metadata> {
+        self.shared.mem.lstat(path)
+    }
+
+    fn readdir(&self, path: &FsPath) -> FsResult<Vec<DirEntry>> {
+        self.shared.mem.readdir(path)
+    }
+
+    fn mkdir(&self, path: &FsPath) -> FsResult<()> {
+        self.shared.mem.mkdir(path)?;
+        self.mark(path);
+        Ok(())
+    }
+
+    fn remove_file(&self, path: &FsPath) -> FsResult<()> {
+        self.shared.mem.remove_file(path)?;
+        self.mark(path);
+        Ok(())
+    }
+
+    fn remove_dir(&self, path: &FsPath) -> FsResult<()> {
+        self.shared.mem.remove_dir(path)?;
+        self.mark(path);
+        Ok(())
+    }
+
+    fn rename(&self, from: &FsPath, to: &FsPath) -> FsResult<()> {
+        self.shared.mem.rename(from, to)?;
+        self.mark(from);
+        self.mark(to);
+        Ok(())
+    }
+
+    fn set_times(&self, path: &FsPath, a: Option<u64>, m: Option<u64>) -> FsResult<()> {
+        self.shared.mem.set_times(path, a, m)
+    }
+
+    fn symlink(&self, _target: &str, _link: &FsPath) -> FsResult<()> {
+        Err(FsError::NotSupported)
+    }
+
+    fn link(&self, _existing: &FsPath, _new: &FsPath) -> FsResult<()> {
+        Err(FsError::NotSupported)
+    }
+
+    fn kind(&self) -> &'static str {
+        "opfs"
+    }
+}

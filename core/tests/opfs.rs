@@ -1,0 +1,143 @@
+//! OpfsFs in headless Chromium (dedicated worker) on the real Origin Private File System:
+//! changes are mirrored to OPFS (checked through the raw OPFS API), a fresh open restores
+//! them, renames/removals are mirrored, links are refused, paths cannot escape.
+#![cfg(target_arch = "wasm32")]
+#![allow(clippy::arc_with_non_send_sync)]
+
+use js_sys::{Function, Promise, Reflect, Uint8Array};
+use oanix_core::services::OpfsFs;
+use oanix_core::{FileService, FsError, FsPath, Namespace, OpenOptions};
+use std::sync::Arc;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_dedicated_worker);
+
+fn p(s: &str) -> FsPath {
+    FsPath::parse(s).unwrap()
+}
+
+async fn call(t: &JsValue, m: &str, args: &[JsValue]) -> Result<JsValue, JsValue> {
+    let f: Function = Reflect::get(t, &m.into())?.unchecked_into();
+    let arr: js_sys::Array = args.iter().collect();
+    JsFuture::from(f.apply(t, &arr)?.unchecked_into::<Promise>()).await
+}
+
+/// Reads `dir/.../file` straight from OPFS (not through the service).
+async fn raw_read(root_name: &str, path: &[&str]) -> Option<Vec<u8>> {
+    let storage = Reflect::get(
+        &Reflect::get(&js_sys::global(), &"navigator".into()).ok()?,
+        &"storage".into(),
+    )
+    .ok()?;
+    let mut dir = call(&storage, "getDirectory", &[]).await.ok()?;
+    dir = call(&dir, "getDirectoryHandle", &[root_name.into()])
+        .await
+        .ok()?;
+    let (file, dirs) = path.split_last()?;
+    for d in dirs {
+        dir = call(&dir, "getDirectoryHandle", &[(*d).into()])
+            .await
+            .ok()?;
+    }
+    let fh = call(&dir, "getFileHandle", &[(*file).into()]).await.ok()?;
+    let f = call(&fh, "getFile", &[]).await.ok()?;
+    let buf = call(&f, "arrayBuffer", &[]).await.ok()?;
+    Some(Uint8Array::new(&buf).to_vec())
+}
+
+fn unique(tag: &str) -> String {
+    format!("oanix-test-{tag}-{}", (js_sys::Math::random() * 1e9) as u64)
+}
+
+#[wasm_bindgen_test]
+async fn changes_are_mirrored_and_restored() {
+    let name = unique("mirror");
+    let fs = OpfsFs::open(&name).await.unwrap();
+    fs.mkdir(&p("/src")).unwrap();
+    let h = fs
+        .open(&p("/src/main.txt"), &OpenOptions::create_truncate())
+        .unwrap();
+    h.write_at(b"hello ", 0).unwrap();
+    h.write_at(b"opfs", 6).unwrap();
+    let mut ns = Namespace::new();
+    ns.mount("/workspace", Arc::new(fs.clone())).unwrap();
+    ns.write_file("/workspace/notes.md", b"# notes").unwrap();
+    fs.flush().await.unwrap();
+    assert_eq!(
+        raw_read(&name, &["src", "main.txt"]).await.unwrap(),
+        b"hello opfs"
+    );
+    assert_eq!(raw_read(&name, &["notes.md"]).await.unwrap(), b"# notes");
+
+    fs.rename(&p("/src"), &p("/lib")).unwrap();
+    fs.remove_file(&p("/notes.md")).unwrap();
+    fs.flush().await.unwrap();
+    assert!(
+        raw_read(&name, &["src", "main.txt"]).await.is_none(),
+        "old path removed"
+    );
+    assert_eq!(
+        raw_read(&name, &["lib", "main.txt"]).await.unwrap(),
+        b"hello opfs"
+    );
+    assert!(raw_read(&name, &["notes.md"]).await.is_none());
+
+    let again = OpfsFs::open(&name).await.unwrap();
+    let h = again
+        .open(&p("/lib/main.txt"), &OpenOptions::read())
+        .unwrap();
+    assert_eq!(
+        oanix_core::service::read_all(h.as_ref()).unwrap(),
+        b"hello opfs"
+    );
+    assert_eq!(again.stat(&p("/notes.md")), Err(FsError::NotFound));
+    let names: Vec<String> = again
+        .readdir(&p("/"))
+        .unwrap()
+        .into_iter()
+        .map(|e| e.name)
+        .collect();
+    assert_eq!(names, ["lib"]);
+}
+
+#[wasm_bindgen_test]
+async fn background_flush_happens_without_asking() {
+    let name = unique("auto");
+    let fs = OpfsFs::open(&name).await.unwrap();
+    let h = fs
+        .open(&p("/a.txt"), &OpenOptions::create_truncate())
+        .unwrap();
+    h.write_at(b"auto", 0).unwrap();
+    for _ in 0..50 {
+        if raw_read(&name, &["a.txt"]).await.as_deref() == Some(b"auto") {
+            return;
+        }
+        let p = Promise::new(&mut |res, _| {
+            let st: Function = Reflect::get(&js_sys::global(), &"setTimeout".into())
+                .unwrap()
+                .unchecked_into();
+            let _ = st.call2(&JsValue::NULL, &res, &20.into());
+        });
+        let _ = JsFuture::from(p).await;
+    }
+    panic!("the change never reached OPFS");
+}
+
+#[wasm_bindgen_test]
+async fn links_are_refused_and_paths_stay_inside() {
+    let name = unique("inside");
+    let fs = OpfsFs::open(&name).await.unwrap();
+    assert_eq!(fs.symlink("x", &p("/l")), Err(FsError::NotSupported));
+    fs.open(&p("/f"), &OpenOptions::create_truncate()).unwrap();
+    assert_eq!(fs.link(&p("/f"), &p("/g")), Err(FsError::NotSupported));
+    // `..` is clamped before the service sees it: this names /f inside the directory.
+    fs.open(&p("/../../f"), &OpenOptions::create_truncate())
+        .unwrap()
+        .write_at(b"still inside", 0)
+        .unwrap();
+    fs.flush().await.unwrap();
+    assert_eq!(raw_read(&name, &["f"]).await.unwrap(), b"still inside");
+    assert!(FsPath::parse("/a\0b").is_err());
+}
