@@ -468,8 +468,10 @@ struct Line {
     redirect: Option<(String, bool)>,
 }
 
-/// Splits a line into pipeline stages (words; "double quotes" group) and a redirection.
-fn parse_line(line: &str) -> Result<Line, String> {
+/// Splits a command line into words: whitespace separates, "double quotes" group. With
+/// `operators`, unquoted `|`, `>` and `>>` are words of their own (scripts); without, they
+/// are ordinary characters (argument lines).
+pub fn split_words(line: &str, operators: bool) -> Result<Vec<String>, String> {
     let mut words: Vec<String> = Vec::new();
     let mut cur = String::new();
     let mut quoted = false;
@@ -486,7 +488,7 @@ fn parse_line(line: &str) -> Result<Line, String> {
                     any = false;
                 }
             }
-            '|' | '>' if !quoted => {
+            '|' | '>' if operators && !quoted => {
                 if any {
                     words.push(std::mem::take(&mut cur));
                     any = false;
@@ -510,6 +512,12 @@ fn parse_line(line: &str) -> Result<Line, String> {
     if any {
         words.push(cur);
     }
+    Ok(words)
+}
+
+/// Splits a script line into pipeline stages and a redirection.
+fn parse_line(line: &str) -> Result<Line, String> {
+    let mut words = split_words(line, true)?;
     let mut redirect = None;
     if let Some(pos) = words.iter().position(|w| w == ">" || w == ">>") {
         let append = words[pos] == ">>";

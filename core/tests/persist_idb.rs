@@ -2,23 +2,15 @@
 //! of an interrupted save, corrupt records, several named namespaces, deletion.
 #![cfg(target_arch = "wasm32")]
 
+mod common;
 use oanix_core::persist::IdbStore;
-use oanix_core::{FileService, FsError, FsPath, MapFs, MemFs, Namespace};
+use oanix_core::{FileService, FsError, FsPath, MemFs, Namespace};
 use std::sync::Arc;
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
-fn sample() -> Namespace {
-    let mut ns = Namespace::new();
-    let task = MapFs::builder().file("spec.json", "{}").build().unwrap();
-    ns.mount("/task", Arc::new(task)).unwrap();
-    let ws = MemFs::new();
-    ws.write_file("/a.txt", b"alpha").unwrap();
-    ws.write_file("/dir/b.txt", b"beta").unwrap();
-    ns.mount("/workspace", Arc::new(ws)).unwrap();
-    ns
-}
+use common::sample_namespace as sample;
 
 async fn store(tag: &str) -> IdbStore {
     let name = format!("oanix-test-{tag}-{}", js_sys::Math::random());

@@ -3,21 +3,12 @@
 //! records, several named namespaces. The same rules as the IndexedDB store.
 #![cfg(not(target_arch = "wasm32"))]
 
+mod common;
 use oanix_core::persist::SqliteStore;
-use oanix_core::{FileService, FsError, FsPath, MapFs, MemFs, Namespace};
+use oanix_core::{FileService, FsError, FsPath};
 use std::path::PathBuf;
-use std::sync::Arc;
 
-fn sample() -> Namespace {
-    let mut ns = Namespace::new();
-    let task = MapFs::builder().file("spec.json", "{}").build().unwrap();
-    ns.mount("/task", Arc::new(task)).unwrap();
-    let ws = MemFs::new();
-    ws.write_file("/a.txt", b"alpha").unwrap();
-    ws.write_file("/dir/b.txt", b"beta").unwrap();
-    ns.mount("/workspace", Arc::new(ws)).unwrap();
-    ns
-}
+use common::sample_namespace as sample;
 
 fn db_path(tag: &str) -> PathBuf {
     let p = std::env::temp_dir().join(format!("oanix-sqlite-{tag}-{}.db", std::process::id()));

@@ -6,6 +6,7 @@
 use crate::ansi;
 use js_sys::{Array, Object, Reflect, Uint8Array};
 use leptos::prelude::*;
+use oanix_core::scheduler::split_words;
 use oanix_core::{Namespace, NamespaceSnapshot};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -151,7 +152,10 @@ pub fn RunPanel(
             let set = |k: &str, v: &JsValue| Reflect::set(&o, &k.into(), v).map(|_| ());
             let bytes = module.with_value(|(_, b)| Uint8Array::from(b.as_slice()));
             let argv: Array = std::iter::once(module_name.get_untracked())
-                .chain(split_args(&args.get_untracked()))
+                .chain(
+                    split_words(&args.get_untracked(), false)
+                        .map_err(|e| format!("arguments: {e}"))?,
+                )
                 .map(JsValue::from)
                 .collect();
             let envs: Array = env
@@ -338,34 +342,4 @@ fn timeout_ms(s: &str) -> f64 {
         .filter(|t| *t > 0.0)
         .unwrap_or(10.0)
         * 1000.0
-}
-
-/// Splits an argument line on whitespace, keeping "quoted strings" together.
-fn split_args(line: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut quoted = false;
-    let mut any = false;
-    for c in line.chars() {
-        match c {
-            '"' => {
-                quoted = !quoted;
-                any = true;
-            }
-            c if c.is_whitespace() && !quoted => {
-                if any {
-                    out.push(std::mem::take(&mut cur));
-                    any = false;
-                }
-            }
-            c => {
-                cur.push(c);
-                any = true;
-            }
-        }
-    }
-    if any {
-        out.push(cur);
-    }
-    out
 }

@@ -428,3 +428,20 @@ pub fn seeded_words(seed: u64, n: usize) -> Vec<u64> {
         })
         .collect()
 }
+
+/// The namespace the persistence tests save: a read-only /task (MapFs) and a /workspace
+/// (MemFs) with `a.txt` = "alpha" and `dir/b.txt` = "beta".
+#[allow(clippy::arc_with_non_send_sync)]
+pub fn sample_namespace() -> oanix_core::Namespace {
+    let mut ns = oanix_core::Namespace::new();
+    let task = oanix_core::MapFs::builder()
+        .file("spec.json", "{}")
+        .build()
+        .unwrap();
+    ns.mount("/task", std::sync::Arc::new(task)).unwrap();
+    let ws = oanix_core::MemFs::new();
+    ws.write_file("/a.txt", b"alpha").unwrap();
+    ws.write_file("/dir/b.txt", b"beta").unwrap();
+    ns.mount("/workspace", std::sync::Arc::new(ws)).unwrap();
+    ns
+}
