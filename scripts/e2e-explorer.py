@@ -27,6 +27,30 @@ def check(ok, what):
         failures.append(what)
 
 
+OPFS_READ = """
+const [name, done] = [arguments[0], arguments[arguments.length - 1]];
+(async () => {
+  let d = await navigator.storage.getDirectory();
+  d = await d.getDirectoryHandle('oanix-workspace');
+  const f = await (await d.getFileHandle(name)).getFile();
+  done(await f.text());
+})().catch(e => done('missing: ' + e));
+"""
+
+
+def opfs_text(name, want, timeout=10):
+    """The text of /workspace/NAME as stored in OPFS (waits for the background flush)."""
+    import time
+    end = time.time() + timeout
+    got = None
+    while time.time() < end:
+        got = b.script_async(OPFS_READ, name)
+        if got == want:
+            break
+        time.sleep(0.2)
+    return got
+
+
 def screenshot(name):
     b.screenshot(os.path.join(OUT, name))
     print(f"ok: screenshot {OUT}/{name}")
@@ -58,11 +82,14 @@ try:
     check("hello-run.txt" in tree, "the file the guest wrote appears in /workspace")
     screenshot("explorer.png")
 
+    got = opfs_text("hello-run.txt", "this file was written by hello.wasm\n")
+    check(got == "this file was written by hello.wasm\n",
+          f"the guest's file is on OPFS, the browser's filesystem ({got!r})")
     saved = wait_text(".save-status", "saved (")
-    check(saved.startswith("saved ("), f"the change was saved to IndexedDB ({saved!r})")
+    check(saved.startswith("saved ("), f"the namespace was saved to IndexedDB ({saved!r})")
     b.call("POST", "/refresh", {})
     tree = wait_text(".tree", "hello-run.txt")
-    check("hello-run.txt" in tree, "after a reload the file is still there (restored from IndexedDB)")
+    check("hello-run.txt" in tree, "after a reload the file is still there (OPFS /workspace)")
     saved = wait_text(".save-status", "saved (")
     check("saved (0 written)" in saved, f"reloading writes nothing new ({saved!r})")
 
@@ -74,8 +101,8 @@ try:
     editor = find(".editor")
     b.call("POST", f"/element/{editor}/value", {"text": "written in the browser"})
     b.call("POST", f"/element/{editor}/value", {"text": "\ue009s\ue009"})  # Ctrl-S
-    msg = wait_text(".save-status", "saved (1 written)")
-    check(msg == "saved (1 written)", f"Ctrl-S saves the edited file, one record written ({msg!r})")
+    got = opfs_text("notes.txt", "written in the browser")
+    check(got == "written in the browser", f"Ctrl-S saves the edited file to OPFS ({got!r})")
     b.call("POST", "/refresh", {})
     value = b.call("GET", f"/element/{find('.editor')}/property/value")
     check(value == "written in the browser", f"after a reload #/workspace/notes.txt shows the saved text ({value!r})")

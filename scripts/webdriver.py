@@ -87,6 +87,10 @@ class Browser:
     def script(self, js, *args):
         return self.call("POST", "/execute/sync", {"script": js, "args": list(args)})
 
+    def script_async(self, js, *args):
+        """Runs `js` with a callback as its last argument; returns what it passes."""
+        return self.call("POST", "/execute/async", {"script": js, "args": list(args)})
+
     def screenshot(self, path):
         with open(path, "wb") as f:
             f.write(base64.b64decode(self.call("GET", "/screenshot")))

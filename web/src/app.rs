@@ -5,9 +5,11 @@ use crate::sample::default_namespace;
 use crate::saved::SavedNamespaces;
 use leptos::prelude::*;
 use oanix_core::persist::IdbStore;
+use oanix_core::services::OpfsFs;
 use oanix_core::FsError;
 use oanix_core::{FileKind, FileService, FsPath, Namespace};
 use std::rc::Rc;
+use std::sync::Arc;
 
 /// One row of the sidebar tree.
 #[derive(Clone, Debug, PartialEq)]
@@ -87,7 +89,45 @@ enum View {
 struct Start {
     ns: Namespace,
     store: Option<Rc<IdbStore>>,
+    workspace: Option<OpfsFs>,
     notes: Vec<String>,
+}
+
+/// The OPFS directory that holds `/workspace`.
+const OPFS_DIR: &str = "oanix-workspace";
+
+/// Mounts `/workspace` on OPFS (a real browser filesystem), seeded from the namespace's
+/// current `/workspace` the first time. Without OPFS the in-memory one stays.
+async fn opfs_workspace(ns: &mut Namespace, notes: &mut Vec<String>) -> Option<OpfsFs> {
+    let opfs = match OpfsFs::open(OPFS_DIR).await {
+        Ok(o) => o,
+        Err(e) => {
+            notes.push(format!("/workspace kept in memory: OPFS unavailable ({e})"));
+            return None;
+        }
+    };
+    let current = ns
+        .mounts()
+        .into_iter()
+        .find(|m| m.path.to_absolute() == "/workspace")
+        .and_then(|m| m.layers.first().map(|l| l.service.clone()));
+    if opfs.is_empty() {
+        if let Some(service) = &current {
+            if let Err(e) = opfs.replace_tree(service.as_ref()) {
+                notes.push(format!("could not copy /workspace to OPFS: {e}"));
+            }
+        }
+    }
+    if current.is_some() {
+        let _ = ns.unmount("/workspace");
+    }
+    match ns.mount("/workspace", Arc::new(opfs.clone()) as Arc<dyn FileService>) {
+        Ok(()) => Some(opfs),
+        Err(e) => {
+            notes.push(format!("cannot mount OPFS at /workspace: {e}"));
+            None
+        }
+    }
 }
 
 /// IndexedDB database and the name the explorer saves its namespace under.
@@ -97,38 +137,35 @@ const NS_NAME: &str = "default";
 /// Restores the saved namespace, or builds the default one (and saves it). Without
 /// IndexedDB the page still works, unsaved.
 async fn start() -> Result<Start, String> {
-    let store = match IdbStore::open(DB_NAME).await {
-        Ok(s) => Some(Rc::new(s)),
-        Err(e) => {
-            let ns = default_namespace().map_err(|e| e.to_string())?;
-            let notes = vec![format!("not saved: IndexedDB unavailable ({e})")];
-            return Ok(Start {
-                ns,
-                store: None,
-                notes,
-            });
+    let default = || default_namespace().map_err(|e| e.to_string());
+    let (mut ns, store, mut notes) = match IdbStore::open(DB_NAME).await {
+        Err(e) => (
+            default()?,
+            None,
+            vec![format!("not saved: IndexedDB unavailable ({e})")],
+        ),
+        Ok(db) => {
+            let db = Rc::new(db);
+            match db.load(NS_NAME).await {
+                Ok(Some(loaded)) => (loaded.namespace, Some(db), loaded.problems),
+                Ok(None) => (default()?, Some(db), Vec::new()),
+                Err(e) => (
+                    default()?,
+                    Some(db),
+                    vec![format!(
+                        "saved namespace unreadable ({e}); showing the default"
+                    )],
+                ),
+            }
         }
     };
-    let db = store.as_ref().expect("opened");
-    match db.load(NS_NAME).await {
-        Ok(Some(loaded)) => Ok(Start {
-            ns: loaded.namespace,
-            notes: loaded.problems,
-            store,
-        }),
-        Ok(None) => Ok(Start {
-            ns: default_namespace().map_err(|e| e.to_string())?,
-            notes: Vec::new(),
-            store,
-        }),
-        Err(e) => Ok(Start {
-            ns: default_namespace().map_err(|e| e.to_string())?,
-            notes: vec![format!(
-                "saved namespace unreadable ({e}); showing the default"
-            )],
-            store,
-        }),
-    }
+    let workspace = opfs_workspace(&mut ns, &mut notes).await;
+    Ok(Start {
+        ns,
+        store,
+        workspace,
+        notes,
+    })
 }
 
 /// The whole page.
@@ -138,7 +175,10 @@ pub fn App() -> impl IntoView {
     leptos::task::spawn_local(async move { started.set(Some(start().await)) });
     move || match started.get() {
         None => view! { <p class="muted loading">"Loading the namespace…"</p> }.into_any(),
-        Some(Ok(s)) => view! { <Explorer ns=s.ns store=s.store notes=s.notes/> }.into_any(),
+        Some(Ok(s)) => {
+            view! { <Explorer ns=s.ns store=s.store workspace=s.workspace notes=s.notes/> }
+                .into_any()
+        }
         Some(Err(e)) => {
             view! { <p class="error">"Could not build the namespace: " {e}</p> }.into_any()
         }
@@ -146,8 +186,14 @@ pub fn App() -> impl IntoView {
 }
 
 #[component]
-fn Explorer(ns: Namespace, store: Option<Rc<IdbStore>>, notes: Vec<String>) -> impl IntoView {
+fn Explorer(
+    ns: Namespace,
+    store: Option<Rc<IdbStore>>,
+    workspace: Option<OpfsFs>,
+    notes: Vec<String>,
+) -> impl IntoView {
     let ns = StoredValue::new_local(ns);
+    let workspace = StoredValue::new_local(workspace);
     // The URL's #path opens that file or directory (an unknown path shows its error).
     let (view_sig, set_view) = signal(ns.with_value(initial_view));
     Effect::new(move |_| {
@@ -212,7 +258,7 @@ fn Explorer(ns: Namespace, store: Option<Rc<IdbStore>>, notes: Vec<String>) -> i
             <span class="logo">"OANIX"</span>
             <span class="subtitle">"Namespace Explorer"</span>
             {move || store.get_value().is_some().then(|| view! {
-                <SavedNamespaces store=store ns=ns current=current changed=set_revision status=saved/>
+                <SavedNamespaces store=store ns=ns workspace=workspace current=current changed=set_revision status=saved/>
             })}
             <span class="save-status" role="status">{move || saved.get()}</span>
         </header>
@@ -282,7 +328,7 @@ fn Explorer(ns: Namespace, store: Option<Rc<IdbStore>>, notes: Vec<String>) -> i
                         View::File(path) => view! { <FileView ns=ns path=path changed=set_revision set_view=set_view/> }.into_any(),
                     }
                 }}
-                <RunPanel ns=ns changed=set_revision/>
+                <RunPanel ns=ns workspace=workspace changed=set_revision/>
             </main>
         </div>
     }

@@ -7,6 +7,7 @@ use crate::ansi;
 use js_sys::{Array, Object, Reflect, Uint8Array};
 use leptos::prelude::*;
 use oanix_core::scheduler::split_words;
+use oanix_core::services::OpfsFs;
 use oanix_core::{Namespace, NamespaceSnapshot};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -35,6 +36,7 @@ type Chunk = (u32, String);
 #[component]
 pub fn RunPanel(
     ns: StoredValue<Namespace, LocalStorage>,
+    workspace: StoredValue<Option<OpfsFs>, LocalStorage>,
     changed: WriteSignal<u64>,
 ) -> impl IntoView {
     let module = StoredValue::new_local((SAMPLE_NAME.to_string(), SAMPLE.to_vec()));
@@ -119,7 +121,7 @@ pub fn RunPanel(
                 status.set(format!("{outcome} — {ms:.1} ms"));
                 record(outcome, ms);
                 if let Some(snap) = get("snapshot").as_string() {
-                    apply_snapshot(ns, &snap, status);
+                    apply_snapshot(ns, workspace, &snap, status);
                     changed.update(|n| *n += 1);
                 }
             }
@@ -318,21 +320,51 @@ pub fn RunPanel(
     }
 }
 
-/// Replaces the page's namespace with the one the guest left (the worker ran on a copy).
-fn apply_snapshot(ns: StoredValue<Namespace, LocalStorage>, json: &str, status: RwSignal<String>) {
+/// Replaces the page's namespace with the one the guest left (the worker ran on a copy);
+/// the OPFS `/workspace` stays mounted and takes the guest's tree.
+fn apply_snapshot(
+    ns: StoredValue<Namespace, LocalStorage>,
+    workspace: StoredValue<Option<OpfsFs>, LocalStorage>,
+    json: &str,
+    status: RwSignal<String>,
+) {
     let restored = serde_json::from_str::<NamespaceSnapshot>(json)
         .map_err(|e| e.to_string())
         .and_then(|s| Namespace::from_snapshot(&s).map_err(|e| e.to_string()));
-    match restored {
-        Ok((after, skipped)) if skipped.is_empty() => ns.set_value(after),
-        Ok((_, skipped)) => status.update(|s| {
+    let (mut after, skipped) = match restored {
+        Ok(r) => r,
+        Err(e) => {
+            status.update(|s| s.push_str(&format!(" (namespace not updated: {e})")));
+            return;
+        }
+    };
+    if !skipped.is_empty() {
+        status.update(|s| {
             s.push_str(&format!(
                 " (namespace not updated: {} mount(s) not serialisable)",
                 skipped.len()
             ))
-        }),
-        Err(e) => status.update(|s| s.push_str(&format!(" (namespace not updated: {e})"))),
+        });
+        return;
     }
+    if let Some(opfs) = workspace.get_value() {
+        let copy = after
+            .mounts()
+            .into_iter()
+            .find(|m| m.path.to_absolute() == "/workspace")
+            .and_then(|m| m.layers.first().map(|l| l.service.clone()));
+        if let Some(copy) = copy {
+            if let Err(e) = opfs.replace_tree(copy.as_ref()) {
+                status.update(|s| s.push_str(&format!(" (/workspace not updated: {e})")));
+            }
+            let _ = after.unmount("/workspace");
+        }
+        let _ = after.mount(
+            "/workspace",
+            std::sync::Arc::new(opfs) as std::sync::Arc<dyn oanix_core::FileService>,
+        );
+    }
+    ns.set_value(after);
 }
 
 fn timeout_ms(s: &str) -> f64 {

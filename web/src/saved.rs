@@ -1,15 +1,19 @@
 //! Named namespaces saved in IndexedDB: save the current one under a name, list, open,
-//! delete. The explorer autosaves to the current name after every change.
+//! delete. The explorer autosaves to the current name after every change. `/workspace`
+//! lives on OPFS and is shared by all of them (stores keep only its mount point).
 
 use leptos::prelude::*;
 use oanix_core::persist::IdbStore;
-use oanix_core::Namespace;
+use oanix_core::services::OpfsFs;
+use oanix_core::{FileService, Namespace};
 use std::rc::Rc;
+use std::sync::Arc;
 
 #[component]
 pub fn SavedNamespaces(
     store: StoredValue<Option<Rc<IdbStore>>, LocalStorage>,
     ns: StoredValue<Namespace, LocalStorage>,
+    workspace: StoredValue<Option<OpfsFs>, LocalStorage>,
     current: RwSignal<String>,
     changed: WriteSignal<u64>,
     status: RwSignal<String>,
@@ -51,7 +55,14 @@ pub fn SavedNamespaces(
         leptos::task::spawn_local(async move {
             match db.load(&name).await {
                 Ok(Some(loaded)) => {
-                    ns.set_value(loaded.namespace);
+                    let mut restored = loaded.namespace;
+                    // /workspace is the one OPFS directory, shared by every saved namespace.
+                    if let Some(opfs) = workspace.get_value() {
+                        let _ = restored.unmount("/workspace");
+                        let _ =
+                            restored.mount("/workspace", Arc::new(opfs) as Arc<dyn FileService>);
+                    }
+                    ns.set_value(restored);
                     current.set(name.clone());
                     changed.update(|c| *c += 1);
                     if !loaded.problems.is_empty() {

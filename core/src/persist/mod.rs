@@ -74,6 +74,9 @@ pub fn split(ns: &Namespace) -> (NamespaceSnapshot, Vec<(InodeKey, InodeSnapshot
     for m in &mut snap.mounts {
         let mount = m.path.to_absolute();
         for (i, layer) in m.layers.iter_mut().enumerate() {
+            if layer.kind == crate::services::OPFS_KIND {
+                layer.contents = None; // OPFS keeps it; re-mounted by its owner
+            }
             if let Some(ServiceSnapshot::Mem(t) | ServiceSnapshot::Map(t)) = &mut layer.contents {
                 for node in t.inodes.drain(..) {
                     inodes.push(((mount.clone(), i as u32, node.ino), node));
@@ -169,9 +172,18 @@ pub fn assemble(
         }
     }
     let (namespace, skipped) = Namespace::from_snapshot(&manifest)?;
+    let self_persisting = |p: &crate::FsPath| {
+        manifest.mounts.iter().any(|m| {
+            &m.path == p
+                && m.layers
+                    .iter()
+                    .all(|l| l.kind == crate::services::OPFS_KIND)
+        })
+    };
     problems.extend(
         skipped
             .into_iter()
+            .filter(|p| !self_persisting(p))
             .map(|p| format!("{}: not restorable, skipped", p.to_absolute())),
     );
     Ok((

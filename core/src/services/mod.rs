@@ -18,6 +18,10 @@ pub use workspace::WorkspaceFs;
 use crate::clock::Timestamp;
 use crate::service::{FileKind, Metadata};
 
+/// [`FileService::kind`](crate::FileService::kind) of the OPFS workspace: persistence stores
+/// skip such layers (OPFS is their store) and keep only the mount point.
+pub const OPFS_KIND: &str = "opfs";
+
 /// Metadata of a regular file in a fixed-table service.
 pub(crate) fn file_meta(ino: u64, size: u64, time: Timestamp, readonly: bool) -> Metadata {
     Metadata {

@@ -9,6 +9,7 @@
 //! normalised by [`FsPath`] and OPFS itself refuses `..`, `/` and NUL in names: nothing can
 //! leave the directory the service was opened on.
 
+use super::OPFS_KIND;
 use crate::error::{FsError, FsResult};
 use crate::fs::MemFs;
 use crate::path::FsPath;
@@ -152,6 +153,24 @@ impl OpfsFs {
         Ok(())
     }
 
+    /// Whether the directory holds nothing yet.
+    pub fn is_empty(&self) -> bool {
+        self.shared
+            .mem
+            .readdir(&FsPath::root())
+            .map_or(true, |e| e.is_empty())
+    }
+
+    /// Makes this tree a copy of `src`'s (files, directories; links are skipped) and mirrors
+    /// it to OPFS: how a guest's results, computed on a copy in a worker, come back.
+    pub fn replace_tree(&self, src: &dyn FileService) -> FsResult<()> {
+        let mem = &self.shared.mem;
+        clear(mem, &FsPath::root())?;
+        copy(src, mem, &FsPath::root())?;
+        self.mark(&FsPath::root());
+        Ok(())
+    }
+
     /// The last error mirroring to OPFS, if any (e.g. quota exceeded).
     pub fn last_error(&self) -> Option<String> {
         self.shared.error.borrow().clone()
@@ -186,19 +205,15 @@ impl OpfsFs {
 /// Makes OPFS at `path` what the MemFs holds there (recursively), or removes it.
 async fn sync(s: &Shared, path: &FsPath) -> FsResult<()> {
     let Some((parent, name)) = path.split_last() else {
-        return Ok(()); // the root itself always exists
+        return reconcile_dir(s, &s.root, &FsPath::root()).await;
     };
     let parts: Vec<&str> = parent.components().collect();
     match s.mem.lstat(path) {
         Err(FsError::NotFound) => match dir_of(&s.root, &parts, false).await {
-            Ok(dir) => {
-                let opts = Object::new();
-                let _ = Reflect::set(&opts, &"recursive".into(), &true.into());
-                match call(&dir, "removeEntry", &[name.into(), opts.into()]).await {
-                    Ok(_) | Err(FsError::NotFound) => Ok(()),
-                    Err(e) => Err(e),
-                }
-            }
+            Ok(dir) => match call(&dir, "removeEntry", &[name.into(), recursive()]).await {
+                Ok(_) | Err(FsError::NotFound) => Ok(()),
+                Err(e) => Err(e),
+            },
             Err(FsError::NotFound) => Ok(()),
             Err(e) => Err(e),
         },
@@ -208,6 +223,30 @@ async fn sync(s: &Shared, path: &FsPath) -> FsResult<()> {
             write_tree(s, &dir, path, name, m.kind).await
         }
     }
+}
+
+fn recursive() -> JsValue {
+    let opts = Object::new();
+    let _ = Reflect::set(&opts, &"recursive".into(), &true.into());
+    opts.into()
+}
+
+/// Makes the OPFS directory `dir` hold exactly the MemFs directory `path`.
+async fn reconcile_dir(s: &Shared, dir: &JsValue, path: &FsPath) -> FsResult<()> {
+    let want = s.mem.readdir(path)?;
+    for (n, k, _) in entries(dir).await? {
+        let keep = want
+            .iter()
+            .any(|e| e.name == n && (e.kind == FileKind::Dir) == (k == "directory"));
+        if !keep {
+            call(dir, "removeEntry", &[n.into(), recursive()]).await?;
+        }
+    }
+    for e in want {
+        let child = path.join_name(&e.name);
+        Box::pin(write_tree(s, dir, &child, &e.name, e.kind)).await?;
+    }
+    Ok(())
 }
 
 async fn write_tree(
@@ -227,30 +266,13 @@ async fn write_tree(
             }
             Err(e) => return Err(e),
         };
-        let want = s.mem.readdir(path)?;
-        for (n, k, _) in entries(&sub).await? {
-            if !want
-                .iter()
-                .any(|e| e.name == n && (e.kind == FileKind::Dir) == (k == "directory"))
-            {
-                let opts = Object::new();
-                let _ = Reflect::set(&opts, &"recursive".into(), &true.into());
-                call(&sub, "removeEntry", &[n.into(), opts.into()]).await?;
-            }
-        }
-        for e in want {
-            let child = path.join_name(&e.name);
-            Box::pin(write_tree(s, &sub, &child, &e.name, e.kind)).await?;
-        }
-        return Ok(());
+        return reconcile_dir(s, &sub, path).await;
     }
     let data = read_mem(&s.mem, path)?;
     let fh = match call(dir, "getFileHandle", &[name.into(), create(true)]).await {
         Ok(h) => h,
         Err(FsError::NotADirectory) => {
-            let opts = Object::new();
-            let _ = Reflect::set(&opts, &"recursive".into(), &true.into());
-            call(dir, "removeEntry", &[name.into(), opts.into()]).await?;
+            call(dir, "removeEntry", &[name.into(), recursive()]).await?;
             call(dir, "getFileHandle", &[name.into(), create(true)]).await?
         }
         Err(e) => return Err(e),
@@ -264,6 +286,37 @@ async fn write_tree(
 fn read_mem(mem: &MemFs, path: &FsPath) -> FsResult<Vec<u8>> {
     let h = FileService::open(mem, path, &OpenOptions::read())?;
     crate::service::read_all(h.as_ref())
+}
+
+fn clear(mem: &MemFs, dir: &FsPath) -> FsResult<()> {
+    for e in mem.readdir(dir)? {
+        let p = dir.join_name(&e.name);
+        if e.kind == FileKind::Dir {
+            clear(mem, &p)?;
+            mem.remove_dir(&p)?;
+        } else {
+            mem.remove_file(&p)?;
+        }
+    }
+    Ok(())
+}
+
+fn copy(src: &dyn FileService, dst: &MemFs, dir: &FsPath) -> FsResult<()> {
+    for e in src.readdir(dir)? {
+        let p = dir.join_name(&e.name);
+        match e.kind {
+            FileKind::Dir => {
+                dst.mkdir(&p)?;
+                copy(src, dst, &p)?;
+            }
+            FileKind::Symlink => {}
+            _ => {
+                let h = src.open(&p, &OpenOptions::read())?;
+                dst.write_file(p.as_str(), &crate::service::read_all(h.as_ref())?)?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// A handle whose writes mark the file dirty.
@@ -371,7 +424,13 @@ impl FileService for OpfsFs {
         Err(FsError::NotSupported)
     }
 
+    /// A copy of the in-memory tree (how a worker gets `/workspace`); OPFS itself is the
+    /// persistent store, so `persist` stores do not save it again.
+    fn snapshot(&self) -> Option<crate::snapshot::ServiceSnapshot> {
+        self.shared.mem.snapshot()
+    }
+
     fn kind(&self) -> &'static str {
-        "opfs"
+        OPFS_KIND
     }
 }
