@@ -9,7 +9,7 @@ there after a reload (IndexedDB); a bad module is
 refused with a message; a spinning guest is stopped by the timeout (the worker is
 terminated) and the page stays responsive. Saves screenshots in OUT_DIR.
 """
-import os, sys
+import os, sys, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from webdriver import Browser  # noqa: E402
@@ -161,6 +161,32 @@ try:
         click(".run-button")
         status = wait_text(".run-status", "exit code", timeout=20)
         check("exit code 0" in status, "a new worker runs the sample after the timeout")
+    # Jobs: three sample jobs complete; a spinning job times out; a running one is cancelled.
+    b.type(".job-count", "3", clear=True)
+    click(".queue-button")
+    jobs = ""
+    for _ in range(100):
+        jobs = text(".jobs")
+        if jobs.count("completed") >= 3:
+            break
+        time.sleep(0.2)
+    check(jobs.count("completed") >= 3, f"3 sample jobs completed in workers ({jobs!r})")
+    if LOOP:
+        b.call("POST", f"/element/{find('.run-panel input[type=file]')}/value",
+               {"text": os.path.abspath(LOOP)})
+        name = wait_text(".module-name", "infinite_loop")
+        check("infinite_loop" in name, f"the same file can be picked again ({name!r})")
+        b.type(".job-count", "1", clear=True)
+        b.type(".job-timeout", "1", clear=True)
+        click(".queue-button")
+        jobs = wait_text(".jobs", "timed out", timeout=15)
+        check("timed out" in jobs, f"a spinning job is stopped by its timeout ({jobs!r})")
+        b.type(".job-timeout", "60", clear=True)
+        click(".queue-button")
+        wait_text(".jobs", "running", timeout=15)
+        click(".cancel-job")
+        jobs = wait_text(".jobs", "cancelled", timeout=15)
+        check("cancelled" in jobs, "a running job is cancelled")
     errs = [e for e in b.console_errors() if "favicon" not in e]
     check(not errs, f"no console errors {errs[:3]}")
 finally:

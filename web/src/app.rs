@@ -1,10 +1,12 @@
 //! Components of the explorer: sidebar (mounts + tree), breadcrumbs, listing, file view.
 
-use crate::run::RunPanel;
+use crate::jobs::JobsPanel;
+use crate::run::{RunPanel, SAMPLE, SAMPLE_NAME};
 use crate::sample::default_namespace;
 use crate::saved::SavedNamespaces;
 use leptos::prelude::*;
 use oanix_core::persist::IdbStore;
+use oanix_core::scheduler::Scheduler;
 use oanix_core::services::OpfsFs;
 use oanix_core::FsError;
 use oanix_core::{FileKind, FileService, FsPath, Namespace};
@@ -192,8 +194,12 @@ fn Explorer(
     workspace: Option<OpfsFs>,
     notes: Vec<String>,
 ) -> impl IntoView {
+    // The scheduler runs jobs on this namespace (guests in workers, on copies).
+    let scheduler = StoredValue::new_local(Scheduler::new(ns.clone(), 2, 200));
     let ns = StoredValue::new_local(ns);
     let workspace = StoredValue::new_local(workspace);
+    // The module the Run and Jobs panels use.
+    let module = StoredValue::new_local((SAMPLE_NAME.to_string(), SAMPLE.to_vec()));
     // The URL's #path opens that file or directory (an unknown path shows its error).
     let (view_sig, set_view) = signal(ns.with_value(initial_view));
     Effect::new(move |_| {
@@ -328,7 +334,8 @@ fn Explorer(
                         View::File(path) => view! { <FileView ns=ns path=path changed=set_revision set_view=set_view/> }.into_any(),
                     }
                 }}
-                <RunPanel ns=ns workspace=workspace changed=set_revision/>
+                <RunPanel ns=ns workspace=workspace module=module changed=set_revision/>
+                <JobsPanel scheduler=scheduler module=module changed=set_revision/>
             </main>
         </div>
     }
@@ -481,6 +488,7 @@ fn CreateBar(
                         if let Some(files) = input.files() {
                             upload(files);
                         }
+                        input.set_value("");
                     }
                 />
             </label>

@@ -15,9 +15,10 @@ use web_sys::{MessageEvent, Worker};
 
 /// The sample guest shown on first open (compiled from `web/sample/hello.wat`).
 pub const SAMPLE: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/hello.wasm"));
-const SAMPLE_NAME: &str = "hello.wasm (sample)";
+/// How the sample is named in the panel (and its argv[0]).
+pub const SAMPLE_NAME: &str = "hello.wasm (sample)";
 /// Where trunk puts the worker's loader (see index.html).
-const WORKER_URL: &str = "./oanix-worker_loader.js";
+pub(crate) const WORKER_URL: &str = "./oanix-worker_loader.js";
 /// Guests larger than this are refused before they reach the worker.
 const MAX_MODULE: usize = 64 << 20;
 
@@ -37,10 +38,10 @@ type Chunk = (u32, String);
 pub fn RunPanel(
     ns: StoredValue<Namespace, LocalStorage>,
     workspace: StoredValue<Option<OpfsFs>, LocalStorage>,
+    module: StoredValue<(String, Vec<u8>), LocalStorage>,
     changed: WriteSignal<u64>,
 ) -> impl IntoView {
-    let module = StoredValue::new_local((SAMPLE_NAME.to_string(), SAMPLE.to_vec()));
-    let (module_name, set_module_name) = signal(SAMPLE_NAME.to_string());
+    let (module_name, set_module_name) = signal(module.with_value(|(n, _)| n.clone()));
     let args = RwSignal::new(String::new());
     let env = RwSignal::new(String::new());
     let stdin = RwSignal::new(String::new());
@@ -269,6 +270,8 @@ pub fn RunPanel(
                             if let Some(f) = input.files().and_then(|f| f.get(0)) {
                                 pick(f);
                             }
+                            // Picking the same file again (e.g. rebuilt) must fire again.
+                            input.set_value("");
                         }
                     />
                 </label>

@@ -7,14 +7,15 @@
 //!   snapshot: string /* NamespaceSnapshot JSON */, timeout_ms: number }`
 //! - worker → page, while running: `{ kind: "out", fd: 1 | 2, text: string }`
 //! - worker → page, at the end: `{ kind: "done", exit_code: number | null,
-//!   error: string | null, duration_ms: number, snapshot: string | null }`
+//!   error: string | null, error_kind: "invalid" | "trap" | "timeout" | "memory" | "setup" |
+//!   "host" | null, duration_ms: number, snapshot: string | null }`
 #![cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 
 #[cfg(target_arch = "wasm32")]
 mod worker {
     use js_sys::{Array, Object, Reflect, Uint8Array};
     use oanix_core::browser::BrowserRunner;
-    use oanix_core::run::RunConfig;
+    use oanix_core::run::{RunConfig, RunError};
     use oanix_core::wasi::{InputPipe, OutputPipe};
     use oanix_core::{Namespace, NamespaceSnapshot};
     use std::rc::Rc;
@@ -51,13 +52,18 @@ mod worker {
     }
 
     async fn run(scope: DedicatedWorkerGlobalScope, runner: Rc<BrowserRunner>, msg: JsValue) {
-        let done = |exit: JsValue, error: Option<String>, ms: f64, snap: Option<String>| {
+        let done = |exit: JsValue, error: Option<(&str, String)>, ms: f64, snap: Option<String>| {
+            let (kind, error) = match error {
+                Some((k, e)) => (JsValue::from(k), JsValue::from(e)),
+                None => (JsValue::NULL, JsValue::NULL),
+            };
             post(
                 &scope,
                 &[
                     ("kind", "done".into()),
                     ("exit_code", exit),
-                    ("error", error.map_or(JsValue::NULL, Into::into)),
+                    ("error", error),
+                    ("error_kind", kind),
                     ("duration_ms", ms.into()),
                     ("snapshot", snap.map_or(JsValue::NULL, Into::into)),
                 ],
@@ -77,7 +83,14 @@ mod worker {
                 .map_err(|e| e.to_string())
         }) {
             Ok(ns) => ns,
-            Err(e) => return done(JsValue::NULL, Some(format!("bad request: {e}")), 0.0, None),
+            Err(e) => {
+                return done(
+                    JsValue::NULL,
+                    Some(("setup", format!("bad request: {e}"))),
+                    0.0,
+                    None,
+                )
+            }
         };
         let strings = |v: JsValue| -> Vec<String> {
             v.dyn_into::<Array>()
@@ -110,10 +123,21 @@ mod worker {
         let snap = serde_json::to_string(&ns_after.snapshot()).ok();
         done(
             out.exit_code.map_or(JsValue::NULL, |c| c.into()),
-            out.error.map(|e| e.to_string()),
+            out.error.map(|e| (kind_of(&e), e.to_string())),
             out.duration.as_secs_f64() * 1e3,
             snap,
         );
+    }
+
+    fn kind_of(e: &RunError) -> &'static str {
+        match e {
+            RunError::InvalidModule(_) => "invalid",
+            RunError::Trap(_) => "trap",
+            RunError::Timeout(_) => "timeout",
+            RunError::MemoryLimit(_) => "memory",
+            RunError::Setup(_) => "setup",
+            RunError::Host(_) => "host",
+        }
     }
 
     pub fn start() {

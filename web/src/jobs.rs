@@ -1,0 +1,295 @@
+//! The Jobs view: a [`Scheduler`] on the page whose guests run in Web Workers
+//! ([`WorkerHost`]: one worker per running job, terminated on cancel or timeout — so even a
+//! guest spinning without syscalls stops). Jobs also appear as files under `/jobs`.
+
+use js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array};
+use leptos::prelude::*;
+use oanix_core::env::WasiHost;
+use oanix_core::run::{RunConfig, RunError, RunOutput};
+use oanix_core::scheduler::{JobKind, JobSpec, JobState, Module, Scheduler};
+use oanix_core::Namespace;
+use std::cell::RefCell;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::time::Duration;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{MessageEvent, Worker};
+
+/// Runs each guest in a fresh worker (`oanix-worker`), like the Run panel.
+pub struct WorkerHost;
+
+/// Terminates the worker when the run is dropped (a cancelled job).
+struct Kill(Worker);
+
+impl Drop for Kill {
+    fn drop(&mut self) {
+        self.0.terminate();
+    }
+}
+
+fn read_stdin(cfg: &RunConfig) -> String {
+    let h = cfg.stdin.handle();
+    let mut out = Vec::new();
+    let mut buf = [0u8; 8192];
+    while let Ok(n) = h.read_at(&mut buf, out.len() as u64) {
+        if n == 0 {
+            break;
+        }
+        out.extend_from_slice(&buf[..n]);
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn set(o: &Object, k: &str, v: &JsValue) {
+    let _ = Reflect::set(o, &k.into(), v);
+}
+
+async fn run_in_worker(bytes: Vec<u8>, ns: Namespace, cfg: RunConfig) -> RunOutput {
+    let host = |m: String| RunOutput::failed(RunError::Host(m));
+    let snapshot = match serde_json::to_string(&ns.snapshot()) {
+        Ok(s) => s,
+        Err(e) => return host(e.to_string()),
+    };
+    let msg = Object::new();
+    set(&msg, "wasm", &Uint8Array::from(bytes.as_slice()).into());
+    set(
+        &msg,
+        "args",
+        &cfg.args.iter().map(JsValue::from).collect::<Array>().into(),
+    );
+    let env: Array = cfg
+        .env
+        .iter()
+        .map(|(k, v)| JsValue::from(Array::of2(&k.into(), &v.into())))
+        .collect();
+    set(&msg, "env", &env.into());
+    set(&msg, "stdin", &read_stdin(&cfg).into());
+    set(&msg, "snapshot", &snapshot.into());
+    let timeout = cfg.timeout.unwrap_or(Duration::from_secs(3600));
+    set(&msg, "timeout_ms", &(timeout.as_millis() as f64).into());
+    let worker = match Worker::new(crate::run::WORKER_URL) {
+        Ok(w) => Kill(w),
+        Err(e) => return host(format!("cannot start a worker: {e:?}")),
+    };
+    let stdout = Rc::new(RefCell::new(Vec::new()));
+    let stderr = Rc::new(RefCell::new(Vec::new()));
+    let (out, err, w) = (stdout.clone(), stderr.clone(), worker.0.clone());
+    let done = Promise::new(&mut |resolve: Function, _| {
+        let (out, err, target) = (out.clone(), err.clone(), w.clone());
+        let msg = msg.clone();
+        let w = w.clone();
+        let on = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
+            let d = e.data();
+            let get = |k: &str| Reflect::get(&d, &k.into()).unwrap_or(JsValue::UNDEFINED);
+            match get("kind").as_string().as_deref() {
+                Some("ready") => {
+                    let _ = w.post_message(&msg);
+                }
+                Some("out") => {
+                    let text = get("text").as_string().unwrap_or_default();
+                    let sink = if get("fd").as_f64() == Some(2.0) {
+                        &err
+                    } else {
+                        &out
+                    };
+                    sink.borrow_mut().extend_from_slice(text.as_bytes());
+                }
+                Some("done") => {
+                    let _ = resolve.call1(&JsValue::NULL, &d);
+                }
+                _ => {}
+            }
+        });
+        target.set_onmessage(Some(on.as_ref().unchecked_ref()));
+        on.forget(); // freed with the worker
+    });
+    // The hard timeout: a spinning guest is stopped by terminating its worker.
+    let limit = Promise::new(&mut |resolve: Function, _| {
+        let st: Option<Function> = web_sys::window()
+            .and_then(|w| Reflect::get(&w, &"setTimeout".into()).ok())
+            .and_then(|f| f.dyn_into().ok());
+        if let Some(st) = st {
+            let ms = timeout.as_millis() as f64 + 500.0;
+            let _ = st.call2(&JsValue::NULL, &resolve, &ms.into());
+        }
+    });
+    let first = JsFuture::from(Promise::race(&Array::of2(&done, &limit))).await;
+    let mut result = RunOutput::default();
+    let d = match first {
+        Ok(d) if d.is_object() => d,
+        _ => {
+            result.error = Some(RunError::Timeout(timeout));
+            result.stdout = stdout.take();
+            result.stderr = stderr.take();
+            return result; // `worker` dropped here: terminated
+        }
+    };
+    let get = |k: &str| Reflect::get(&d, &k.into()).unwrap_or(JsValue::UNDEFINED);
+    result.exit_code = get("exit_code").as_f64().map(|c| c as i32);
+    if let Some(e) = get("error").as_string() {
+        result.error = Some(match get("error_kind").as_string().as_deref() {
+            Some("invalid") => RunError::InvalidModule(e),
+            Some("timeout") => RunError::Timeout(timeout),
+            Some("memory") => RunError::MemoryLimit(cfg.max_memory.unwrap_or(0)),
+            Some("trap") => RunError::Trap(e),
+            _ => RunError::Host(e),
+        });
+    }
+    result.duration = Duration::from_secs_f64(get("duration_ms").as_f64().unwrap_or(0.0) / 1e3);
+    result.stdout = stdout.take();
+    result.stderr = stderr.take();
+    result
+}
+
+impl WasiHost for WorkerHost {
+    fn run_guest<'a>(
+        &'a self,
+        bytes: &'a [u8],
+        ns: Namespace,
+        cfg: RunConfig,
+    ) -> Pin<Box<dyn Future<Output = RunOutput> + 'a>> {
+        Box::pin(run_in_worker(bytes.to_vec(), ns, cfg))
+    }
+}
+
+/// The Jobs panel: queue the Run panel's module as jobs, watch them, cancel them.
+#[component]
+pub fn JobsPanel(
+    scheduler: StoredValue<Scheduler, LocalStorage>,
+    module: StoredValue<(String, Vec<u8>), LocalStorage>,
+    changed: WriteSignal<u64>,
+) -> impl IntoView {
+    let tick = RwSignal::new(0u64);
+    let running = StoredValue::new(false);
+    let priority = RwSignal::new("0".to_string());
+    let count = RwSignal::new("1".to_string());
+    let timeout = RwSignal::new("10".to_string());
+    let shown = RwSignal::new(None::<u64>);
+    // Drives the scheduler until idle; a poll refreshes the view meanwhile.
+    let drive = move || {
+        if running.get_value() {
+            return;
+        }
+        running.set_value(true);
+        let s = scheduler.get_value();
+        leptos::task::spawn_local(async move {
+            s.run(&WorkerHost).await;
+            running.set_value(false);
+            tick.update(|t| *t += 1);
+            changed.update(|c| *c += 1);
+        });
+        let poll = Closure::<dyn FnMut()>::new(move || tick.update(|t| *t += 1));
+        if let Some(w) = web_sys::window() {
+            let id = w
+                .set_interval_with_callback_and_timeout_and_arguments_0(
+                    poll.as_ref().unchecked_ref(),
+                    300,
+                )
+                .unwrap_or(0);
+            poll.forget();
+            // Stop polling once idle.
+            let stop = Closure::<dyn FnMut()>::new(move || {
+                if !running.get_value() {
+                    if let Some(w) = web_sys::window() {
+                        w.clear_interval_with_handle(id);
+                    }
+                }
+            });
+            let _ = w.set_interval_with_callback_and_timeout_and_arguments_0(
+                stop.as_ref().unchecked_ref(),
+                1000,
+            );
+            stop.forget();
+        }
+    };
+    let submit = move |_| {
+        let (name, bytes) = module.get_value();
+        let n: usize = count
+            .get_untracked()
+            .trim()
+            .parse()
+            .unwrap_or(1)
+            .clamp(1, 1000);
+        let prio: i32 = priority.get_untracked().trim().parse().unwrap_or(0);
+        let secs: f64 = timeout.get_untracked().trim().parse().unwrap_or(10.0);
+        let bytes: std::sync::Arc<[u8]> = bytes.into();
+        for _ in 0..n {
+            scheduler.with_value(|s| {
+                s.submit(JobSpec {
+                    kind: JobKind::Wasi {
+                        module: Module::Bytes(bytes.clone()),
+                        args: vec![name.clone()],
+                        stdin: String::new(),
+                    },
+                    priority: prio,
+                    timeout: Some(Duration::from_secs_f64(secs.max(0.1))),
+                })
+            });
+        }
+        tick.update(|t| *t += 1);
+        drive();
+    };
+    view! {
+        <section class="jobs-panel" aria-label="Jobs">
+            <h2>"Jobs"</h2>
+            <div class="run-actions">
+                <label>"Priority " <input type="number" class="job-priority" bind:value=priority/></label>
+                <label>"Count " <input type="number" min="1" max="1000" class="job-count" bind:value=count/></label>
+                <label>"Timeout (s) " <input type="number" min="0.1" step="0.1" class="job-timeout" bind:value=timeout/></label>
+                <button class="queue-button" on:click=submit>"Queue the Run panel's module"</button>
+            </div>
+            <table class="listing jobs">
+                <thead><tr><th>"Job"</th><th>"Priority"</th><th>"State"</th><th></th></tr></thead>
+                <tbody>
+                    {move || {
+                        tick.track();
+                        scheduler
+                            .with_value(|s| s.jobs())
+                            .into_iter()
+                            .rev()
+                            .take(50)
+                            .map(|j| {
+                                let id = j.id;
+                                let state = match &j.state {
+                                    JobState::Failed { error, .. } => format!("failed: {error}"),
+                                    s => format!("{s:?}").to_lowercase(),
+                                };
+                                let active = matches!(j.state, JobState::Queued | JobState::Running);
+                                view! {
+                                    <tr class="job-row">
+                                        <td><button class="link" on:click=move |_| shown.set(Some(id))>{format!("#{id}")}</button></td>
+                                        <td class="num">{j.spec.priority}</td>
+                                        <td class="job-state">{state}</td>
+                                        <td>
+                                            {active.then(|| view! {
+                                                <button class="cancel-job" on:click=move |_| {
+                                                    let _ = scheduler.with_value(|s| s.cancel(id));
+                                                    tick.update(|t| *t += 1);
+                                                }>"cancel"</button>
+                                            })}
+                                        </td>
+                                    </tr>
+                                }
+                            })
+                            .collect_view()
+                    }}
+                </tbody>
+            </table>
+            <pre class="run-output job-output">
+                {move || {
+                    tick.track();
+                    shown.get().and_then(|id| scheduler.with_value(|s| s.job(id))).map(|j| {
+                        format!(
+                            "{}{}",
+                            String::from_utf8_lossy(&j.stdout),
+                            String::from_utf8_lossy(&j.stderr)
+                        )
+                    })
+                }}
+            </pre>
+        </section>
+    }
+}
