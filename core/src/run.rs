@@ -70,6 +70,21 @@ pub enum RunError {
     Host(String),
 }
 
+impl RunError {
+    /// A one-word kind: `invalid`, `trap`, `timeout`, `memory`, `setup` or `host` (what test
+    /// cases and the worker protocol use).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            RunError::InvalidModule(_) => "invalid",
+            RunError::Trap(_) => "trap",
+            RunError::Timeout(_) => "timeout",
+            RunError::MemoryLimit(_) => "memory",
+            RunError::Setup(_) => "setup",
+            RunError::Host(_) => "host",
+        }
+    }
+}
+
 impl std::fmt::Display for RunError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {

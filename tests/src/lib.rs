@@ -3,7 +3,7 @@
 //! browser. Each case says what to put in `/workspace`, what to run, and what must come out;
 //! parity means every host produces the same stdout, stderr, exit code and `/workspace` tree.
 
-use oanix_core::run::{RunConfig, RunError, RunOutput};
+use oanix_core::run::{RunConfig, RunOutput};
 use oanix_core::{wasi::InputPipe, FileService, FsPath, FsResult, MemFs};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -94,24 +94,12 @@ impl Observed {
     pub fn new(out: RunOutput, tree: BTreeMap<String, Option<Vec<u8>>>) -> Self {
         Observed {
             exit_code: out.exit_code,
-            error: out.error.as_ref().map(|e| error_kind(e).to_string()),
+            error: out.error.as_ref().map(|e| e.kind().to_string()),
             error_message: out.error.as_ref().map(|e| e.to_string()),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
             tree,
         }
-    }
-}
-
-/// The word `cases.json` uses for each kind of failed run.
-pub fn error_kind(e: &RunError) -> &'static str {
-    match e {
-        RunError::InvalidModule(_) => "invalid",
-        RunError::Trap(_) => "trap",
-        RunError::Timeout(_) => "timeout",
-        RunError::MemoryLimit(_) => "memory",
-        RunError::Setup(_) => "setup",
-        RunError::Host(_) => "host",
     }
 }
 

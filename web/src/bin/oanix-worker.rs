@@ -15,7 +15,7 @@
 mod worker {
     use js_sys::{Array, Object, Reflect, Uint8Array};
     use oanix_core::browser::BrowserRunner;
-    use oanix_core::run::{RunConfig, RunError};
+    use oanix_core::run::RunConfig;
     use oanix_core::wasi::{InputPipe, OutputPipe};
     use oanix_core::{Namespace, NamespaceSnapshot};
     use std::rc::Rc;
@@ -123,21 +123,10 @@ mod worker {
         let snap = serde_json::to_string(&ns_after.snapshot()).ok();
         done(
             out.exit_code.map_or(JsValue::NULL, |c| c.into()),
-            out.error.map(|e| (kind_of(&e), e.to_string())),
+            out.error.map(|e| (e.kind(), e.to_string())),
             out.duration.as_secs_f64() * 1e3,
             snap,
         );
-    }
-
-    fn kind_of(e: &RunError) -> &'static str {
-        match e {
-            RunError::InvalidModule(_) => "invalid",
-            RunError::Trap(_) => "trap",
-            RunError::Timeout(_) => "timeout",
-            RunError::MemoryLimit(_) => "memory",
-            RunError::Setup(_) => "setup",
-            RunError::Host(_) => "host",
-        }
     }
 
     pub fn start() {
