@@ -32,15 +32,32 @@ use wasm_bindgen_futures::{future_to_promise, JsFuture};
 /// Property of the object thrown to unwind a guest that called `proc_exit`.
 const EXIT_KEY: &str = "__oanix_exit";
 
-/// The guest's `WebAssembly.Memory` as [`GuestMemory`]: every access takes a fresh view of
-/// the current buffer (growth detaches old ones) and is bounds-checked (`EFAULT`).
-struct JsMemory(WebAssembly::Memory);
+/// The guest's `WebAssembly.Memory` as [`GuestMemory`]. A view of the whole buffer is kept
+/// between calls; when the guest grows its memory the old buffer is detached (length 0) and
+/// the view is rebuilt. Every access is bounds-checked (`EFAULT`).
+struct JsMemory {
+    memory: WebAssembly::Memory,
+    all: RefCell<Uint8Array>,
+}
 
 impl JsMemory {
+    fn new(memory: WebAssembly::Memory) -> Self {
+        let all = Uint8Array::new(&memory.buffer());
+        JsMemory {
+            memory,
+            all: RefCell::new(all),
+        }
+    }
+
     fn view(&self, ptr: u32, len: usize) -> Result<Uint8Array, Errno> {
-        let all = Uint8Array::new(&self.0.buffer());
+        let mut all = self.all.borrow_mut();
+        let mut size = all.length();
+        if size == 0 {
+            *all = Uint8Array::new(&self.memory.buffer());
+            size = all.length();
+        }
         let end = u64::from(ptr) + len as u64;
-        if end > u64::from(all.length()) {
+        if end > u64::from(size) {
             return Err(Errno::Fault);
         }
         Ok(all.subarray(ptr, end as u32))
@@ -177,7 +194,7 @@ impl BrowserRunner {
                 return Err(RunError::MemoryLimit(max));
             }
         }
-        guest.borrow_mut().memory = Some(JsMemory(memory));
+        guest.borrow_mut().memory = Some(JsMemory::new(memory));
         let start: Function = Reflect::get(&exports, &"_start".into())
             .ok()
             .and_then(|f| f.dyn_into().ok())
@@ -368,7 +385,7 @@ fn call(g: &Shared, func: Func, raw: &[i64]) -> Outcome {
         return Outcome::Return(Errno::Fault);
     };
     if let Some(max) = *max_memory {
-        if memory_size(&mem.0) > max {
+        if memory_size(&mem.memory) > max {
             *memory_exceeded = true;
             return Outcome::Exit(u32::MAX);
         }
