@@ -28,6 +28,11 @@ fn db(e: rusqlite::Error) -> FsError {
     }
 }
 
+/// The (mount, layer, ino) key in a row's first three columns.
+fn key_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<InodeKey> {
+    Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? as u64))
+}
+
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
@@ -75,15 +80,7 @@ impl SqliteStore {
             let mut q = tx
                 .prepare("SELECT mount, layer, ino FROM inodes WHERE name = ?1")
                 .map_err(db)?;
-            let rows = q
-                .query_map([name], |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, u32>(1)?,
-                        r.get::<_, i64>(2)? as u64,
-                    ))
-                })
-                .map_err(db)?;
+            let rows = q.query_map([name], key_of).map_err(db)?;
             rows.collect::<Result<_, _>>().map_err(db)?
         };
         let plan = plan(&inodes, &existing, &known);
@@ -156,11 +153,7 @@ impl SqliteStore {
         let rows = q
             .query_map([name], |r| {
                 Ok((
-                    (
-                        r.get::<_, String>(0)?,
-                        r.get::<_, u32>(1)?,
-                        r.get::<_, i64>(2)? as u64,
-                    ),
+                    key_of(r)?,
                     r.get::<_, String>(3),
                     r.get::<_, Option<Vec<u8>>>(4),
                 ))
