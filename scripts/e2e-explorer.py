@@ -104,7 +104,7 @@ try:
     got = opfs_text("notes.txt", "written in the browser")
     check(got == "written in the browser", f"Ctrl-S saves the edited file to OPFS ({got!r})")
     b.call("POST", "/refresh", {})
-    value = b.call("GET", f"/element/{find('.editor')}/property/value")
+    value = b.wait_value(".editor", "written in the browser")
     check(value == "written in the browser", f"after a reload #/workspace/notes.txt shows the saved text ({value!r})")
 
     # Rename it through the file view.
@@ -187,7 +187,7 @@ try:
         click(".cancel-job")
         jobs = wait_text(".jobs", "cancelled", timeout=15)
         check("cancelled" in jobs, "a running job is cancelled")
-    errs = [e for e in b.console_errors() if "favicon" not in e]
+    errs = [e for e in b.probe_console() if "favicon" not in e]
     check(not errs, f"no console errors {errs[:3]}")
 finally:
     b.close()

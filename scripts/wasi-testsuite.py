@@ -17,6 +17,8 @@ def main():
     ap.add_argument("--reference", action="store_true", help="run on wasmtime-wasi instead")
     ap.add_argument("-k", default="", help="only tests whose path contains this")
     ap.add_argument("-v", action="store_true")
+    ap.add_argument("--expect", type=int, default=None,
+                    help="fail unless exactly this many tests are found (and all pass)")
     a = ap.parse_args()
     wasms = sorted(glob.glob(os.path.join(a.suite, "*", "testsuite", "wasm32-wasip1", "*.wasm")))
     wasms = [w for w in wasms if a.k in w]
@@ -67,6 +69,12 @@ def main():
             if a.v:
                 print(f"ok   {name}")
     print(f"wasi-testsuite: {passed} passed, {len(failed)} failed")
+    if not wasms:
+        print(f"wasi-testsuite: no tests found under {a.suite!r}: wrong directory?")
+        return 1
+    if a.expect is not None and len(wasms) != a.expect:
+        print(f"wasi-testsuite: found {len(wasms)} tests, expected exactly {a.expect}")
+        return 1
     return 0 if not failed else 1
 
 

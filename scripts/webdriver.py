@@ -75,6 +75,21 @@ class Browser:
             time.sleep(0.1)
         return t
 
+    def wait_value(self, css, want, timeout=20):
+        """Waits until the element's `value` property equals `want` (it may not exist yet,
+        e.g. right after a reload); returns the last value seen."""
+        end = time.time() + timeout
+        got = None
+        while time.time() < end:
+            try:
+                got = self.call("GET", f"/element/{self.find(css)}/property/value")
+            except Exception:
+                got = None
+            if got == want:
+                return got
+            time.sleep(0.1)
+        return got
+
     def click(self, css):
         self.call("POST", f"/element/{self.find(css)}/click", {})
 
@@ -96,11 +111,21 @@ class Browser:
             f.write(base64.b64decode(self.call("GET", "/screenshot")))
 
     def console_errors(self):
-        try:
-            logs = self.call("POST", "/se/log", {"type": "browser"}) or []
-        except Exception:
-            return []
+        """The page's console errors since the last call. Raises if the log cannot be read:
+        an unreadable log must not pass for a clean one (see `probe_console`)."""
+        logs = self.call("POST", "/se/log", {"type": "browser"})
+        if not isinstance(logs, list):
+            raise RuntimeError(f"browser log unreadable: {logs!r}")
         return [entry["message"] for entry in logs if entry.get("level") == "SEVERE"]
+
+    def probe_console(self, marker="oanix-console-probe"):
+        """Logs an error from the page and checks `console_errors` sees it: proof that a
+        clean log later means a clean page. Returns the errors logged before the probe."""
+        self.script(f"console.error({marker!r});")
+        errs = self.console_errors()
+        if not any(marker in e for e in errs):
+            raise RuntimeError(f"console probe not seen in the browser log: {errs!r}")
+        return [e for e in errs if marker not in e]
 
     def close(self):
         try:

@@ -121,6 +121,11 @@ pub struct Job {
     pub started_at: Option<u64>,
     /// End time (ns).
     pub finished_at: Option<u64>,
+    /// When it started, in the scheduler's event order (submissions, starts and ends share
+    /// one counter): exact ordering where wall-clock times may tie.
+    pub started_seq: Option<u64>,
+    /// When it ended, in the same event order.
+    pub finished_seq: Option<u64>,
     /// Captured stdout.
     #[serde(skip)]
     pub stdout: Vec<u8>,
@@ -194,6 +199,8 @@ impl Scheduler {
                 submitted_at: clock::now(),
                 started_at: None,
                 finished_at: None,
+                started_seq: None,
+                finished_seq: None,
                 stdout: Vec::new(),
                 stderr: Vec::new(),
             },
@@ -249,9 +256,12 @@ impl Scheduler {
                         let mut st = lock(&self.state);
                         let first = st.queue.keys().next().copied();
                         first.and_then(|k| st.queue.remove(&k)).map(|id| {
+                            st.seq += 1;
+                            let seq = st.seq;
                             let job = st.jobs.get_mut(&id).expect("queued job exists");
                             job.state = JobState::Running;
                             job.started_at = Some(clock::now());
+                            job.started_seq = Some(seq);
                             (id, job.spec.clone())
                         })
                     };
@@ -449,9 +459,12 @@ fn outcome(out: RunOutput) -> (i32, Option<String>, Vec<u8>, Vec<u8>) {
 }
 
 fn finish(st: &mut State, id: JobId, state: JobState, keep: usize) {
+    st.seq += 1;
+    let seq = st.seq;
     if let Some(job) = st.jobs.get_mut(&id) {
         job.state = state;
         job.finished_at = Some(clock::now());
+        job.finished_seq = Some(seq);
     }
     st.done.push_back(id);
     while st.done.len() > keep {

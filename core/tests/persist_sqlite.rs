@@ -81,6 +81,9 @@ fn an_interrupted_save_rolls_back() {
     );
 }
 
+/// What the crash helper prints just before it aborts inside the save.
+const CRASH_MARK: &str = "oanix-crash-helper: aborting inside the save transaction";
+
 /// Run by `a_crash_mid_save_keeps_the_previous_state` in a child process: saves v2 and
 /// aborts the process halfway through.
 #[test]
@@ -97,6 +100,8 @@ fn crash_helper() {
     ns.write_file("/workspace/c.txt", b"also v2").unwrap();
     let _ = db.save_with("main", &ns, |n| {
         if n == 1 {
+            // Proof for the parent that the crash came here, mid-save, and not earlier.
+            eprintln!("{CRASH_MARK}");
             std::process::abort(); // a crash with the transaction open
         }
         Ok(())
@@ -115,7 +120,21 @@ fn a_crash_mid_save_keeps_the_previous_state() {
         .env("OANIX_CRASH_DB", &path)
         .output()
         .unwrap();
-    assert!(!status.status.success(), "the helper crashed as planned");
+    let stderr = String::from_utf8_lossy(&status.stderr);
+    assert!(
+        stderr.contains(CRASH_MARK),
+        "the helper must reach the abort inside the save (stderr: {stderr})"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(
+            status.status.signal(),
+            Some(6),
+            "the helper ends by SIGABRT, not by a panic or an error exit: {:?}",
+            status.status
+        );
+    }
     let back = SqliteStore::open(&path)
         .unwrap()
         .load("main")

@@ -165,10 +165,12 @@ fn escape_battery_has_zero_escapes() {
         fs.open(&p("/sub/made/secret.txt"), &OpenOptions::read_write())
             .and_then(|h| h.write_at(b"PWNED!", 0).map(|_| ())),
     );
-    // A hard link of the escaping symlink, then following it.
-    if fs.link(&p("/secret_link"), &p("/hard")).is_ok() {
-        attempt("hard link of an escaping symlink", read_secret("/hard"));
-    }
+    // A hard link of the escaping symlink, then following it. Linux hard-links the symlink
+    // itself (linkat without AT_SYMLINK_FOLLOW): the link must be made, and be refused when
+    // followed like the symlink it is.
+    fs.link(&p("/secret_link"), &p("/hard"))
+        .expect("a hard link of a symlink inside the mount can be made");
+    attempt("hard link of an escaping symlink", read_secret("/hard"));
     assert!(
         FsPath::parse("/inner.txt\0/x").is_err(),
         "NUL bytes never reach the service"
@@ -200,11 +202,20 @@ fn racing_a_symlink_swap_never_escapes() {
     };
     let mut leaked = 0;
     let mut inside = 0;
-    for _ in 0..3000 {
+    // Reads that met the swapped-in symlink and were refused by the confinement: proof that
+    // the race really presented the escaping state, not only the real directory.
+    let mut refused = 0;
+    // Read until both states were seen (bounded: the swapper needs the other core now and
+    // then), at least 3,000 times.
+    for i in 0..400_000 {
         match read(&fs, "/race/secret.txt") {
             Ok(d) if d == b"SECRET" => leaked += 1,
             Ok(_) => inside += 1,
+            Err(FsError::NotCapable) => refused += 1,
             Err(_) => {}
+        }
+        if i >= 3000 && inside > 0 && refused > 0 {
+            break;
         }
     }
     stop.store(true, Ordering::Relaxed);
@@ -216,6 +227,10 @@ fn racing_a_symlink_swap_never_escapes() {
     assert!(
         inside > 0,
         "the race ran (some reads saw the real directory)"
+    );
+    assert!(
+        refused > 0,
+        "the race ran (some reads met the swapped-in symlink and were refused)"
     );
     assert!(f.outside_untouched());
 }

@@ -2,6 +2,7 @@
 
 use crate::{service_tree, Case, Observed, WORKSPACE};
 use oanix_core::browser::BrowserRunner;
+use oanix_core::services::OpfsFs;
 use oanix_core::{FsPath, Namespace};
 use std::sync::Arc;
 
@@ -28,4 +29,60 @@ pub async fn run_browser(runner: &BrowserRunner, case: &Case) -> Observed {
         .await;
     let tree = service_tree(ws.as_ref(), &FsPath::root()).expect("read /workspace back");
     Observed::new(out, tree)
+}
+
+/// Runs a case with `/workspace` on the Origin Private File System ([`OpfsFs`], a fresh
+/// directory named after the case), then flushes it and reads the tree back from a fresh
+/// [`OpfsFs::open`] of the same directory: what the guest left must have reached OPFS.
+/// The directory is removed afterwards.
+pub async fn run_browser_on_opfs(runner: &BrowserRunner, case: &Case) -> Observed {
+    let name = format!(
+        "oanix-parity-{}-{}",
+        case.name,
+        (js_sys::Math::random() * 1e12) as u64
+    );
+    let fs = OpfsFs::open(&name).await.expect("open OPFS dir");
+    fs.replace_tree(&case.workspace().expect("case workspace"))
+        .expect("fill /workspace");
+    let mut ns = Namespace::new();
+    ns.mount(WORKSPACE, Arc::new(fs.clone()))
+        .expect("mount /workspace");
+    let out = runner
+        .run(guest_bytes(&case.guest), ns, case.config())
+        .await;
+    fs.flush().await.expect("flush to OPFS");
+    let back = OpfsFs::open(&name).await.expect("reopen OPFS dir");
+    let tree = service_tree(&back, &FsPath::root()).expect("read /workspace back from OPFS");
+    remove_opfs_dir(&name).await;
+    Observed::new(out, tree)
+}
+
+async fn remove_opfs_dir(name: &str) {
+    use js_sys::{Function, Object, Promise, Reflect};
+    use wasm_bindgen::JsCast;
+    let storage = Reflect::get(&js_sys::global(), &"navigator".into())
+        .and_then(|n| Reflect::get(&n, &"storage".into()))
+        .expect("navigator.storage");
+    let get: Function = Reflect::get(&storage, &"getDirectory".into())
+        .expect("getDirectory")
+        .unchecked_into();
+    let root = wasm_bindgen_futures::JsFuture::from(
+        get.call0(&storage)
+            .expect("getDirectory()")
+            .unchecked_into::<Promise>(),
+    )
+    .await
+    .expect("OPFS root");
+    let opts = Object::new();
+    let _ = Reflect::set(&opts, &"recursive".into(), &true.into());
+    let remove: Function = Reflect::get(&root, &"removeEntry".into())
+        .expect("removeEntry")
+        .unchecked_into();
+    let p = remove
+        .call2(&root, &name.into(), &opts)
+        .expect("removeEntry()")
+        .unchecked_into::<Promise>();
+    wasm_bindgen_futures::JsFuture::from(p)
+        .await
+        .expect("remove the test's OPFS dir");
 }

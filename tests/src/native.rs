@@ -1,6 +1,7 @@
 //! Running cases natively: on the OANIX shim over wasmtime, and on wasmtime-wasi.
 
 use crate::{service_tree, Case, Observed, WORKSPACE};
+use oanix_core::services::WorkspaceFs;
 use oanix_core::{FsPath, Namespace};
 use oanix_native_runner::{hostfs, reference::ReferenceRunner, Runner};
 use std::path::PathBuf;
@@ -34,6 +35,21 @@ pub fn run_shim(runner: &Runner, case: &Case, bytes: &[u8]) -> Observed {
     ns.mount(WORKSPACE, ws.clone()).expect("mount /workspace");
     let out = runner.run(bytes, ns, case.config());
     let tree = service_tree(ws.as_ref(), &FsPath::root()).expect("read /workspace back");
+    Observed::new(out, tree)
+}
+
+/// Runs a case on the OANIX shim with `/workspace` on a real host directory: a fresh temp
+/// dir holding the case's files, served by [`WorkspaceFs`] (the service `oanix run --mount`
+/// uses). The tree is read back from the host directory itself, not through the service.
+pub fn run_shim_on_host_dir(runner: &Runner, case: &Case, bytes: &[u8]) -> Observed {
+    let dir = TempDir::new(&format!("{}-ws", case.name));
+    let ws = case.workspace().expect("case workspace");
+    hostfs::write_back(&ws, &FsPath::root(), &dir.0).expect("materialise /workspace");
+    let fs = WorkspaceFs::open(&dir.0, false).expect("WorkspaceFs over the temp dir");
+    let mut ns = Namespace::new();
+    ns.mount(WORKSPACE, Arc::new(fs)).expect("mount /workspace");
+    let out = runner.run(bytes, ns, case.config());
+    let tree = hostfs::dump_host_dir(&dir.0).expect("read /workspace back");
     Observed::new(out, tree)
 }
 

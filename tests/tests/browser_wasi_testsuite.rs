@@ -2,9 +2,10 @@
 //! browser host in a dedicated worker: each test's `root` directory rebuilt fresh in a MemFs
 //! mounted (and preopened) at `/`, its args and env, exit code and stdout compared.
 //!
-//! The suite is never committed: `OANIX_WASI_TESTSUITE=DIR ./scripts/dev.sh testsuite`
-//! serves a local checkout (scripts/serve-testsuite.py) and sets `OANIX_SUITE_URL`, which
-//! is what compiles this file in.
+//! `./scripts/dev.sh test` serves the suite (`../shared/wasi-testsuite/tests`, or
+//! `OANIX_WASI_TESTSUITE`) with scripts/serve-testsuite.py and sets `OANIX_SUITE_URL`, which
+//! is what compiles this file in. It fails unless exactly the expected number of tests ran
+//! and all passed.
 #![cfg(all(target_arch = "wasm32", oanix_suite))]
 
 use js_sys::{Function, Promise, Reflect, Uint8Array};
@@ -22,6 +23,14 @@ use wasm_bindgen_test::*;
 wasm_bindgen_test_configure!(run_in_dedicated_worker);
 
 const BASE: &str = env!("OANIX_SUITE_URL");
+
+/// How many tests the suite must hold (`OANIX_SUITE_EXPECT` at build time, default 72: the
+/// preview1 suite at the commit shipped in `shared/wasi-testsuite`).
+fn expected_tests() -> usize {
+    option_env!("OANIX_SUITE_EXPECT")
+        .map(|n| n.parse().expect("OANIX_SUITE_EXPECT is a number"))
+        .unwrap_or(72)
+}
 
 #[derive(Deserialize)]
 struct Test {
@@ -139,6 +148,12 @@ async fn wasi_testsuite_preview1_in_the_browser() {
         tests.len() - failed.len(),
         failed.len()
     );
-    assert!(tests.len() >= 72, "only {} tests served", tests.len());
+    assert_eq!(
+        tests.len(),
+        expected_tests(),
+        "the suite server offered {} tests, not the expected {}",
+        tests.len(),
+        expected_tests()
+    );
     assert!(failed.is_empty(), "\n{}", failed.join("\n"));
 }

@@ -52,7 +52,7 @@ fn priority_order_fifo_within_a_priority() {
     let high1 = s.submit(wasi("hello", &[], 5));
     let high2 = s.submit(wasi("args_env", &["x"], 5));
     rt().block_on(s.run(&Runner::new().unwrap()));
-    let start = |id| s.job(id).unwrap().started_at.unwrap();
+    let start = |id| s.job(id).unwrap().started_seq.unwrap();
     assert!(start(high1) < start(high2), "FIFO within a priority");
     assert!(start(high2) < start(low), "higher priority first");
     for id in [low, high1, high2] {
@@ -73,7 +73,7 @@ fn the_concurrency_limit_holds() {
         .map(|&id| {
             let j = s.job(id).unwrap();
             assert_eq!(j.state, JobState::Completed, "{:?}", j.state);
-            (j.started_at.unwrap(), j.finished_at.unwrap())
+            (j.started_seq.unwrap(), j.finished_seq.unwrap())
         })
         .collect();
     let max_overlap = spans
@@ -146,7 +146,10 @@ fn cancel_queued_and_running_jobs_through_ctl() {
     let runner = Runner::new().unwrap();
     rt().block_on(async {
         let cancel_later = async {
-            tokio::time::sleep(Duration::from_millis(200)).await;
+            // Wait for the condition (the job running), not for a guess at how long it takes.
+            while s.job(running).unwrap().state != JobState::Running {
+                tokio::task::yield_now().await;
+            }
             let ctl = FsPath::parse(&format!("/{running}/ctl")).unwrap();
             let h = jobs.open(&ctl, &OpenOptions::read_write()).unwrap();
             assert!(matches!(

@@ -153,6 +153,27 @@ impl OpfsFs {
         Ok(())
     }
 
+    /// Waits until no background flush is running (yielding to the event loop meanwhile),
+    /// then reports the last mirroring error, if any: the condition tests wait for instead
+    /// of a time allowance.
+    pub async fn settled(&self) -> Result<(), String> {
+        while self.shared.flushing.get() {
+            // A macrotask turn (setTimeout 0), so the flush's OPFS promises can progress.
+            let tick = Promise::new(&mut |res, _| {
+                if let Ok(f) = Reflect::get(&js_sys::global(), &"setTimeout".into()) {
+                    let _ = f
+                        .unchecked_into::<Function>()
+                        .call2(&JsValue::NULL, &res, &0.into());
+                }
+            });
+            let _ = JsFuture::from(tick).await;
+        }
+        match self.last_error() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
     /// Whether the directory holds nothing yet.
     pub fn is_empty(&self) -> bool {
         self.shared

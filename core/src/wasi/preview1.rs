@@ -1053,9 +1053,9 @@ impl WasiCtx {
         Outcome::Exit(code)
     }
 
-    /// `proc_raise(sig)`: signals are not supported.
+    /// `proc_raise(sig)`: signals are not supported (`ENOTSUP`, as wasmtime-wasi).
     pub fn proc_raise(&self, _sig: u32) -> R {
-        Err(Errno::NoSys)
+        Err(Errno::NotSup)
     }
 
     /// `sched_yield()`.
