@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 
 export CHROMEDRIVER=/usr/bin/chromedriver
 export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner
-export PATH="$HOME/.cargo/bin:$PATH"
+export PATH="$HOME/.cargo/bin:$PWD/.tools/node_modules/.bin:$PATH"
 
 setup() { bash scripts/setup.sh || { echo "setup failed"; exit 1; }; }
 

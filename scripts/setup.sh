@@ -43,4 +43,12 @@ if ! trunk --version 2>/dev/null | grep -q "$TRUNK_VERSION"; then
     cargo install --locked trunk --version "$TRUNK_VERSION"
   fi
 fi
-log "tools ready: $(wasm-bindgen --version), $(trunk --version), $(chromium --version 2>/dev/null | head -1)"
+# wasm-opt (binaryen 132) from the npm registry, for trunk's release builds (Trunk.toml:
+# tools.wasm_opt). Local to the checkout (.tools/, git-ignored); dev.sh puts it on PATH.
+if [ "$(.tools/node_modules/.bin/wasm-opt --version 2>/dev/null | awk '{print $3}')" != "132" ]; then
+  log "npm install binaryen 132 (wasm-opt) into .tools/"
+  mkdir -p .tools
+  npm install --prefix .tools --no-audit --no-fund --no-save binaryen@132.0.0 >/dev/null
+fi
+
+log "tools ready: $(wasm-bindgen --version), $(trunk --version), $(.tools/node_modules/.bin/wasm-opt --version), $(chromium --version 2>/dev/null | head -1)"
