@@ -7,7 +7,7 @@ use oanix_native_runner::{
     hostfs, reference::ReferenceRunner, RunConfig, RunError, RunOutput, Runner,
 };
 use std::collections::BTreeMap;
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -55,7 +55,8 @@ struct RunArgs {
     /// Set an environment variable.
     #[arg(long = "env", value_name = "KEY=VALUE")]
     env: Vec<String>,
-    /// Read the guest's stdin from FILE (default: empty).
+    /// Read the guest's stdin from FILE, streamed as the guest reads (default: the
+    /// process's own stdin, streamed likewise; `</dev/null` gives EOF).
     #[arg(long, value_name = "FILE")]
     stdin: Option<PathBuf>,
     /// Interrupt the guest after this long (e.g. 500ms, 5s, 2m).
@@ -162,11 +163,13 @@ fn run(a: RunArgs) -> Result<ExitCode, String> {
             .ok_or_else(|| format!("--env expects KEY=VALUE, got {kv:?}"))?;
         cfg.env.push((k.into(), v.into()));
     }
-    if let Some(path) = &a.stdin {
-        let data =
-            std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        cfg.stdin = InputPipe::from_bytes(data);
-    }
+    let stdin_source: Box<dyn Read + Send> = match &a.stdin {
+        Some(path) => Box::new(
+            std::fs::File::open(path)
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))?,
+        ),
+        None => Box::new(std::io::stdin()),
+    };
     let mounts: Vec<(String, PathBuf)> = a
         .mounts
         .iter()
@@ -187,6 +190,13 @@ fn run(a: RunArgs) -> Result<ExitCode, String> {
     }
 
     let out = if a.reference {
+        // The reference takes its stdin as bytes: read it whole first.
+        let mut data = Vec::new();
+        stdin_source
+            .take(MAX_INPUT)
+            .read_to_end(&mut data)
+            .map_err(|e| format!("cannot read stdin: {e}"))?;
+        cfg.stdin = InputPipe::from_bytes(data);
         run_reference(&bytes, &mounts, &maps, cfg)?
     } else {
         let mut ns = Namespace::new();
@@ -206,24 +216,28 @@ fn run(a: RunArgs) -> Result<ExitCode, String> {
             ns.mount(&parent.to_absolute(), Arc::new(fs))
                 .map_err(|e| format!("--map: {e}"))?;
         }
-        cfg.stdout = Some(streaming(std::io::stdout));
-        cfg.stderr = Some(streaming(std::io::stderr));
+        let io = |e: std::io::Error| format!("cannot start a stdio thread: {e}");
+        cfg.stdin = InputPipe::from_reader(stdin_source).map_err(io)?;
+        let stdout = OutputPipe::to_writer(std::io::stdout()).map_err(io)?;
+        let stderr = OutputPipe::to_writer(std::io::stderr()).map_err(io)?;
+        cfg.stdout = Some(stdout.clone());
+        cfg.stderr = Some(stderr.clone());
         let runner = Runner::new().map_err(|e| format!("cannot start wasmtime: {e}"))?;
-        runner.run(&bytes, ns, cfg)
+        let out = runner.run(&bytes, ns, cfg);
+        // Deliver what the guest wrote last, unless it timed out (its reader may never read).
+        if !matches!(out.error, Some(RunError::Timeout(_))) {
+            let _ = stdout.finish();
+            let _ = stderr.finish();
+        }
+        out
     };
     Ok(report(out))
 }
 
 type MapFsFiles = Vec<(String, Vec<u8>)>;
 
-/// An output pipe that streams to the process's stdout/stderr (and keeps nothing).
-fn streaming<W: Write + 'static>(stream: fn() -> W) -> OutputPipe {
-    OutputPipe::with_cap(0).with_sink(move |d: &[u8]| {
-        let mut s = stream();
-        let _ = s.write_all(d);
-        let _ = s.flush();
-    })
-}
+/// Largest input read whole (the stdin of `--reference`).
+const MAX_INPUT: u64 = 256 << 20;
 
 fn run_reference(
     bytes: &[u8],
