@@ -140,6 +140,26 @@ struct State {
     /// Finished ids, oldest first (bounded by `history`).
     done: VecDeque<JobId>,
     waker: Option<Waker>,
+    observer: Option<Arc<dyn JobObserver>>,
+}
+
+/// Told of every job state change, in order: queued (at submit), running, then completed,
+/// failed or cancelled (with the job's output). Called with the scheduler locked: it must
+/// not call the scheduler.
+pub trait JobObserver: crate::service::MaybeSendSync {
+    /// `job` has just changed state.
+    fn changed(&self, job: &Job);
+}
+impl<F: Fn(&Job) + crate::service::MaybeSendSync> JobObserver for F {
+    fn changed(&self, job: &Job) {
+        self(job)
+    }
+}
+
+fn notify(st: &State, id: JobId) {
+    if let (Some(o), Some(job)) = (&st.observer, st.jobs.get(&id)) {
+        o.changed(job);
+    }
 }
 
 /// The scheduler (cheap to clone: clones share the queue).
@@ -170,11 +190,17 @@ impl Scheduler {
                 cancel: Vec::new(),
                 done: VecDeque::new(),
                 waker: None,
+                observer: None,
             })),
             ns,
             concurrency: concurrency.max(1),
             history: history.max(1),
         }
+    }
+
+    /// Tells `observer` of every state change from now on (see [`JobObserver`]).
+    pub fn observe(&self, observer: impl JobObserver + 'static) {
+        lock(&self.state).observer = Some(Arc::new(observer));
     }
 
     /// Queues a job.
@@ -198,6 +224,7 @@ impl Scheduler {
                 stderr: Vec::new(),
             },
         );
+        notify(&st, id);
         if let Some(w) = st.waker.take() {
             w.wake();
         }
@@ -252,7 +279,9 @@ impl Scheduler {
                             let job = st.jobs.get_mut(&id).expect("queued job exists");
                             job.state = JobState::Running;
                             job.started_at = Some(clock::now());
-                            (id, job.spec.clone())
+                            let spec = job.spec.clone();
+                            notify(&st, id);
+                            (id, spec)
                         })
                     };
                     let Some((id, spec)) = next else { break };
@@ -453,6 +482,7 @@ fn finish(st: &mut State, id: JobId, state: JobState, keep: usize) {
         job.state = state;
         job.finished_at = Some(clock::now());
     }
+    notify(st, id);
     st.done.push_back(id);
     while st.done.len() > keep {
         if let Some(old) = st.done.pop_front() {

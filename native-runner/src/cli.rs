@@ -3,11 +3,10 @@
 
 use crate::{DiskCache, RunConfig, RunError, RunOutput, Runner};
 use oanix_core::env::{EnvState, OanixEnv};
-use oanix_core::scheduler::{Job, JobId, JobKind, JobSpec, JobState, Scheduler};
+use oanix_core::scheduler::{Job, JobKind, JobSpec, JobState, Scheduler};
 use oanix_core::services::WorkspaceFs;
 use oanix_core::wasi::{InputPipe, OutputPipe};
 use oanix_core::{FileService, MemFs, Namespace};
-use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -283,7 +282,8 @@ pub fn parse_jobs(text: &str, default_timeout: Option<Duration>) -> Result<Vec<J
         .collect()
 }
 
-fn describe(job: &Job) -> String {
+/// A job's state in words: `queued`, `running`, `completed`, `cancelled`, `failed: WHY`.
+pub fn describe(job: &Job) -> String {
     match &job.state {
         JobState::Queued => "queued".into(),
         JobState::Running => "running".into(),
@@ -294,44 +294,22 @@ fn describe(job: &Job) -> String {
 }
 
 /// Runs `jobs` on a [`Scheduler`] over `ns`, at most `concurrency` at once, calling
-/// `report(job)` each time a job's state changes (queued, running, then completed, failed
-/// or cancelled). Returns every job's final record, by id.
+/// `report(job, state)` at each state change (queued, running, then completed, failed or
+/// cancelled; `state` as [`describe`] words it). Returns every job's final record, by id.
 pub fn jobs_run(
     ns: Namespace,
     jobs: Vec<JobSpec>,
     concurrency: usize,
     no_cache: bool,
-    mut report: impl FnMut(&Job, &str),
+    report: impl Fn(&Job, &str) + Send + Sync + 'static,
 ) -> Result<Vec<Job>, String> {
     let s = Scheduler::new(ns, concurrency, jobs.len().max(1));
+    s.observe(move |job: &Job| report(job, &describe(job)));
     for spec in jobs {
         s.submit(spec);
     }
     let runner = runner(no_cache)?;
-    let mut seen: BTreeMap<JobId, String> = BTreeMap::new();
-    let mut check = |s: &Scheduler| {
-        for job in s.jobs() {
-            let now = describe(&job);
-            if seen.get(&job.id) != Some(&now) {
-                report(&job, &now);
-                seen.insert(job.id, now);
-            }
-        }
-    };
-    check(&s);
-    rt()?.block_on(async {
-        let run = s.run(&runner);
-        tokio::pin!(run);
-        // Job states change inside `run`; look at them every tick while it goes.
-        let mut tick = tokio::time::interval(Duration::from_millis(20));
-        loop {
-            tokio::select! {
-                _ = &mut run => break,
-                _ = tick.tick() => check(&s),
-            }
-        }
-    });
-    check(&s);
+    rt()?.block_on(s.run(&runner));
     Ok(s.jobs())
 }
 

@@ -274,12 +274,12 @@ fn jobs_run(a: JobsRunArgs) -> Result<ExitCode, String> {
     let jobs = cli::parse_jobs(&text, a.timeout)
         .map_err(|e| format!("{}: {e}", a.script_file.display()))?;
     let ns = cli::namespace_of_dirs(&a.mounts, false)?;
-    let mut stdout = std::io::stdout();
     let done = cli::jobs_run(ns, jobs, a.concurrency.into(), a.no_cache, |job, state| {
         let cmd = match &job.spec.kind {
             oanix_core::scheduler::JobKind::Script { script } => script.as_str(),
             oanix_core::scheduler::JobKind::Wasi { .. } => "",
         };
+        let mut stdout = std::io::stdout().lock();
         let _ = writeln!(stdout, "job {}: {state}  {cmd}", job.id);
         if job.finished_at.is_some() {
             let _ = stdout.write_all(&job.stdout);
