@@ -190,6 +190,36 @@ impl FsError {
     }
 }
 
+impl From<std::io::Error> for FsError {
+    /// The one mapping from a host I/O error (by its Linux errno) to a service error;
+    /// anything without a closer match is `EIO`.
+    fn from(e: std::io::Error) -> Self {
+        match e.raw_os_error() {
+            Some(2) => FsError::NotFound,                     // ENOENT
+            Some(17) => FsError::AlreadyExists,               // EEXIST
+            Some(20) => FsError::NotADirectory,               // ENOTDIR
+            Some(21) => FsError::IsADirectory,                // EISDIR
+            Some(39) => FsError::DirectoryNotEmpty,           // ENOTEMPTY
+            Some(40) => FsError::Loop,                        // ELOOP
+            Some(18) => FsError::CrossDevice,                 // EXDEV
+            Some(22) => FsError::InvalidInput(e.to_string()), // EINVAL
+            Some(28) => FsError::NoSpace,                     // ENOSPC
+            Some(32) => FsError::BrokenPipe,                  // EPIPE
+            Some(36) => FsError::NameTooLong,                 // ENAMETOOLONG
+            Some(13) => FsError::PermissionDenied,            // EACCES
+            Some(1) => FsError::NotPermitted,                 // EPERM
+            Some(30) => FsError::ReadOnly,                    // EROFS
+            Some(16) => FsError::Busy,                        // EBUSY
+            Some(27) => FsError::FileTooLarge,                // EFBIG
+            _ => match e.kind() {
+                std::io::ErrorKind::BrokenPipe => FsError::BrokenPipe,
+                std::io::ErrorKind::StorageFull => FsError::NoSpace,
+                _ => FsError::Io(e.to_string()),
+            },
+        }
+    }
+}
+
 impl fmt::Display for FsError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -248,5 +278,15 @@ mod tests {
         assert_eq!(FsError::InvalidInput("x".into()).errno(), Errno::Inval);
         assert_eq!(FsError::WouldBlock.errno(), Errno::Again);
         assert_eq!(FsError::CrossDevice.errno(), Errno::Xdev);
+    }
+
+    #[test]
+    fn host_io_errors_map_to_their_errno() {
+        let os = std::io::Error::from_raw_os_error;
+        assert_eq!(FsError::from(os(28)).errno(), Errno::NoSpc);
+        assert_eq!(FsError::from(os(32)).errno(), Errno::Pipe);
+        assert_eq!(FsError::from(os(5)).errno(), Errno::Io);
+        let other = std::io::Error::other("boom");
+        assert_eq!(FsError::from(other).errno(), Errno::Io);
     }
 }

@@ -145,6 +145,26 @@ struct State {
     /// Finished ids, oldest first (bounded by `history`).
     done: VecDeque<JobId>,
     waker: Option<Waker>,
+    observer: Option<Arc<dyn JobObserver>>,
+}
+
+/// Told of every job state change, in order: queued (at submit), running, then completed,
+/// failed or cancelled (with the job's output). Called with the scheduler locked: it must
+/// not call the scheduler.
+pub trait JobObserver: crate::service::MaybeSendSync {
+    /// `job` has just changed state.
+    fn changed(&self, job: &Job);
+}
+impl<F: Fn(&Job) + crate::service::MaybeSendSync> JobObserver for F {
+    fn changed(&self, job: &Job) {
+        self(job)
+    }
+}
+
+fn notify(st: &State, id: JobId) {
+    if let (Some(o), Some(job)) = (&st.observer, st.jobs.get(&id)) {
+        o.changed(job);
+    }
 }
 
 /// The scheduler (cheap to clone: clones share the queue).
@@ -175,11 +195,17 @@ impl Scheduler {
                 cancel: Vec::new(),
                 done: VecDeque::new(),
                 waker: None,
+                observer: None,
             })),
             ns,
             concurrency: concurrency.max(1),
             history: history.max(1),
         }
+    }
+
+    /// Tells `observer` of every state change from now on (see [`JobObserver`]).
+    pub fn observe(&self, observer: impl JobObserver + 'static) {
+        lock(&self.state).observer = Some(Arc::new(observer));
     }
 
     /// Queues a job.
@@ -205,6 +231,7 @@ impl Scheduler {
                 stderr: Vec::new(),
             },
         );
+        notify(&st, id);
         if let Some(w) = st.waker.take() {
             w.wake();
         }
@@ -262,7 +289,9 @@ impl Scheduler {
                             job.state = JobState::Running;
                             job.started_at = Some(clock::now());
                             job.started_seq = Some(seq);
-                            (id, job.spec.clone())
+                            let spec = job.spec.clone();
+                            notify(&st, id);
+                            (id, spec)
                         })
                     };
                     let Some((id, spec)) = next else { break };
@@ -466,6 +495,7 @@ fn finish(st: &mut State, id: JobId, state: JobState, keep: usize) {
         job.finished_at = Some(clock::now());
         job.finished_seq = Some(seq);
     }
+    notify(st, id);
     st.done.push_back(id);
     while st.done.len() > keep {
         if let Some(old) = st.done.pop_front() {

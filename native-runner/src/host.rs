@@ -5,7 +5,7 @@
 //! `GuestMemory`), and turns [`Outcome::Wait`] into an `await` (wasmtime async host
 //! functions on a tokio runtime). Everything a guest observes comes from `core`.
 
-use crate::{RunConfig, RunError, RunOutput};
+use crate::{DiskCache, RunConfig, RunError, RunOutput};
 use oanix_core::wasi::{Func, Outcome, OutputPipe, SliceMemory, Ty, Wait, WasiCtx, FUNCS, MODULE};
 use oanix_core::{clock, Namespace};
 use std::collections::HashMap;
@@ -83,6 +83,8 @@ pub struct Runner {
     linker: Linker<State>,
     cache: Mutex<ModuleCache>,
     compiles: std::sync::atomic::AtomicU64,
+    disk: Option<DiskCache>,
+    disk_hits: std::sync::atomic::AtomicU64,
 }
 
 impl Runner {
@@ -140,7 +142,25 @@ impl Runner {
             linker,
             cache: Mutex::new(HashMap::new()),
             compiles: Default::default(),
+            disk: None,
+            disk_hits: Default::default(),
         })
+    }
+
+    /// Also keeps compiled modules in `cache` on disk, across processes.
+    pub fn with_disk_cache(mut self, cache: DiskCache) -> Self {
+        self.disk = Some(cache);
+        self
+    }
+
+    /// Its wasmtime engine.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// How many modules came from the disk cache so far.
+    pub fn disk_hit_count(&self) -> u64 {
+        self.disk_hits.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// How many modules were compiled (cache misses) so far.
@@ -159,10 +179,25 @@ impl Runner {
                 return Ok(m.clone());
             }
         }
-        let module = Module::new(&self.engine, bytes)
-            .map_err(|e| RunError::InvalidModule(format!("{e:#}")))?;
-        self.compiles
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let cached = self.disk.as_ref().and_then(|d| d.load(&self.engine, bytes));
+        let module = match cached {
+            Some(m) => {
+                self.disk_hits
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                m
+            }
+            None => {
+                let m = Module::new(&self.engine, bytes)
+                    .map_err(|e| RunError::InvalidModule(format!("{e:#}")))?;
+                self.compiles
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if let Some(d) = &self.disk {
+                    // A failed store only costs the next run a compilation.
+                    let _ = d.store(&self.engine, bytes, &m);
+                }
+                m
+            }
+        };
         lock()
             .entry(key)
             .or_default()

@@ -2,10 +2,13 @@
 //! through `oanix-core`'s shim ([`Runner`]), and on `wasmtime-wasi` as the reference for
 //! parity checks ([`reference`]).
 
+pub mod cache;
+pub mod cli;
 mod host;
 pub mod hostfs;
 pub mod reference;
 
+pub use cache::DiskCache;
 pub use host::Runner;
 pub use hostfs::{load_dir, namespace_from_mounts, render_tree};
 

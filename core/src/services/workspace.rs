@@ -26,32 +26,13 @@ pub struct WorkspaceFs {
     host_path: PathBuf,
 }
 
-/// Maps a host I/O error to the service error (one place).
+/// Maps a host I/O error to the service error: [`FsError`]'s one mapping, plus cap-std's
+/// errno-less refusal of a path leading outside the root.
 fn io(e: std::io::Error) -> FsError {
-    use std::io::ErrorKind as K;
-    match e.raw_os_error() {
-        Some(libc_errno) => match libc_errno {
-            2 => FsError::NotFound,                     // ENOENT
-            17 => FsError::AlreadyExists,               // EEXIST
-            20 => FsError::NotADirectory,               // ENOTDIR
-            21 => FsError::IsADirectory,                // EISDIR
-            39 => FsError::DirectoryNotEmpty,           // ENOTEMPTY
-            40 => FsError::Loop,                        // ELOOP
-            18 => FsError::CrossDevice,                 // EXDEV
-            22 => FsError::InvalidInput(e.to_string()), // EINVAL
-            28 => FsError::NoSpace,                     // ENOSPC
-            36 => FsError::NameTooLong,                 // ENAMETOOLONG
-            13 => FsError::PermissionDenied,            // EACCES
-            1 => FsError::NotPermitted,                 // EPERM
-            30 => FsError::ReadOnly,                    // EROFS
-            16 => FsError::Busy,                        // EBUSY
-            27 => FsError::FileTooLarge,                // EFBIG
-            _ => FsError::Io(e.to_string()),
-        },
-        // cap-std reports a path leading outside the root without an errno.
-        None if e.kind() == K::PermissionDenied => FsError::NotCapable,
-        None => FsError::Io(e.to_string()),
+    if e.raw_os_error().is_none() && e.kind() == std::io::ErrorKind::PermissionDenied {
+        return FsError::NotCapable;
     }
+    FsError::from(e)
 }
 
 fn time(t: i64, nsec: i64) -> Timestamp {

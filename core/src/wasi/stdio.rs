@@ -6,6 +6,11 @@
 //!   yet is `WouldBlock` and wakes the guest through `poll_ready` when data or EOF comes);
 //! - [`OutputPipe`]: captures what the guest writes (bounded) and can stream every write to
 //!   a sink (a terminal, the explorer's output panel).
+//!
+//! Natively, both can also stand for a host stream: [`InputPipe::from_reader`] reads a host
+//! reader (the process's stdin, a file, a FIFO) on demand as the guest asks, and
+//! [`OutputPipe::to_writer`] writes to a host writer, reporting its errors (`EPIPE`, `ENOSPC`,
+//! `EIO`) to the guest and letting a guest wait, without spinning, on a stalled reader.
 
 use crate::error::{FsError, FsResult};
 use crate::service::{FileHandle, FileKind, Interest, MaybeSendSync, Metadata};
@@ -30,19 +35,38 @@ fn stream_meta(size: u64) -> Metadata {
 struct PipeState {
     data: VecDeque<u8>,
     closed: bool,
+    /// A read error from the host source, reported once, then EOF.
+    error: Option<FsError>,
     wakers: Vec<Waker>,
+    /// Bytes a blocked reader asked for (0: nobody waits); what a host feeder reads next.
+    wanted: usize,
+    /// The thread feeding this pipe from a host reader, woken when a reader waits.
+    #[cfg(not(target_arch = "wasm32"))]
+    feeder: Option<std::thread::Thread>,
 }
 
 /// A readable byte stream; clones share it (keep one to `push` while the guest reads).
-#[derive(Clone, Default)]
+///
+/// The default is an empty, finished stream (reads see EOF at once).
+#[derive(Clone)]
 pub struct InputPipe {
     state: Arc<Mutex<PipeState>>,
 }
 
+impl Default for InputPipe {
+    fn default() -> Self {
+        InputPipe::from_bytes(Vec::new())
+    }
+}
+
+/// Largest read a host feeder makes at once.
+#[cfg(not(target_arch = "wasm32"))]
+const FEED_CHUNK: usize = 64 << 10;
+
 impl InputPipe {
     /// A finished stream holding `bytes` (EOF after them).
     pub fn from_bytes(bytes: impl Into<Vec<u8>>) -> Self {
-        let pipe = InputPipe::default();
+        let pipe = InputPipe::open();
         pipe.push(&bytes.into());
         pipe.close();
         pipe
@@ -50,7 +74,28 @@ impl InputPipe {
 
     /// An open, empty stream: reads would block until [`Self::push`] or [`Self::close`].
     pub fn open() -> Self {
-        InputPipe::default()
+        InputPipe {
+            state: Arc::new(Mutex::new(PipeState::default())),
+        }
+    }
+
+    /// A stream fed from a host reader (the process's stdin, a file, a FIFO, a device) by a
+    /// thread that reads only when the guest waits for data, at most what it asked for
+    /// (bounded: an endless source such as `/dev/zero` costs no memory), and sleeps
+    /// otherwise (a guest blocked on input costs no CPU). End of the reader is EOF; a read
+    /// error reaches the guest once (mapped like every host error), then EOF.
+    ///
+    /// The thread ends when the reader ends or, once every clone of the pipe is dropped, at
+    /// its next wake-up; a thread blocked in the reader's `read` ends with the process.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn from_reader(reader: impl std::io::Read + Send + 'static) -> std::io::Result<Self> {
+        let pipe = InputPipe::open();
+        let weak = Arc::downgrade(&pipe.state);
+        let thread = std::thread::Builder::new()
+            .name("oanix-stdin".into())
+            .spawn(move || feed(weak, reader))?;
+        pipe.lock().feeder = Some(thread.thread().clone());
+        Ok(pipe)
     }
 
     fn lock(&self) -> MutexGuard<'_, PipeState> {
@@ -77,14 +122,68 @@ impl InputPipe {
     }
 }
 
+/// Notes that a reader waits for `n` bytes and wakes the feeder, if any.
+fn want(st: &mut PipeState, n: usize) {
+    if st.wanted == 0 {
+        st.wanted = n.max(1);
+        #[cfg(not(target_arch = "wasm32"))]
+        if let Some(t) = &st.feeder {
+            t.unpark();
+        }
+    }
+}
+
+/// The feeder thread of [`InputPipe::from_reader`].
+#[cfg(not(target_arch = "wasm32"))]
+fn feed(pipe: std::sync::Weak<Mutex<PipeState>>, mut reader: impl std::io::Read) {
+    let mut buf = vec![0u8; FEED_CHUNK];
+    loop {
+        // Sleep until a reader waits (or every pipe is gone).
+        let n = loop {
+            let Some(state) = pipe.upgrade() else { return };
+            {
+                let mut st = state.lock().unwrap_or_else(|p| p.into_inner());
+                if st.closed {
+                    return;
+                }
+                if st.wanted > 0 && st.data.is_empty() {
+                    break std::mem::take(&mut st.wanted).min(FEED_CHUNK);
+                }
+            }
+            drop(state);
+            std::thread::park_timeout(std::time::Duration::from_secs(1));
+        };
+        let r = reader.read(&mut buf[..n]);
+        let Some(state) = pipe.upgrade() else { return };
+        let mut st = state.lock().unwrap_or_else(|p| p.into_inner());
+        match r {
+            Ok(0) => st.closed = true,
+            Ok(k) => st.data.extend(&buf[..k]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                st.error = Some(FsError::from(e));
+                st.closed = true;
+            }
+        }
+        st.wakers.drain(..).for_each(Waker::wake);
+        if st.closed {
+            return;
+        }
+    }
+}
+
 impl FileHandle for InputPipe {
     /// Streams ignore the offset.
     fn read_at(&self, buf: &mut [u8], _offset: u64) -> FsResult<usize> {
         let mut st = self.lock();
         if st.data.is_empty() {
+            if let Some(e) = st.error.take() {
+                return Err(e);
+            }
             return if st.closed {
                 Ok(0)
             } else {
+                want(&mut st, buf.len());
                 Err(FsError::WouldBlock)
             };
         }
@@ -108,9 +207,13 @@ impl FileHandle for InputPipe {
             return Poll::Ready(Err(FsError::BadHandle));
         }
         let mut st = self.lock();
-        if !st.data.is_empty() || st.closed {
+        if !st.data.is_empty() || st.closed || st.error.is_some() {
             Poll::Ready(Ok(()))
         } else {
+            #[cfg(not(target_arch = "wasm32"))]
+            want(&mut st, FEED_CHUNK);
+            #[cfg(target_arch = "wasm32")]
+            want(&mut st, 1);
             st.wakers.push(cx.waker().clone());
             Poll::Pending
         }
@@ -139,6 +242,8 @@ pub struct OutputPipe {
     state: Arc<Mutex<OutputState>>,
     sink: Option<Arc<dyn Sink>>,
     cap: usize,
+    #[cfg(not(target_arch = "wasm32"))]
+    host: Option<Arc<host::Writer>>,
 }
 
 /// Default capture cap: 64 MiB; bytes past it are counted, streamed, but not kept.
@@ -165,6 +270,33 @@ impl OutputPipe {
             })),
             sink: None,
             cap,
+            #[cfg(not(target_arch = "wasm32"))]
+            host: None,
+        }
+    }
+
+    /// A stream writing to a host writer (the process's stdout, a file) and keeping
+    /// nothing. Each guest write goes to `w` whole (`write_all`, then `flush`) on a writer
+    /// thread; the guest gets the real outcome — a closed pipe is `EPIPE`, a full device
+    /// `ENOSPC`, any other failure `EIO` — unless the write takes longer than a short grace
+    /// period (a reader that does not read): then the guest goes on, its next write waits
+    /// (without spinning, so the run's timeout still fires) and a late error is reported on
+    /// that next write.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn to_writer(w: impl std::io::Write + Send + 'static) -> std::io::Result<Self> {
+        let mut pipe = Self::with_cap(0);
+        pipe.host = Some(Arc::new(host::Writer::spawn(Box::new(w))?));
+        Ok(pipe)
+    }
+
+    /// Blocks until a host writer ([`Self::to_writer`]) has written every byte the guest
+    /// wrote, and returns its last error, if one was not reported yet. Call it when the
+    /// guest has ended (not after a timeout: the reader may never read).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn finish(&self) -> FsResult<()> {
+        match &self.host {
+            Some(h) => h.finish(),
+            None => Ok(()),
         }
     }
 
@@ -197,6 +329,10 @@ impl OutputPipe {
 impl FileHandle for OutputPipe {
     /// Streams ignore the offset.
     fn write_at(&self, buf: &[u8], _offset: u64) -> FsResult<usize> {
+        #[cfg(not(target_arch = "wasm32"))]
+        if let Some(h) = &self.host {
+            return h.write(buf);
+        }
         {
             let mut st = self.lock();
             let room = self.cap.saturating_sub(st.buf.len());
@@ -220,6 +356,139 @@ impl FileHandle for OutputPipe {
 
     fn is_seekable(&self) -> bool {
         false
+    }
+
+    fn poll_ready(&self, _interest: Interest, _cx: &mut Context<'_>) -> Poll<FsResult<()>> {
+        #[cfg(not(target_arch = "wasm32"))]
+        if let (Some(h), Interest::Write) = (&self.host, _interest) {
+            return h.poll_writable(_cx);
+        }
+        Poll::Ready(Ok(()))
+    }
+}
+
+/// The writer thread behind [`OutputPipe::to_writer`].
+#[cfg(not(target_arch = "wasm32"))]
+mod host {
+    use super::*;
+    use std::io::Write;
+    use std::sync::Condvar;
+    use std::time::Duration;
+
+    /// How long a guest write waits for the host write before going on without its result.
+    const GRACE: Duration = Duration::from_millis(20);
+
+    #[derive(Default)]
+    struct State {
+        /// The bytes to write next (taken by the thread).
+        job: Option<Vec<u8>>,
+        /// A write is queued or in progress.
+        busy: bool,
+        /// The result of the last write nobody has collected.
+        result: Option<FsResult<()>>,
+        /// Every pipe is gone: the thread ends.
+        gone: bool,
+        wakers: Vec<Waker>,
+    }
+
+    struct Shared {
+        state: Mutex<State>,
+        /// Signalled when a job is queued (thread) or finished (writers).
+        cv: Condvar,
+    }
+
+    impl Shared {
+        fn lock(&self) -> MutexGuard<'_, State> {
+            self.state.lock().unwrap_or_else(|p| p.into_inner())
+        }
+    }
+
+    /// Owns the writer thread; dropping the last pipe ends it.
+    pub(super) struct Writer {
+        shared: Arc<Shared>,
+    }
+
+    impl Writer {
+        pub(super) fn spawn(mut w: Box<dyn Write + Send>) -> std::io::Result<Self> {
+            let shared = Arc::new(Shared {
+                state: Mutex::new(State::default()),
+                cv: Condvar::new(),
+            });
+            let s = shared.clone();
+            std::thread::Builder::new()
+                .name("oanix-stdout".into())
+                .spawn(move || loop {
+                    let job = {
+                        let mut st = s.lock();
+                        loop {
+                            if let Some(job) = st.job.take() {
+                                break job;
+                            }
+                            if st.gone {
+                                return;
+                            }
+                            st = s.cv.wait(st).unwrap_or_else(|p| p.into_inner());
+                        }
+                    };
+                    let r = w.write_all(&job).and_then(|()| w.flush());
+                    let mut st = s.lock();
+                    st.result = Some(r.map_err(FsError::from));
+                    st.busy = false;
+                    st.wakers.drain(..).for_each(Waker::wake);
+                    s.cv.notify_all();
+                })?;
+            Ok(Writer { shared })
+        }
+
+        pub(super) fn write(&self, buf: &[u8]) -> FsResult<usize> {
+            let mut st = self.shared.lock();
+            if st.busy {
+                return Err(FsError::WouldBlock);
+            }
+            // A late failure of the previous write is this write's error.
+            if let Some(Err(e)) = st.result.take() {
+                return Err(e);
+            }
+            st.job = Some(buf.to_vec());
+            st.busy = true;
+            self.shared.cv.notify_all();
+            let (mut st, _) = self
+                .shared
+                .cv
+                .wait_timeout_while(st, GRACE, |s| s.busy)
+                .unwrap_or_else(|p| p.into_inner());
+            if st.busy {
+                return Ok(buf.len());
+            }
+            st.result.take().unwrap_or(Ok(())).map(|()| buf.len())
+        }
+
+        pub(super) fn poll_writable(&self, cx: &mut Context<'_>) -> Poll<FsResult<()>> {
+            let mut st = self.shared.lock();
+            if st.busy {
+                st.wakers.push(cx.waker().clone());
+                Poll::Pending
+            } else {
+                Poll::Ready(Ok(()))
+            }
+        }
+
+        pub(super) fn finish(&self) -> FsResult<()> {
+            let st = self.shared.lock();
+            let mut st = self
+                .shared
+                .cv
+                .wait_while(st, |s| s.busy)
+                .unwrap_or_else(|p| p.into_inner());
+            st.result.take().unwrap_or(Ok(()))
+        }
+    }
+
+    impl Drop for Writer {
+        fn drop(&mut self) {
+            self.shared.lock().gone = true;
+            self.shared.cv.notify_all();
+        }
     }
 }
 
@@ -279,5 +548,109 @@ mod tests {
         assert_eq!(out.contents(), b"hell");
         assert_eq!(out.dropped(), 1);
         assert_eq!(seen.lock().unwrap().as_slice(), b"hello");
+    }
+
+    #[test]
+    fn default_input_is_at_end_of_file() {
+        let mut buf = [0u8; 4];
+        assert_eq!(InputPipe::default().handle().read_at(&mut buf, 0), Ok(0));
+    }
+
+    /// A reader that counts its reads and hands out what its channel gives.
+    struct ChanReader {
+        rx: std::sync::mpsc::Receiver<std::io::Result<Vec<u8>>>,
+        reads: Arc<std::sync::atomic::AtomicUsize>,
+    }
+    impl std::io::Read for ChanReader {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            self.reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            match self.rx.recv() {
+                Ok(Ok(d)) => {
+                    buf[..d.len()].copy_from_slice(&d);
+                    Ok(d.len())
+                }
+                Ok(Err(e)) => Err(e),
+                Err(_) => Ok(0),
+            }
+        }
+    }
+
+    /// Waits until `h` is readable (the feeder thread's wake-up sets the flag).
+    fn wait_readable(h: &dyn FileHandle) {
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        struct Tx(Mutex<std::sync::mpsc::Sender<()>>);
+        impl Wake for Tx {
+            fn wake(self: Arc<Self>) {
+                let _ = self.0.lock().unwrap().send(());
+            }
+        }
+        let waker = Waker::from(Arc::new(Tx(Mutex::new(tx))));
+        let mut cx = Context::from_waker(&waker);
+        while h.poll_ready(Interest::Read, &mut cx).is_pending() {
+            rx.recv().unwrap();
+        }
+    }
+
+    #[test]
+    fn reader_fed_pipe_reads_on_demand_and_reports_errors() {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let reads = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let pipe = InputPipe::from_reader(ChanReader {
+            rx,
+            reads: reads.clone(),
+        })
+        .unwrap();
+        let h = pipe.handle();
+        let mut buf = [0u8; 8];
+        tx.send(Ok(b"ab".to_vec())).unwrap();
+        // Nothing is read before a reader asks.
+        assert_eq!(reads.load(std::sync::atomic::Ordering::SeqCst), 0);
+        assert_eq!(h.read_at(&mut buf, 0), Err(FsError::WouldBlock));
+        wait_readable(h.as_ref());
+        assert_eq!(h.read_at(&mut buf, 0), Ok(2));
+        assert_eq!(&buf[..2], b"ab");
+        tx.send(Err(std::io::Error::from_raw_os_error(5))).unwrap();
+        wait_readable(h.as_ref());
+        assert!(matches!(h.read_at(&mut buf, 0), Err(FsError::Io(_))));
+        assert_eq!(h.read_at(&mut buf, 0), Ok(0));
+    }
+
+    /// A writer that fails as told.
+    struct Failing(std::io::ErrorKind, Option<i32>);
+    impl std::io::Write for Failing {
+        fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+            Err(match self.1 {
+                Some(errno) => std::io::Error::from_raw_os_error(errno),
+                None => self.0.into(),
+            })
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn writer_errors_reach_the_writer_as_their_errno() {
+        let full = OutputPipe::to_writer(Failing(std::io::ErrorKind::Other, Some(28))).unwrap();
+        assert_eq!(full.write_at(b"x", 0), Err(FsError::NoSpace));
+        let closed = OutputPipe::to_writer(Failing(std::io::ErrorKind::BrokenPipe, None)).unwrap();
+        assert_eq!(closed.write_at(b"x", 0), Err(FsError::BrokenPipe));
+        let other = OutputPipe::to_writer(Failing(std::io::ErrorKind::Other, None)).unwrap();
+        assert!(matches!(other.write_at(b"x", 0), Err(FsError::Io(_))));
+        let shared = Arc::new(Mutex::new(Vec::new()));
+        struct Shared(Arc<Mutex<Vec<u8>>>);
+        impl std::io::Write for Shared {
+            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(b);
+                Ok(b.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let ok = OutputPipe::to_writer(Shared(shared.clone())).unwrap();
+        assert_eq!(ok.write_at(b"hello", 0), Ok(5));
+        assert_eq!(ok.finish(), Ok(()));
+        assert_eq!(shared.lock().unwrap().as_slice(), b"hello");
     }
 }
