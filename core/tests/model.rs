@@ -16,7 +16,8 @@ use oanix_core::{
 };
 use std::sync::Arc;
 
-const NAMES: &[&str] = &["a", "b", "c"];
+/// Short names collide often; a long and a non-ASCII one check names pass unchanged.
+const NAMES: &[&str] = &["a", "b", "c", "a", "b", "ü-ñ", "a-longer-name-0123456789"];
 
 fn check_memfs(words: &[u64]) {
     let fs = MemFs::new();
@@ -55,7 +56,8 @@ fn check_cowfs(base_words: &[u64], words: &[u64]) {
     assert_eq!(dump(base.as_ref()), base_model, "base untouched");
 
     let copy = MemFs::from_snapshot(&base.to_snapshot()).unwrap();
-    for c in cow.changes().unwrap() {
+    let changes = cow.changes().unwrap();
+    for c in &changes {
         match (c.kind, c.file_kind) {
             (ChangeKind::Deleted, _) => remove_tree(&copy, &c.path),
             (_, FileKind::Dir) => copy.mkdir(&c.path).unwrap(),
@@ -66,7 +68,11 @@ fn check_cowfs(base_words: &[u64], words: &[u64]) {
             }
         }
     }
-    assert_eq!(dump(&copy), model, "base + changes");
+    assert_eq!(
+        dump(&copy),
+        model,
+        "base + changes: {changes:?} on base {base_model:?} after {ops:?}"
+    );
     cow.commit().unwrap();
     assert_eq!(dump(base.as_ref()), model, "committed base");
     assert_eq!(dump(&cow), model, "view after commit");
@@ -134,16 +140,34 @@ impl NsModel {
                 Place::Outside(p) => Err(outside_err(&p)),
                 Place::Inside(a, r) => self.m(a).apply(&Op::Mkdir(r)),
             },
-            Op::Write(..) | Op::Create(_) | Op::CreateNew(_) | Op::SetLen(..) | Op::Read(_) => {
+            Op::SetTimes(p, at, mt) => match place(&norm(p)) {
+                // The mount points are their services' roots; `/` and `/b` are synthetic.
+                Place::DirHere if matches!(norm(p).as_str(), "a" | "b/c") => {
+                    Ok(Value::Times(*at, *mt))
+                }
+                Place::DirHere => Err(Errno::Rofs),
+                Place::Outside(_) => Err(Errno::NoEnt),
+                Place::Inside(a, r) => self.m(a).apply(&Op::SetTimes(r, *at, *mt)),
+            },
+            Op::Write(..)
+            | Op::Append(..)
+            | Op::Create(_)
+            | Op::CreateNew(_)
+            | Op::SetLen(..)
+            | Op::Read(_) => {
                 let (p, rebuild): (&String, Box<dyn Fn(String) -> Op>) = match op {
                     Op::Write(p, o, d) => (p, Box::new(|r| Op::Write(r, *o, d.clone()))),
+                    Op::Append(p, d) => (p, Box::new(|r| Op::Append(r, d.clone()))),
                     Op::Create(p) => (p, Box::new(Op::Create)),
                     Op::CreateNew(p) => (p, Box::new(Op::CreateNew)),
                     Op::SetLen(p, l) => (p, Box::new(|r| Op::SetLen(r, *l))),
                     Op::Read(p) => (p, Box::new(Op::Read)),
                     _ => unreachable!(),
                 };
-                let creates = matches!(op, Op::Write(..) | Op::Create(_) | Op::CreateNew(_));
+                let creates = matches!(
+                    op,
+                    Op::Write(..) | Op::Append(..) | Op::Create(_) | Op::CreateNew(_)
+                );
                 match place(&norm(p)) {
                     Place::DirHere => Err(Errno::IsDir),
                     Place::Outside(p) if creates => Err(outside_err(&p)),
@@ -227,7 +251,7 @@ fn check_namespace(words: &[u64]) {
 fn check_mapfs(words: &[u64]) {
     let mut model = Model::default();
     for op in ops_from_words(words, NAMES, false) {
-        if matches!(op, Op::Mkdir(_) | Op::Write(..)) {
+        if matches!(op, Op::Mkdir(_) | Op::Write(..) | Op::Append(..)) {
             let _ = model.apply(&op);
         }
     }

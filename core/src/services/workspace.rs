@@ -46,6 +46,8 @@ fn io(e: std::io::Error) -> FsError {
             30 => FsError::ReadOnly,                    // EROFS
             16 => FsError::Busy,                        // EBUSY
             27 => FsError::FileTooLarge,                // EFBIG
+            9 => FsError::BadHandle,                    // EBADF
+            95 => FsError::NotSupported,                // EOPNOTSUPP
             _ => FsError::Io(e.to_string()),
         },
         // cap-std reports a path leading outside the root without an errno.
@@ -153,6 +155,7 @@ impl FileService for WorkspaceFs {
         Ok(Box::new(HostFile {
             file: std_file,
             readonly: self.readonly,
+            write: opts.write || opts.append,
         }))
     }
 
@@ -278,6 +281,9 @@ impl FileService for WorkspaceFs {
 struct HostFile {
     file: std::fs::File,
     readonly: bool,
+    /// Opened for writing: without it `set_len` is `BadHandle`, like every other service
+    /// (Linux's `ftruncate` would say `EINVAL`).
+    write: bool,
 }
 
 impl FileHandle for HostFile {
@@ -301,6 +307,9 @@ impl FileHandle for HostFile {
     fn set_len(&self, len: u64) -> FsResult<()> {
         if self.readonly {
             return Err(FsError::ReadOnly);
+        }
+        if !self.write {
+            return Err(FsError::BadHandle);
         }
         self.file.set_len(len).map_err(io)
     }
