@@ -36,6 +36,46 @@ pub enum Op {
     Readdir(String),
 }
 
+impl Op {
+    /// The same operation with every path passed through `f`.
+    pub fn map_paths(&self, f: impl Fn(&str) -> String) -> Op {
+        match self {
+            Op::Mkdir(p) => Op::Mkdir(f(p)),
+            Op::Write(p, o, d) => Op::Write(f(p), *o, d.clone()),
+            Op::Append(p, d) => Op::Append(f(p), d.clone()),
+            Op::SetTimes(p, a, m) => Op::SetTimes(f(p), *a, *m),
+            Op::Create(p) => Op::Create(f(p)),
+            Op::CreateNew(p) => Op::CreateNew(f(p)),
+            Op::SetLen(p, l) => Op::SetLen(f(p), *l),
+            Op::Read(p) => Op::Read(f(p)),
+            Op::RemoveFile(p) => Op::RemoveFile(f(p)),
+            Op::RemoveDir(p) => Op::RemoveDir(f(p)),
+            Op::Rename(a, b) => Op::Rename(f(a), f(b)),
+            Op::Stat(p) => Op::Stat(f(p)),
+            Op::Readdir(p) => Op::Readdir(f(p)),
+        }
+    }
+
+    /// The operation's path (the source of a rename).
+    pub fn path(&self) -> &str {
+        match self {
+            Op::Mkdir(p)
+            | Op::Write(p, ..)
+            | Op::Append(p, _)
+            | Op::SetTimes(p, ..)
+            | Op::Create(p)
+            | Op::CreateNew(p)
+            | Op::SetLen(p, _)
+            | Op::Read(p)
+            | Op::RemoveFile(p)
+            | Op::RemoveDir(p)
+            | Op::Rename(p, _)
+            | Op::Stat(p)
+            | Op::Readdir(p) => p,
+        }
+    }
+}
+
 /// What an operation returned, comparable across implementations.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Value {
@@ -109,7 +149,8 @@ impl Model {
         Ok(())
     }
 
-    fn get(&self, p: &str) -> Result<&Node, Errno> {
+    /// The node at `p`, or the error of looking it up.
+    pub fn get(&self, p: &str) -> Result<&Node, Errno> {
         self.check_parent(p)?;
         self.nodes.get(p).ok_or(Errno::NoEnt)
     }
