@@ -211,6 +211,8 @@ impl From<std::io::Error> for FsError {
             Some(30) => FsError::ReadOnly,                    // EROFS
             Some(16) => FsError::Busy,                        // EBUSY
             Some(27) => FsError::FileTooLarge,                // EFBIG
+            Some(9) => FsError::BadHandle,                    // EBADF
+            Some(95) => FsError::NotSupported,                // EOPNOTSUPP
             _ => match e.kind() {
                 std::io::ErrorKind::BrokenPipe => FsError::BrokenPipe,
                 std::io::ErrorKind::StorageFull => FsError::NoSpace,

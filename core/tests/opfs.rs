@@ -14,6 +14,8 @@ use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_dedicated_worker);
 
+mod common;
+
 fn p(s: &str) -> FsPath {
     FsPath::parse(s).unwrap()
 }
@@ -135,4 +137,29 @@ async fn links_are_refused_and_paths_stay_inside() {
     fs.flush().await.unwrap();
     assert_eq!(raw_read(&name, &["f"]).await.unwrap(), b"still inside");
     assert!(FsPath::parse("/a\0b").is_err());
+}
+
+/// The model tests' random sequences (names incl. long and non-ASCII ones, writes past the
+/// end, appends, set-times) on OpfsFs: every result as the model says; after a flush, a
+/// fresh open from OPFS holds exactly the model's tree.
+#[wasm_bindgen_test]
+async fn random_sequences_match_the_model_and_survive_a_reopen() {
+    let names = ["a", "b", "c", "a", "b", "ü-ñ", "a-longer-name-0123456789"];
+    for seed in 1..=6u64 {
+        let name = unique("model");
+        let fs = OpfsFs::open(&name).await.unwrap();
+        let mut model = common::Model::default();
+        let ops = common::ops_from_words(&common::seeded_words(seed, 300), &names, false);
+        for (i, op) in ops.iter().enumerate() {
+            assert_eq!(
+                common::apply_service(&fs, op),
+                model.apply(op),
+                "op {i}: {op:?} after {:?}",
+                &ops[..i]
+            );
+        }
+        fs.flush().await.unwrap();
+        let again = OpfsFs::open(&name).await.unwrap();
+        assert_eq!(common::dump(&again), model, "reopened after {ops:?}");
+    }
 }

@@ -318,12 +318,14 @@ impl CowFs {
                     self.push_added(st, &p, m.kind, out)?;
                 }
                 Some(_) if m.kind == FileKind::Dir => {
+                    // Whiteouts below `p` sort after it, but not necessarily first:
+                    // `/a-b` sorts between `/a` and `/a/x`. Scan the string-prefix run.
                     let touched = in_upper
                         || st
                             .whiteouts
                             .range(p.clone()..)
-                            .next()
-                            .is_some_and(|w| w.starts_with(&p));
+                            .take_while(|w| w.as_str().starts_with(p.as_str()))
+                            .any(|w| w.starts_with(&p));
                     if touched {
                         self.diff_dir(st, &p, out)?;
                     }
@@ -526,6 +528,10 @@ impl FileService for CowFs {
             Err(FsError::NotFound) => None,
             Err(e) => return Err(e),
         };
+        if dst.is_some() && from.starts_with(to) {
+            // The target holds the source, so it is not empty (Linux checks this first).
+            return Err(FsError::DirectoryNotEmpty);
+        }
         if let Some(dst) = &dst {
             match (dst.meta().is_dir(), src_is_dir) {
                 (true, true) => {
@@ -646,6 +652,31 @@ mod tests {
                 kind: ChangeKind::Modified,
                 file_kind: FileKind::File
             }]
+        );
+    }
+
+    #[test]
+    fn changes_see_a_deletion_below_a_dir_whose_sibling_name_extends_it() {
+        // Found by the widened model: the whiteout of `/d-x` sorts between `/d` and
+        // `/d/sub`, and hid the deletion inside `/d` from `changes`.
+        let b = base();
+        b.write_file("/d-x", b"X").unwrap();
+        let cow = CowFs::new(b);
+        cow.remove_file(&p("/d-x")).unwrap();
+        cow.remove_file(&p("/d/a.txt")).unwrap();
+        let deleted = |path: &str, file_kind| Change {
+            path: p(path),
+            kind: ChangeKind::Deleted,
+            file_kind,
+        };
+        let mut changes = cow.changes().unwrap();
+        changes.sort_by(|a, b| a.path.cmp(&b.path));
+        assert_eq!(
+            changes,
+            vec![
+                deleted("/d-x", FileKind::File),
+                deleted("/d/a.txt", FileKind::File)
+            ]
         );
     }
 

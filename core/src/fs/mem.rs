@@ -116,6 +116,12 @@ pub(crate) struct Inner {
     readonly: bool,
 }
 
+/// Where a path leads: an existing inode, or a missing last name in an existing directory.
+enum Walk {
+    Found(Ino),
+    Missing(Ino, String),
+}
+
 /// An in-memory file system. Cloning shares the same tree.
 #[derive(Clone, Debug)]
 pub struct MemFs {
@@ -370,6 +376,16 @@ impl Inner {
     /// Resolves `path` to an inode, following symlinks on the way (and at the end if
     /// `follow_last`).
     fn resolve(&self, path: &FsPath, follow_last: bool) -> FsResult<Ino> {
+        match self.walk(path, follow_last)? {
+            Walk::Found(ino) => Ok(ino),
+            Walk::Missing(..) => Err(FsError::NotFound),
+        }
+    }
+
+    /// Like [`Self::resolve`], but a missing last component (after following symlinks) is
+    /// reported with the directory that would hold it: opening with `create` through a
+    /// dangling symlink creates its target, as POSIX `open(O_CREAT)` does.
+    fn walk(&self, path: &FsPath, follow_last: bool) -> FsResult<Walk> {
         let mut pending: VecDeque<String> = path.components().map(str::to_string).collect();
         let mut cur = ROOT_INO;
         let mut hops = 0usize;
@@ -388,8 +404,12 @@ impl Inner {
                 }
                 _ => {}
             }
-            let child = dir.entries.get(&comp).ok_or(FsError::NotFound)?.ino;
             let is_last = pending.is_empty();
+            let child = match dir.entries.get(&comp) {
+                Some(slot) => slot.ino,
+                None if is_last => return Ok(Walk::Missing(cur, comp)),
+                None => return Err(FsError::NotFound),
+            };
             if let Data::Symlink(target) = &self.node(child)?.data {
                 if !is_last || follow_last {
                     hops += 1;
@@ -412,7 +432,7 @@ impl Inner {
             }
             cur = child;
         }
-        Ok(cur)
+        Ok(Walk::Found(cur))
     }
 
     /// Resolves the parent directory of `path` and returns it with the last name.
@@ -566,7 +586,16 @@ impl FileService for MemFs {
             })?;
             match inner.lookup(dir, name)? {
                 Some(_) if opts.create_new => return Err(FsError::AlreadyExists),
-                Some(_) => inner.resolve(path, !opts.nofollow)?,
+                Some(_) => match inner.walk(path, !opts.nofollow)? {
+                    Walk::Found(ino) => ino,
+                    // A dangling symlink: create its target.
+                    Walk::Missing(dir, name) => {
+                        validate_name(&name)?;
+                        let ino = inner.alloc(Data::File(Vec::new()));
+                        inner.insert_entry(dir, &name, ino)?;
+                        ino
+                    }
+                },
                 None => {
                     let ino = inner.alloc(Data::File(Vec::new()));
                     inner.insert_entry(dir, name, ino)?;
@@ -695,6 +724,11 @@ impl FileService for MemFs {
             if dst == src {
                 return Ok(());
             }
+            if inner.is_ancestor(dst, from_dir)? {
+                // Replacing a directory above the source: it holds the source, so it is
+                // not empty (Linux checks this before the kinds).
+                return Err(FsError::DirectoryNotEmpty);
+            }
             match (&inner.node(dst)?.data, src_is_dir) {
                 (Data::Dir(d), true) if !d.entries.is_empty() => {
                     return Err(FsError::DirectoryNotEmpty)
@@ -767,15 +801,16 @@ impl FileService for MemFs {
         let mut inner = lock(&self.inner);
         inner.check_writable()?;
         let src = inner.resolve(existing, false)?;
-        if matches!(inner.node(src)?.data, Data::Dir(_)) {
-            return Err(FsError::NotPermitted);
-        }
+        // The order of checks is Linux's (`linkat`): the new name first, then the kind.
         let (dir, name) = inner.resolve_parent(new).map_err(|e| match e {
             FsError::Busy => FsError::AlreadyExists,
             e => e,
         })?;
         if inner.lookup(dir, name)?.is_some() {
             return Err(FsError::AlreadyExists);
+        }
+        if matches!(inner.node(src)?.data, Data::Dir(_)) {
+            return Err(FsError::NotPermitted);
         }
         inner.insert_entry(dir, name, src)?;
         let node = inner.node_mut(src)?;

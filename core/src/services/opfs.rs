@@ -138,7 +138,21 @@ impl OpfsFs {
     /// Makes OPFS match the tree for every change so far, in order. On an error (e.g. quota
     /// exceeded) the path stays queued, the error is kept for [`Self::last_error`], and the
     /// tree in memory is unaffected.
+    ///
+    /// One flush runs at a time: this waits for a background flush to finish first (two at
+    /// once would race on the same entries: removing one while the other has it open for
+    /// writing fails with `NoModificationAllowedError`).
     pub async fn flush(&self) -> FsResult<()> {
+        let _ = self.settled().await;
+        // `settled` returned right after seeing no flush running, with no await since.
+        self.shared.flushing.set(true);
+        let r = self.drain().await;
+        self.shared.flushing.set(false);
+        r
+    }
+
+    /// Mirrors queued paths until none is left (the caller holds `flushing`).
+    async fn drain(&self) -> FsResult<()> {
         let s = &self.shared;
         loop {
             let next = s.dirty.borrow().front().cloned();
@@ -211,7 +225,7 @@ impl OpfsFs {
         let me = self.clone();
         wasm_bindgen_futures::spawn_local(async move {
             loop {
-                let ok = me.flush().await.is_ok();
+                let ok = me.drain().await.is_ok();
                 me.shared.flushing.set(false);
                 // Stop on error (the next change retries) or when nothing is left; go on if
                 // changes arrived after the last check and nobody else took them.

@@ -134,6 +134,7 @@ impl FileService for WorkspaceFs {
         Ok(Box::new(HostFile {
             file: std_file,
             readonly: self.readonly,
+            write: opts.write || opts.append,
         }))
     }
 
@@ -259,6 +260,9 @@ impl FileService for WorkspaceFs {
 struct HostFile {
     file: std::fs::File,
     readonly: bool,
+    /// Opened for writing: without it `set_len` is `BadHandle`, like every other service
+    /// (Linux's `ftruncate` would say `EINVAL`).
+    write: bool,
 }
 
 impl FileHandle for HostFile {
@@ -282,6 +286,9 @@ impl FileHandle for HostFile {
     fn set_len(&self, len: u64) -> FsResult<()> {
         if self.readonly {
             return Err(FsError::ReadOnly);
+        }
+        if !self.write {
+            return Err(FsError::BadHandle);
         }
         self.file.set_len(len).map_err(io)
     }

@@ -21,6 +21,10 @@ pub enum Node {
 pub enum Op {
     Mkdir(String),
     Write(String, u64, Vec<u8>),
+    /// Opens with append (creating) and appends the bytes.
+    Append(String, Vec<u8>),
+    /// Sets times (following symlinks); the result is the times read back by `stat`.
+    SetTimes(String, Option<u64>, Option<u64>),
     Create(String),
     CreateNew(String),
     SetLen(String, u64),
@@ -32,6 +36,46 @@ pub enum Op {
     Readdir(String),
 }
 
+impl Op {
+    /// The same operation with every path passed through `f`.
+    pub fn map_paths(&self, f: impl Fn(&str) -> String) -> Op {
+        match self {
+            Op::Mkdir(p) => Op::Mkdir(f(p)),
+            Op::Write(p, o, d) => Op::Write(f(p), *o, d.clone()),
+            Op::Append(p, d) => Op::Append(f(p), d.clone()),
+            Op::SetTimes(p, a, m) => Op::SetTimes(f(p), *a, *m),
+            Op::Create(p) => Op::Create(f(p)),
+            Op::CreateNew(p) => Op::CreateNew(f(p)),
+            Op::SetLen(p, l) => Op::SetLen(f(p), *l),
+            Op::Read(p) => Op::Read(f(p)),
+            Op::RemoveFile(p) => Op::RemoveFile(f(p)),
+            Op::RemoveDir(p) => Op::RemoveDir(f(p)),
+            Op::Rename(a, b) => Op::Rename(f(a), f(b)),
+            Op::Stat(p) => Op::Stat(f(p)),
+            Op::Readdir(p) => Op::Readdir(f(p)),
+        }
+    }
+
+    /// The operation's path (the source of a rename).
+    pub fn path(&self) -> &str {
+        match self {
+            Op::Mkdir(p)
+            | Op::Write(p, ..)
+            | Op::Append(p, _)
+            | Op::SetTimes(p, ..)
+            | Op::Create(p)
+            | Op::CreateNew(p)
+            | Op::SetLen(p, _)
+            | Op::Read(p)
+            | Op::RemoveFile(p)
+            | Op::RemoveDir(p)
+            | Op::Rename(p, _)
+            | Op::Stat(p)
+            | Op::Readdir(p) => p,
+        }
+    }
+}
+
 /// What an operation returned, comparable across implementations.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Value {
@@ -39,6 +83,8 @@ pub enum Value {
     Bytes(Vec<u8>),
     Names(Vec<String>),
     Kind(FileKind, Option<u64>),
+    /// The times `SetTimes` set, read back (an unset one is `None`, not compared).
+    Times(Option<u64>, Option<u64>),
 }
 
 pub type Outcome = Result<Value, Errno>;
@@ -103,7 +149,8 @@ impl Model {
         Ok(())
     }
 
-    fn get(&self, p: &str) -> Result<&Node, Errno> {
+    /// The node at `p`, or the error of looking it up.
+    pub fn get(&self, p: &str) -> Result<&Node, Errno> {
         self.check_parent(p)?;
         self.nodes.get(p).ok_or(Errno::NoEnt)
     }
@@ -143,6 +190,17 @@ impl Model {
                     bytes[*off as usize..end].copy_from_slice(data);
                 }
                 Ok(Value::Unit)
+            }
+            Op::Append(p, data) => {
+                self.open_create(p, false)?;
+                if let Some(Node::File(bytes)) = self.nodes.get_mut(p) {
+                    bytes.extend_from_slice(data);
+                }
+                Ok(Value::Unit)
+            }
+            Op::SetTimes(p, at, mt) => {
+                self.get(p)?;
+                Ok(Value::Times(*at, *mt))
             }
             Op::Create(p) => self.open_create(p, true).map(|_| Value::Unit),
             Op::CreateNew(p) => {
@@ -247,6 +305,10 @@ impl Model {
         if a == b {
             return Ok(Value::Unit);
         }
+        if a.starts_with(&format!("{b}/")) {
+            // The destination holds the source: not empty (Linux checks this first).
+            return Err(Errno::NotEmpty);
+        }
         match (self.nodes.get(b), src_dir) {
             (Some(Node::Dir), true) if !self.children(b).is_empty() => return Err(Errno::NotEmpty),
             (Some(Node::File(_)), true) => return Err(Errno::NotDir),
@@ -286,6 +348,17 @@ pub fn apply_service(fs: &dyn FileService, op: &Op) -> Outcome {
                 let h = fs.open(&FsPath::parse(p)?, &opts)?;
                 write_all_at(h.as_ref(), data, *off)?;
                 Value::Unit
+            }
+            Op::Append(p, data) => {
+                let h = fs.open(&FsPath::parse(p)?, &OpenOptions::append())?;
+                h.append(data)?;
+                Value::Unit
+            }
+            Op::SetTimes(p, at, mt) => {
+                let p = FsPath::parse(p)?;
+                fs.set_times(&p, *at, *mt)?;
+                let m = fs.stat(&p)?;
+                Value::Times(at.map(|_| m.atime), mt.map(|_| m.mtime))
             }
             Op::Create(p) => {
                 fs.open(&FsPath::parse(p)?, &OpenOptions::create_truncate())?;
@@ -393,13 +466,37 @@ pub fn ops_from_words(words: &[u64], names: &[&str], raw: bool) -> Vec<Op> {
         }
         s
     };
+    // Mostly a few bytes; one write in eight up to 4 KiB (crossing page-sized boundaries).
+    let data = |b: u64| -> Vec<u8> {
+        let len = if b.is_multiple_of(8) {
+            ((b >> 3) % 4096) as usize
+        } else {
+            (b % 6) as usize
+        };
+        let seed = (b >> 16) as u8;
+        (0..len)
+            .map(|i| seed.wrapping_add((i as u8).wrapping_mul(37)))
+            .collect()
+    };
+    // Mostly small offsets; one in five up to 6000, past the end (a hole of zeros).
+    let offset = |b: u64| -> u64 {
+        if (b >> 20).is_multiple_of(5) {
+            (b >> 24) % 6000
+        } else {
+            (b >> 3) % 9
+        }
+    };
     while let (Some(k), Some(a), Some(b)) = (it.next(), it.next(), it.next()) {
-        let op = match k % 20 {
+        let op = match k % 22 {
             0..=2 => Op::Mkdir(path(a)),
-            3..=6 => {
-                let len = (b % 6) as usize;
-                let data: Vec<u8> = (0..len).map(|i| (b >> (8 + i * 8)) as u8).collect();
-                Op::Write(path(a), (b >> 3) % 9, data)
+            3..=6 => Op::Write(path(a), offset(b), data(b)),
+            19 => Op::Append(path(a), data(b)),
+            20 => {
+                // Whole microseconds, some unset.
+                let t = |w: u64| {
+                    (!w.is_multiple_of(3)).then_some(1_000_000_000 + (w >> 8) % (1 << 40) * 1000)
+                };
+                Op::SetTimes(path(a), t(b), t(b >> 32))
             }
             7 => Op::Create(path(a)),
             8 => Op::CreateNew(path(a)),
