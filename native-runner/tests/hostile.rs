@@ -490,3 +490,32 @@ fn the_reference_honours_read_only_and_max_memory() {
         .run(grow.as_bytes(), &[], &cfg);
     assert_eq!(out.error, Some(RunError::MemoryLimit(4 << 20)));
 }
+
+#[test]
+fn a_fifo_in_the_mount_is_refused_not_a_hang() {
+    let dir = common::TempDir::new("fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(dir.0.join("fifo"))
+        .status();
+    if !made.is_ok_and(|s| s.success()) {
+        eprintln!("no mkfifo here; nothing to test");
+        return;
+    }
+    let body = "(call $rec (call $path_open (i32.const 3) (i32.const 0) (i32.const 0x160) \
+        (i32.const 4) (i32.const 0) (i64.const 2) (i64.const 2) (i32.const 0) (i32.const 0x7100)))";
+    let data = format!("{DATA}(data (i32.const 0x160) \"fifo\")");
+    let wat = module(1, &data, body);
+    let root = dir.0.clone();
+    let out = within(Duration::from_secs(30), move || {
+        let mut ns = oanix_core::Namespace::new();
+        let fs = oanix_core::services::WorkspaceFs::open(&root, false).unwrap();
+        ns.mount("/w", std::sync::Arc::new(fs)).unwrap();
+        let cfg = RunConfig {
+            timeout: Some(Duration::from_secs(5)),
+            ..Default::default()
+        };
+        Runner::new().unwrap().run(wat.as_bytes(), ns, cfg)
+    });
+    assert_eq!(out.exit_code, Some(0), "{:?}", out.error);
+    assert_eq!(out.stdout, vec![58], "ENOTSUP");
+}

@@ -145,6 +145,20 @@ impl FileService for WorkspaceFs {
         } else {
             FollowSymlinks::Yes
         });
+        // A FIFO, socket or device in the host directory is refused, not opened: opening a
+        // FIFO blocks the host thread until a writer comes (past any timeout). Guests cannot
+        // create such files, so looking first is enough.
+        let existing = if opts.nofollow {
+            self.root.symlink_metadata(rel(path))
+        } else {
+            self.root.metadata(rel(path))
+        };
+        if let Ok(m) = existing {
+            let ft = m.file_type();
+            if !(ft.is_file() || ft.is_dir() || ft.is_symlink()) {
+                return Err(FsError::NotSupported);
+            }
+        }
         let file = self.root.open_with(rel(path), &o).map_err(io)?;
         let std_file = file.into_std();
         let m = std_file.metadata().map_err(io)?;
