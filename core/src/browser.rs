@@ -83,6 +83,8 @@ struct Guest {
     max_memory: Option<usize>,
     /// Set when the guest grew past `max_memory`.
     memory_exceeded: bool,
+    /// Set when a host call found the run's deadline passed.
+    timed_out: bool,
 }
 
 type Shared = Rc<RefCell<Guest>>;
@@ -173,11 +175,19 @@ impl BrowserRunner {
             ));
         }
         let module = self.module(bytes).await?;
+        let mut wasi = cfg.wasi_ctx(ns, stdout, stderr)?;
+        // Host calls doing long work (random_get) stop at the deadline (see `call`).
+        wasi.set_deadline(
+            cfg.timeout.map(|t| {
+                clock::monotonic().saturating_add(t.as_nanos().min(u64::MAX as u128) as u64)
+            }),
+        );
         let guest: Shared = Rc::new(RefCell::new(Guest {
-            wasi: cfg.wasi_ctx(ns, stdout, stderr)?,
+            wasi,
             memory: None,
             max_memory: cfg.max_memory,
             memory_exceeded: false,
+            timed_out: false,
         }));
         let (imports, _keep) = imports(&guest)?;
         let instance = JsFuture::from(WebAssembly::instantiate_module(&module, &imports))
@@ -226,6 +236,9 @@ impl BrowserRunner {
                 }
                 if guest.borrow().memory_exceeded {
                     return Err(RunError::MemoryLimit(max));
+                }
+                if guest.borrow().timed_out {
+                    return Err(RunError::Timeout(cfg.timeout.unwrap_or_default()));
                 }
                 Err(RunError::Trap(js_message(&e)))
             }
@@ -380,6 +393,7 @@ fn call(g: &Shared, func: Func, raw: &[i64]) -> Outcome {
         memory,
         max_memory,
         memory_exceeded,
+        timed_out,
     } = &mut *g;
     let Some(mem) = memory.as_mut() else {
         return Outcome::Return(Errno::Fault);
@@ -390,7 +404,12 @@ fn call(g: &Shared, func: Func, raw: &[i64]) -> Outcome {
             return Outcome::Exit(u32::MAX);
         }
     }
-    wasi.dispatch(mem, func, raw)
+    let outcome = wasi.dispatch(mem, func, raw);
+    if wasi.past_deadline() {
+        *timed_out = true;
+        return Outcome::Trap("deadline passed during a WASI call".into());
+    }
+    outcome
 }
 
 fn finish(g: &Shared, outcome: Outcome) -> Result<JsValue, JsValue> {
@@ -404,6 +423,7 @@ fn finish(g: &Shared, outcome: Outcome) -> Result<JsValue, JsValue> {
             Reflect::set(&o, &EXIT_KEY.into(), &JsValue::from(code))?;
             Err(o.into())
         }
+        Outcome::Trap(msg) => Err(js_sys::Error::new(&msg).into()),
         Outcome::Wait(_) => Err(js_sys::Error::new("unexpected wait").into()),
     }
 }

@@ -152,6 +152,9 @@ pub enum FsError {
     IllegalSequence,
     /// The path leads outside the capability granted (`ENOTCAPABLE`).
     NotCapable,
+    /// A value does not fit the type it must be reported in, e.g. a host file time past
+    /// year 2554 as 64-bit nanoseconds (`EOVERFLOW`).
+    Overflow,
     /// An underlying I/O failure, with its message (`EIO`).
     Io(String),
 }
@@ -185,6 +188,7 @@ impl FsError {
             FsError::Cancelled => Errno::Canceled,
             FsError::IllegalSequence => Errno::Ilseq,
             FsError::NotCapable => Errno::NotCapable,
+            FsError::Overflow => Errno::Overflow,
             FsError::Io(_) => Errno::Io,
         }
     }
@@ -250,6 +254,7 @@ impl fmt::Display for FsError {
             FsError::Cancelled => f.write_str("cancelled"),
             FsError::IllegalSequence => f.write_str("invalid UTF-8"),
             FsError::NotCapable => f.write_str("path outside the granted capability"),
+            FsError::Overflow => f.write_str("value too large for its type"),
             FsError::Io(msg) => write!(f, "I/O error: {msg}"),
         }
     }
@@ -280,6 +285,7 @@ mod tests {
         assert_eq!(FsError::InvalidInput("x".into()).errno(), Errno::Inval);
         assert_eq!(FsError::WouldBlock.errno(), Errno::Again);
         assert_eq!(FsError::CrossDevice.errno(), Errno::Xdev);
+        assert_eq!(FsError::Overflow.errno(), Errno::Overflow);
     }
 
     #[test]

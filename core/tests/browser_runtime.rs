@@ -130,3 +130,73 @@ async fn an_out_of_range_pointer_is_efault() {
     assert_eq!(out.error, None);
     assert_eq!(out.exit_code, Some(21));
 }
+
+// ---- hostile guests (issue 14): the shared shim holds in the browser too ----------------
+
+#[wasm_bindgen_test]
+async fn out_of_range_exit_codes_trap() {
+    let r = BrowserRunner::new();
+    for code in ["-1", "0x80000000", "126"] {
+        let m = wat(&format!(
+            r#"(module (import "wasi_snapshot_preview1" "proc_exit" (func $e (param i32)))
+                (memory (export "memory") 1)
+                (func (export "_start") (call $e (i32.const {code}))))"#
+        ));
+        let out = r.run(&m, ns(), RunConfig::default()).await;
+        assert_eq!(out.exit_code, None, "proc_exit({code})");
+        match out.error {
+            Some(RunError::Trap(msg)) => assert!(msg.contains("invalid exit status"), "{msg}"),
+            other => panic!("proc_exit({code}): want Trap, got {other:?}"),
+        }
+    }
+}
+
+#[wasm_bindgen_test]
+async fn a_faulting_iovec_consumes_no_input_and_bad_enums_are_refused() {
+    let r = BrowserRunner::new();
+    // fd_read of [ok 4 bytes, past the end] reads into the first iovec only (as wasmtime)
+    // and the next read gets the other 4 bytes (none lost); whence 256 is EINVAL (it used
+    // to be taken as SET). Exit code = first errno + second count.
+    let m = wat(r#"(module
+  (import "wasi_snapshot_preview1" "fd_read" (func $r (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_seek" (func $s (param i32 i64 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "proc_exit" (func $e (param i32)))
+  (memory (export "memory") 1)
+  (func (export "_start") (local $e1 i32)
+    (i32.store (i32.const 0) (i32.const 0x100))
+    (i32.store (i32.const 4) (i32.const 4))
+    (i32.store (i32.const 8) (i32.const 0xFFFFFFF0))
+    (i32.store (i32.const 12) (i32.const 4))
+    (local.set $e1 (call $r (i32.const 0) (i32.const 0) (i32.const 2) (i32.const 16)))
+    (i32.store (i32.const 4) (i32.const 16))
+    (drop (call $r (i32.const 0) (i32.const 0) (i32.const 1) (i32.const 16)))
+    (if (i32.ne (call $s (i32.const 0) (i64.const 0) (i32.const 256) (i32.const 32)) (i32.const 28))
+      (then (call $e (i32.const 1))))
+    (call $e (i32.add (local.get $e1) (i32.load (i32.const 16))))))"#);
+    let cfg = RunConfig {
+        stdin: oanix_core::wasi::InputPipe::from_bytes(b"abcdefgh".to_vec()),
+        ..Default::default()
+    };
+    let out = r.run(&m, ns(), cfg).await;
+    assert_eq!(out.exit_code, Some(4), "{:?}", out.error);
+}
+
+#[wasm_bindgen_test]
+async fn a_guest_busy_in_host_calls_hits_the_timeout() {
+    // A loop of 1 MiB random_get calls never suspends; the deadline is checked at every
+    // call, so the timeout still holds (it used to spin until the worker was killed).
+    let r = BrowserRunner::new();
+    let m = wat(r#"(module
+  (import "wasi_snapshot_preview1" "random_get" (func $g (param i32 i32) (result i32)))
+  (memory (export "memory") 32)
+  (func (export "_start") (loop $l (drop (call $g (i32.const 0) (i32.const 0x100000))) (br $l))))"#);
+    let cfg = RunConfig {
+        timeout: Some(Duration::from_millis(200)),
+        ..Default::default()
+    };
+    let out = r.run(&m, ns(), cfg).await;
+    assert_eq!(
+        out.error,
+        Some(RunError::Timeout(Duration::from_millis(200)))
+    );
+}

@@ -40,6 +40,16 @@ impl std::fmt::Display for MemoryLimitHit {
 }
 impl std::error::Error for MemoryLimitHit {}
 
+/// The run's deadline passed during a host call (the call gave up or finished late).
+#[derive(Debug)]
+struct DeadlineHit;
+impl std::fmt::Display for DeadlineHit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("deadline passed during a WASI call")
+    }
+}
+impl std::error::Error for DeadlineHit {}
+
 struct Limits {
     max_memory: Option<usize>,
 }
@@ -244,7 +254,13 @@ impl Runner {
         stderr: &OutputPipe,
     ) -> Result<i32, RunError> {
         let module = self.module(bytes)?;
-        let wasi = cfg.wasi_ctx(ns, stdout, stderr)?;
+        let mut wasi = cfg.wasi_ctx(ns, stdout, stderr)?;
+        // One deadline for the whole run, instantiation (start section) included; host calls
+        // check it too, so neither wasm nor host work outlives the timeout.
+        let deadline = cfg
+            .timeout
+            .map(|t| clock::monotonic().saturating_add(t.as_nanos().min(u64::MAX as u128) as u64));
+        wasi.set_deadline(deadline);
         let mut store = Store::new(
             &self.engine,
             State {
@@ -258,38 +274,61 @@ impl Runner {
         store.limiter(|s| &mut s.limits);
         store.epoch_deadline_callback(|_| Ok(UpdateDeadline::Yield(1)));
         store.set_epoch_deadline(1);
-        let instance = self
-            .linker
-            .instantiate_async(&mut store, &module)
-            .await
-            .map_err(|e| classify(e, cfg.max_memory))?;
-        let memory = instance
-            .get_memory(&mut store, "memory")
-            .ok_or_else(|| RunError::InvalidModule("the module exports no memory".into()))?;
-        store.data_mut().memory = Some(memory);
-        let start = instance
-            .get_typed_func::<(), ()>(&mut store, "_start")
-            .map_err(|_| {
-                RunError::InvalidModule("the module exports no `_start` (not a command)".into())
-            })?;
-        let call = start.call_async(&mut store, ());
-        let result = match cfg.timeout {
-            Some(t) => tokio::time::timeout(t, call)
+        let limits = (cfg.max_memory, cfg.timeout);
+        let linker = &self.linker;
+        let run = async move {
+            let instance = match linker.instantiate_async(&mut store, &module).await {
+                Ok(i) => i,
+                Err(e) => return exit_code(&e).ok_or_else(|| classify_instantiation(e, limits)),
+            };
+            let memory = instance
+                .get_memory(&mut store, "memory")
+                .ok_or_else(|| RunError::InvalidModule("the module exports no memory".into()))?;
+            store.data_mut().memory = Some(memory);
+            let start = instance
+                .get_typed_func::<(), ()>(&mut store, "_start")
+                .map_err(|_| {
+                    RunError::InvalidModule("the module exports no `_start` (not a command)".into())
+                })?;
+            start
+                .call_async(&mut store, ())
+                .await
+                .map(|()| 0)
+                .or_else(|e| exit_code(&e).ok_or_else(|| classify(e, limits)))
+        };
+        match cfg.timeout {
+            Some(t) => tokio::time::timeout(t, run)
                 .await
                 .map_err(|_| RunError::Timeout(t))?,
-            None => call.await,
-        };
-        match result {
-            Ok(()) => Ok(0),
-            Err(e) => match e.downcast_ref::<Exit>() {
-                Some(Exit(code)) => Ok(*code as i32),
-                None => Err(classify(e, cfg.max_memory)),
-            },
+            None => run.await,
         }
     }
 }
 
-fn classify(e: wasmtime::Error, max_memory: Option<usize>) -> RunError {
+/// The guest's exit status, if `e` is its `proc_exit`.
+fn exit_code(e: &wasmtime::Error) -> Option<i32> {
+    e.downcast_ref::<Exit>().map(|Exit(code)| *code as i32)
+}
+
+/// Instantiation failed: a `proc_exit` in the start section is an exit, the memory limit
+/// and the deadline are themselves; anything else (a wrong import signature, a data
+/// segment out of bounds, a trap in the start section, ...) means the module cannot run
+/// here: an invalid module, as wasmtime reports it.
+fn classify_instantiation(
+    e: wasmtime::Error,
+    limits: (Option<usize>, Option<Duration>),
+) -> RunError {
+    match classify(e, limits) {
+        RunError::Trap(msg) => RunError::InvalidModule(msg),
+        other => other,
+    }
+}
+
+/// What a failed run means, given its (memory, time) limits.
+fn classify(
+    e: wasmtime::Error,
+    (max_memory, timeout): (Option<usize>, Option<Duration>),
+) -> RunError {
     if let Some(Exit(code)) = e.downcast_ref::<Exit>() {
         return RunError::Trap(format!("exit({code}) during start-up"));
     }
@@ -297,6 +336,9 @@ fn classify(e: wasmtime::Error, max_memory: Option<usize>) -> RunError {
         .any(|c| c.downcast_ref::<MemoryLimitHit>().is_some())
     {
         return RunError::MemoryLimit(max_memory.unwrap_or(0));
+    }
+    if e.chain().any(|c| c.downcast_ref::<DeadlineHit>().is_some()) {
+        return RunError::Timeout(timeout.unwrap_or_default());
     }
     let msg = format!("{e:?}");
     if e.downcast_ref::<wasmtime::Trap>().is_some() || msg.contains("wasm backtrace") {
@@ -321,15 +363,33 @@ fn raw_args(args: &[Val]) -> [i64; 9] {
 }
 
 fn call(caller: &mut Caller<'_, State>, func: Func, raw: &[i64; 9]) -> wasmtime::Result<Outcome> {
-    let memory = caller
-        .data()
-        .memory
-        .ok_or_else(|| wasmtime::format_err!("WASI call before the memory export was bound"))?;
+    let memory = match caller.data().memory {
+        Some(m) => m,
+        // A call from the start section, before `_start` was looked up: the memory export
+        // is already there (as wasmtime-wasi finds it).
+        None => {
+            let m = caller
+                .get_export("memory")
+                .and_then(|e| e.into_memory())
+                .ok_or_else(|| {
+                    wasmtime::format_err!(
+                        "WASI call `{}` from a module that exports no memory",
+                        FUNCS.iter().find(|f| f.0 == func).map_or("?", |f| f.1)
+                    )
+                })?;
+            caller.data_mut().memory = Some(m);
+            m
+        }
+    };
     let n = FUNCS.iter().find(|f| f.0 == func).map_or(0, |f| f.2.len());
     let (bytes, state) = memory.data_and_store_mut(caller);
-    Ok(state
+    let outcome = state
         .wasi
-        .dispatch(&mut SliceMemory(bytes), func, &raw[..n]))
+        .dispatch(&mut SliceMemory(bytes), func, &raw[..n]);
+    if state.wasi.past_deadline() {
+        return Err(DeadlineHit.into());
+    }
+    Ok(outcome)
 }
 
 fn finish(outcome: Outcome, results: &mut [Val]) -> wasmtime::Result<()> {
@@ -341,6 +401,7 @@ fn finish(outcome: Outcome, results: &mut [Val]) -> wasmtime::Result<()> {
             Ok(())
         }
         Outcome::Exit(code) => Err(Exit(code).into()),
+        Outcome::Trap(msg) => Err(wasmtime::Error::msg(msg)),
         Outcome::Wait(_) => Err(wasmtime::format_err!("unexpected wait")),
     }
 }

@@ -368,7 +368,7 @@ fn run(a: RunArgs) -> Result<ExitCode, String> {
             .read_to_end(&mut data)
             .map_err(|e| format!("cannot read stdin: {e}"))?;
         cfg.stdin = InputPipe::from_bytes(data);
-        run_reference(&bytes, &mounts, &maps, cfg)?
+        run_reference(&bytes, &mounts, &maps, cfg, a.read_only)?
     } else {
         let mut ns = Namespace::new();
         for (point, dir) in &mounts {
@@ -429,6 +429,7 @@ fn run_reference(
     mounts: &[(String, PathBuf)],
     maps: &BTreeMap<FsPath, MapFsFiles>,
     cfg: RunConfig,
+    read_only: bool,
 ) -> Result<RunOutput, String> {
     let tmp = std::env::temp_dir().join(format!("oanix-ref-{}", std::process::id()));
     let mut dirs: Vec<(PathBuf, String)> = mounts
@@ -450,7 +451,10 @@ fn run_reference(
         }
         dirs.push((d, parent.to_absolute()));
     }
-    let runner = ReferenceRunner::new().map_err(|e| format!("cannot start wasmtime: {e}"))?;
+    // The reference gets the same limits: --read-only preopens, --max-memory, --timeout.
+    let runner = ReferenceRunner::new()
+        .map_err(|e| format!("cannot start wasmtime: {e}"))?
+        .read_only(read_only);
     let preopens: Vec<(&std::path::Path, &str)> = dirs
         .iter()
         .map(|(d, n)| (d.as_path(), n.as_str()))

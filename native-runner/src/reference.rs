@@ -4,15 +4,54 @@
 use crate::{RunConfig, RunError, RunOutput};
 use std::path::Path;
 use std::time::{Duration, Instant};
-use wasmtime::{Config, Engine, Linker, Module, Store};
+use wasmtime::{Config, Engine, Linker, Module, ResourceLimiter, Store};
 use wasmtime_wasi::p1::{self, WasiP1Ctx};
 use wasmtime_wasi::p2::pipe::{MemoryInputPipe, MemoryOutputPipe};
 use wasmtime_wasi::{FsPerms, I32Exit, WasiCtxBuilder};
 
-/// Runs guests on wasmtime-wasi.
+/// Per-store data: the WASI context and the memory limit.
+struct RefState {
+    wasi: WasiP1Ctx,
+    max_memory: Option<usize>,
+    /// Set when the guest tried to grow past `max_memory`.
+    memory_hit: bool,
+}
+
+impl ResourceLimiter for RefState {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        match self.max_memory {
+            Some(max) if desired > max => {
+                self.memory_hit = true;
+                Err(wasmtime::format_err!(
+                    "memory limit of {max} bytes exceeded"
+                ))
+            }
+            _ => Ok(true),
+        }
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(desired <= 1_000_000)
+    }
+}
+
+/// Runs guests on wasmtime-wasi, with the same limits as the OANIX host: `timeout` and
+/// `max_memory` of the [`RunConfig`], and read-only preopens when asked
+/// ([`ReferenceRunner::read_only`]).
 pub struct ReferenceRunner {
     engine: Engine,
-    linker: Linker<WasiP1Ctx>,
+    linker: Linker<RefState>,
+    read_only: bool,
     /// Last compiled module (benchmarks time runs, not compiles).
     last: std::sync::Mutex<Option<(Vec<u8>, Module)>>,
 }
@@ -32,12 +71,19 @@ impl ReferenceRunner {
             }
         });
         let mut linker = Linker::new(&engine);
-        p1::add_to_linker_async(&mut linker, |t| t)?;
+        p1::add_to_linker_async(&mut linker, |s: &mut RefState| &mut s.wasi)?;
         Ok(ReferenceRunner {
             engine,
             linker,
+            read_only: false,
             last: Default::default(),
         })
+    }
+
+    /// Preopens every directory read-only (like `oanix run --read-only`).
+    pub fn read_only(mut self, read_only: bool) -> Self {
+        self.read_only = read_only;
+        self
     }
 
     /// Compiles a module, reusing the last one when the bytes are the same.
@@ -80,33 +126,55 @@ impl ReferenceRunner {
             for (k, v) in &cfg.env {
                 b.env(k, v);
             }
+            let perms = if self.read_only {
+                FsPerms::ReadOnly
+            } else {
+                FsPerms::ReadWrite
+            };
             for (dir, name) in dirs {
-                b.preopened_dir(dir, name, FsPerms::ReadWrite)
+                b.preopened_dir(dir, name, perms)
                     .map_err(|e| RunError::Host(format!("{e:#}")))?;
             }
-            let mut store = Store::new(&self.engine, b.build_p1());
+            let mut store = Store::new(
+                &self.engine,
+                RefState {
+                    wasi: b.build_p1(),
+                    max_memory: cfg.max_memory,
+                    memory_hit: false,
+                },
+            );
+            store.limiter(|s| s);
             store.epoch_deadline_async_yield_and_update(1);
-            let instance = self
-                .linker
-                .instantiate_async(&mut store, &module)
-                .await
-                .map_err(|e| RunError::InvalidModule(format!("{e:#}")))?;
-            let start = instance
-                .get_typed_func::<(), ()>(&mut store, "_start")
-                .map_err(|e| RunError::InvalidModule(format!("{e:#}")))?;
-            let call = start.call_async(&mut store, ());
-            let r = match cfg.timeout {
-                Some(t) => tokio::time::timeout(t, call)
+            let max = cfg.max_memory.unwrap_or(0);
+            // Instantiation (a start section) runs inside the timeout too.
+            let run = async {
+                let instance = match self.linker.instantiate_async(&mut store, &module).await {
+                    Ok(i) => i,
+                    Err(e) => {
+                        return match e.downcast_ref::<I32Exit>() {
+                            Some(I32Exit(code)) => Ok(*code),
+                            None if store.data().memory_hit => Err(RunError::MemoryLimit(max)),
+                            None => Err(RunError::InvalidModule(format!("{e:#}"))),
+                        }
+                    }
+                };
+                let start = instance
+                    .get_typed_func::<(), ()>(&mut store, "_start")
+                    .map_err(|e| RunError::InvalidModule(format!("{e:#}")))?;
+                match start.call_async(&mut store, ()).await {
+                    Ok(()) => Ok(0),
+                    Err(e) => match e.downcast_ref::<I32Exit>() {
+                        Some(I32Exit(code)) => Ok(*code),
+                        None if store.data().memory_hit => Err(RunError::MemoryLimit(max)),
+                        None => Err(RunError::Trap(format!("{e:?}"))),
+                    },
+                }
+            };
+            match cfg.timeout {
+                Some(t) => tokio::time::timeout(t, run)
                     .await
                     .map_err(|_| RunError::Timeout(t))?,
-                None => call.await,
-            };
-            match r {
-                Ok(()) => Ok(0),
-                Err(e) => match e.downcast_ref::<I32Exit>() {
-                    Some(I32Exit(code)) => Ok(*code),
-                    None => Err(RunError::Trap(format!("{e:?}"))),
-                },
+                None => run.await,
             }
         }
         .await;

@@ -35,13 +35,18 @@ fn io(e: std::io::Error) -> FsError {
     FsError::from(e)
 }
 
-fn time(t: i64, nsec: i64) -> Timestamp {
-    (t.max(0) as u64) * 1_000_000_000 + nsec.max(0) as u64
+/// A host time as ns since the epoch (times before it read as 0). `EOVERFLOW` past year
+/// 2554, where 64-bit nanoseconds end (as wasmtime answers), never a wrap or a panic.
+fn time(t: i64, nsec: i64) -> FsResult<Timestamp> {
+    (t.max(0) as u64)
+        .checked_mul(1_000_000_000)
+        .and_then(|ns| ns.checked_add(nsec.max(0) as u64))
+        .ok_or(FsError::Overflow)
 }
 
-fn meta(m: &cap_std::fs::Metadata, readonly: bool) -> Metadata {
+fn meta(m: &cap_std::fs::Metadata, readonly: bool) -> FsResult<Metadata> {
     let ft = m.file_type();
-    Metadata {
+    Ok(Metadata {
         kind: if ft.is_dir() {
             FileKind::Dir
         } else if ft.is_symlink() {
@@ -52,11 +57,11 @@ fn meta(m: &cap_std::fs::Metadata, readonly: bool) -> Metadata {
         size: m.len(),
         ino: m.ino(),
         nlink: m.nlink(),
-        atime: time(m.atime(), m.atime_nsec()),
-        mtime: time(m.mtime(), m.mtime_nsec()),
-        ctime: time(m.ctime(), m.ctime_nsec()),
+        atime: time(m.atime(), m.atime_nsec())?,
+        mtime: time(m.mtime(), m.mtime_nsec())?,
+        ctime: time(m.ctime(), m.ctime_nsec())?,
         readonly,
-    }
+    })
 }
 
 fn spec(t: Option<Timestamp>) -> Option<SystemTimeSpec> {
@@ -121,6 +126,20 @@ impl FileService for WorkspaceFs {
         } else {
             FollowSymlinks::Yes
         });
+        // A FIFO, socket or device in the host directory is refused, not opened: opening a
+        // FIFO blocks the host thread until a writer comes (past any timeout). Guests cannot
+        // create such files, so looking first is enough.
+        let existing = if opts.nofollow {
+            self.root.symlink_metadata(rel(path))
+        } else {
+            self.root.metadata(rel(path))
+        };
+        if let Ok(m) = existing {
+            let ft = m.file_type();
+            if !(ft.is_file() || ft.is_dir() || ft.is_symlink()) {
+                return Err(FsError::NotSupported);
+            }
+        }
         let file = self.root.open_with(rel(path), &o).map_err(io)?;
         let std_file = file.into_std();
         let m = std_file.metadata().map_err(io)?;
@@ -139,17 +158,14 @@ impl FileService for WorkspaceFs {
     }
 
     fn stat(&self, path: &FsPath) -> FsResult<Metadata> {
-        Ok(meta(
-            &self.root.metadata(rel(path)).map_err(io)?,
-            self.readonly,
-        ))
+        meta(&self.root.metadata(rel(path)).map_err(io)?, self.readonly)
     }
 
     fn lstat(&self, path: &FsPath) -> FsResult<Metadata> {
-        Ok(meta(
+        meta(
             &self.root.symlink_metadata(rel(path)).map_err(io)?,
             self.readonly,
-        ))
+        )
     }
 
     fn readdir(&self, path: &FsPath) -> FsResult<Vec<DirEntry>> {
@@ -280,7 +296,7 @@ impl FileHandle for HostFile {
     fn metadata(&self) -> FsResult<Metadata> {
         let m = self.file.metadata().map_err(io)?;
         let cm = cap_std::fs::Metadata::from_just_metadata(m);
-        Ok(meta(&cm, self.readonly))
+        meta(&cm, self.readonly)
     }
 
     fn set_len(&self, len: u64) -> FsResult<()> {

@@ -96,6 +96,9 @@ pub enum Outcome {
     Exit(u32),
     /// The call would block: wait for this, then make the same call again.
     Wait(Wait),
+    /// The guest did something that must stop it (as wasmtime traps), e.g. `proc_exit` with
+    /// a code outside `0..126`: the host ends the run with this message.
+    Trap(String),
 }
 
 impl Outcome {
@@ -141,6 +144,8 @@ pub struct WasiCtx {
     pub(crate) args: Vec<Vec<u8>>,
     pub(crate) env: Vec<Vec<u8>>,
     pub(crate) pending_poll: Option<PendingPoll>,
+    /// Monotonic ns after which long host work stops (see [`WasiCtx::set_deadline`]).
+    pub(crate) deadline: Option<u64>,
 }
 
 /// Builds a [`WasiCtx`].
@@ -232,6 +237,7 @@ impl WasiCtxBuilder {
                 .map(|(k, v)| format!("{k}={v}").into_bytes())
                 .collect(),
             pending_poll: None,
+            deadline: None,
         })
     }
 }
@@ -250,6 +256,20 @@ impl WasiCtx {
             ],
             preopens: Vec::new(),
         }
+    }
+
+    /// Sets the run's deadline ([`crate::clock::monotonic`] ns). Calls that do long host
+    /// work (large `random_get`) check it as they go and give up with `ETIMEDOUT` once it
+    /// has passed; the host, which checks the deadline after every call, then ends the run
+    /// as timed out, so a guest cannot outlive its timeout inside one call.
+    pub fn set_deadline(&mut self, deadline: Option<u64>) {
+        self.deadline = deadline;
+    }
+
+    /// Whether the deadline set with [`WasiCtx::set_deadline`] has passed.
+    pub fn past_deadline(&self) -> bool {
+        self.deadline
+            .is_some_and(|d| crate::clock::monotonic() >= d)
     }
 
     /// The namespace the guest lives in.
@@ -286,7 +306,7 @@ impl WasiCtx {
 
     /// Resolves `path` relative to the directory fd `dirfd` into a namespace path; `..`
     /// may not climb above the preopen the directory came from (`ENOTCAPABLE`). Also
-    /// returns whether the path ended in `/`.
+    /// returns whether the path names a directory by its form ([`requires_dir`]).
     pub(crate) fn resolve_at(&self, dirfd: u32, path: &str) -> Result<(FsPath, bool), Errno> {
         let FdKind::Dir {
             path: base, root, ..
@@ -318,6 +338,14 @@ impl WasiCtx {
             }
         }
         let joined = FsPath::parse(&parts.join("/")).map_err(|e| e.errno())?;
-        Ok((joined, path.ends_with('/')))
+        Ok((joined, requires_dir(path)))
     }
+}
+
+/// Whether a guest path names a directory by its form: a trailing `/`, or a last component
+/// `.` or `..` (`"f/."` is "the directory f", so `ENOTDIR` when f is a file). Removing such
+/// a path operates on the directory's own `.` entry, as POSIX `rmdir`/`unlink` and wasmtime
+/// do: `EINVAL` for `rmdir`, `EISDIR` for `unlink`.
+pub(crate) fn requires_dir(raw: &str) -> bool {
+    raw.ends_with('/') || matches!(raw.rsplit('/').next(), Some("." | ".."))
 }

@@ -102,6 +102,80 @@ impl Func {
     }
 }
 
+/// How an `i32`/`i64` argument is lifted to a witx enum or flags type.
+#[derive(Clone, Copy)]
+enum Lift {
+    /// An enum with a `u8` tag, valid up to this value.
+    Enum8(u64),
+    /// An enum with a `u32` tag, valid up to this value.
+    Enum32(u64),
+    /// `u8` flags with these bits.
+    Flags8(u64),
+    /// `u16` flags with these bits.
+    Flags16(u64),
+    /// `u32` flags with these bits.
+    Flags32(u64),
+    /// `u64` flags with these bits.
+    Flags64(u64),
+}
+
+impl Lift {
+    /// Checks a raw argument (an `i32` arrives zero-extended): a value that does not fit
+    /// the type's width (so any negative `i32` for a narrower or unsigned type), names no
+    /// case, or sets an unknown flag is `EINVAL`. (wasmtime's bindings trap on the first
+    /// kind and answer `EINVAL` to the others; a guest gets a clear error either way.)
+    fn check(self, raw: i64) -> Result<(), Errno> {
+        let v = raw as u64;
+        let (width_max, ok) = match self {
+            Lift::Enum8(max) => (0xff, v <= max),
+            Lift::Enum32(max) => (i32::MAX as u64, v <= max),
+            Lift::Flags8(mask) => (0xff, v & !mask == 0),
+            Lift::Flags16(mask) => (0xffff, v & !mask == 0),
+            Lift::Flags32(mask) => (i32::MAX as u64, v & !mask == 0),
+            Lift::Flags64(mask) => (u64::MAX, v & !mask == 0),
+        };
+        if v > width_max || !ok {
+            return Err(Errno::Inval);
+        }
+        Ok(())
+    }
+}
+
+/// Known bits of `rights`, `fdflags`, `oflags`, `fstflags`, `lookupflags`.
+const RIGHTS: u64 = (1 << 30) - 1;
+const FDFLAGS: u64 = 0x1f;
+const OFLAGS: u64 = 0xf;
+const FSTFLAGS: u64 = 0xf;
+const LOOKUP: u64 = 1;
+
+/// The enum and flags arguments of each function (by position), in argument order.
+fn lifts(func: Func) -> &'static [(usize, Lift)] {
+    use Lift::*;
+    match func {
+        Func::clock_res_get | Func::clock_time_get => &[(0, Enum32(3))],
+        Func::fd_advise => &[(3, Enum8(5))],
+        Func::fd_fdstat_set_flags => &[(1, Flags16(FDFLAGS))],
+        Func::fd_fdstat_set_rights => &[(1, Flags64(RIGHTS)), (2, Flags64(RIGHTS))],
+        Func::fd_filestat_set_times => &[(3, Flags16(FSTFLAGS))],
+        Func::fd_seek => &[(2, Enum8(2))],
+        Func::path_filestat_get | Func::path_link => &[(1, Flags32(LOOKUP))],
+        Func::path_filestat_set_times => &[(1, Flags32(LOOKUP)), (6, Flags16(FSTFLAGS))],
+        Func::path_open => &[
+            (1, Flags32(LOOKUP)),
+            (4, Flags16(OFLAGS)),
+            (5, Flags64(RIGHTS)),
+            (6, Flags64(RIGHTS)),
+            (7, Flags16(FDFLAGS)),
+        ],
+        Func::proc_raise => &[(0, Enum8(30))],
+        Func::sock_accept => &[(1, Flags16(FDFLAGS))],
+        Func::sock_recv => &[(3, Flags16(3))],
+        Func::sock_send => &[(3, Flags16(0))],
+        Func::sock_shutdown => &[(1, Flags8(3))],
+        _ => &[],
+    }
+}
+
 impl WasiCtx {
     /// Runs one preview1 call with raw arguments (i32 values as `i64`, sign-agnostic).
     ///
@@ -110,6 +184,12 @@ impl WasiCtx {
         let want = FUNCS.iter().find(|f| f.0 == func).map_or(0, |f| f.2.len());
         if a.len() != want {
             return Outcome::Return(Errno::Inval);
+        }
+        // Enum and flags arguments are validated before the call, as wasmtime lifts them.
+        for &(i, lift) in lifts(func) {
+            if let Err(e) = lift.check(a[i]) {
+                return Outcome::Return(e);
+            }
         }
         let u = |i: usize| a[i] as u32;
         let w = |i: usize| a[i] as u64;
@@ -122,7 +202,7 @@ impl WasiCtx {
             Func::environ_sizes_get => r(self.environ_sizes_get(mem, u(0), u(1))),
             Func::clock_res_get => r(self.clock_res_get(mem, u(0), u(1))),
             Func::clock_time_get => r(self.clock_time_get(mem, u(0), w(1), u(2))),
-            Func::fd_advise => r(self.fd_advise(u(0), w(1), w(2), u(3) & 0xff)),
+            Func::fd_advise => r(self.fd_advise(u(0), w(1), w(2), u(3))),
             Func::fd_allocate => r(self.fd_allocate(u(0), w(1), w(2))),
             Func::fd_close => r(self.fd_close(u(0))),
             Func::fd_datasync => r(self.fd_datasync(u(0))),

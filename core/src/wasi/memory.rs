@@ -28,7 +28,29 @@ pub trait GuestMemory {
     fn slice_mut(&mut self, _ptr: u32, _len: u32) -> Result<Option<&mut [u8]>, Errno> {
         Ok(None)
     }
+
+    /// Whether `len` bytes at `ptr` lie inside memory (`EFAULT` if not), touching nothing.
+    fn check(&self, ptr: u32, len: u32) -> Result<(), Errno> {
+        if len == 0 {
+            return self.read(ptr, &mut []);
+        }
+        let last = ptr.checked_add(len - 1).ok_or(Errno::Fault)?;
+        self.read(last, &mut [0u8])
+    }
 }
+
+/// `ptr + add` as a guest address: `EFAULT` when it leaves the 32-bit address space (never
+/// a wrap onto other guest bytes, never an overflow panic).
+pub fn offset(ptr: u32, add: u64) -> Result<u32, Errno> {
+    u64::from(ptr)
+        .checked_add(add)
+        .and_then(|v| u32::try_from(v).ok())
+        .ok_or(Errno::Fault)
+}
+
+/// Most iovecs one read or write call looks at (POSIX's `IOV_MAX`); the rest of a longer
+/// array is left for the guest's next call (a short count), so a call's work is bounded.
+pub const MAX_IOVECS: u32 = 1024;
 
 fn range(len: usize, ptr: u32, n: usize) -> Result<std::ops::Range<usize>, Errno> {
     let start = ptr as usize;
@@ -63,6 +85,10 @@ impl GuestMemory for SliceMemory<'_> {
     fn slice_mut(&mut self, ptr: u32, len: u32) -> Result<Option<&mut [u8]>, Errno> {
         let r = range(self.0.len(), ptr, len as usize)?;
         Ok(Some(&mut self.0[r]))
+    }
+
+    fn check(&self, ptr: u32, len: u32) -> Result<(), Errno> {
+        range(self.0.len(), ptr, len as usize).map(|_| ())
     }
 }
 
@@ -107,10 +133,12 @@ pub trait MemExt: GuestMemory {
         let bytes = self.slice(ptr, len)?;
         String::from_utf8(bytes.into_owned()).map_err(|_| Errno::Ilseq)
     }
-    /// Reads an array of `(buf, len)` iovecs.
+    /// Reads an array of `(buf, len)` iovecs: the whole array must lie in memory (`EFAULT`),
+    /// and at most [`MAX_IOVECS`] of them are read.
     fn read_iovecs(&self, ptr: u32, count: u32) -> Result<Vec<(u32, u32)>, Errno> {
         let total = count.checked_mul(IOVEC_SIZE).ok_or(Errno::Fault)?;
-        let raw = self.slice(ptr, total)?;
+        self.check(ptr, total)?;
+        let raw = self.slice(ptr, count.min(MAX_IOVECS) * IOVEC_SIZE)?;
         Ok(raw
             .chunks_exact(8)
             .map(|c| {
@@ -137,6 +165,11 @@ mod tests {
         assert_eq!(mem.read_u64(u32::MAX), Err(Errno::Fault));
         assert_eq!(mem.slice(8, 9).err(), Some(Errno::Fault));
         assert_eq!(mem.read_iovecs(0, u32::MAX).err(), Some(Errno::Fault));
+        assert_eq!(mem.check(8, 8), Ok(()));
+        assert_eq!(mem.check(8, 9), Err(Errno::Fault));
+        assert_eq!(mem.check(u32::MAX, 2), Err(Errno::Fault));
+        assert_eq!(offset(u32::MAX - 3, 4), Err(Errno::Fault));
+        assert_eq!(offset(u32::MAX - 3, 3), Ok(u32::MAX));
         mem.write_u32(12, 0xdead_beef).unwrap();
         assert_eq!(mem.read_u32(12).unwrap(), 0xdead_beef);
         mem.write(0, &[0xff, 0xfe]).unwrap();

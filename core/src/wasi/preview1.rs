@@ -3,8 +3,8 @@
 //! Each takes the guest memory and the call's raw arguments and returns
 //! `Result<(), Errno>`; calls that may block return an [`Outcome`] instead.
 
-use super::ctx::{FdEntry, FdKind, Outcome, PendingPoll, Wait, WasiCtx};
-use super::memory::{GuestMemory, MemExt};
+use super::ctx::{requires_dir, FdEntry, FdKind, Outcome, PendingPoll, Wait, WasiCtx};
+use super::memory::{offset, GuestMemory, MemExt};
 use super::types::*;
 use crate::clock;
 use crate::error::FsError;
@@ -16,6 +16,38 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
 type R = Result<(), Errno>;
+
+/// Most bytes one `fd_read`/`fd_write`/`fd_pread`/`fd_pwrite` moves: a larger request gets
+/// a short count (which guests handle, as POSIX allows), so one call's work and buffer are
+/// bounded and the count always fits the `u32` it is reported in.
+pub const MAX_IO_BYTES: u32 = 16 << 20;
+
+/// `random_get` fills this many bytes between deadline checks.
+pub const RANDOM_CHUNK: u32 = 1 << 20;
+
+/// Longest path a call reads from the guest (`ENAMETOOLONG` past it, before any copy).
+pub const MAX_PATH_BYTES: u32 = 64 << 10;
+
+/// The one buffer a read or write call moves: the first non-empty iovec (as wasmtime
+/// does; a short count is what POSIX allows and guests handle), checked to lie in memory
+/// (`EFAULT`, nothing done), clipped to [`MAX_IO_BYTES`]. `None` when all are empty.
+fn first_iov(mem: &dyn GuestMemory, iovs: &[(u32, u32)]) -> Result<Option<(u32, u32)>, Errno> {
+    match iovs.iter().find(|&&(_, len)| len > 0) {
+        Some(&(ptr, len)) => {
+            mem.check(ptr, len)?;
+            Ok(Some((ptr, len.min(MAX_IO_BYTES))))
+        }
+        None => Ok(None),
+    }
+}
+
+/// A file offset a call may use: at most `i64::MAX` (`EINVAL`), as POSIX's `off_t`.
+fn file_offset(offset: u64) -> Result<u64, Errno> {
+    if offset > i64::MAX as u64 {
+        return Err(Errno::Inval);
+    }
+    Ok(offset)
+}
 
 fn fs(e: FsError) -> Errno {
     e.errno()
@@ -65,6 +97,21 @@ fn times(atim: u64, mtim: u64, flags: u16) -> Result<(Option<u64>, Option<u64>),
     Ok((pick(ATIM, ATIM_NOW, atim), pick(MTIM, MTIM_NOW, mtim)))
 }
 
+/// A host-side length as a guest `u32` (`EOVERFLOW` if it does not fit).
+fn len32(n: usize) -> Result<u32, Errno> {
+    u32::try_from(n).map_err(|_| Errno::Overflow)
+}
+
+/// A path argument: in memory (`EFAULT`), at most [`MAX_PATH_BYTES`] (`ENAMETOOLONG`),
+/// UTF-8 (`EILSEQ`).
+fn read_path(mem: &dyn GuestMemory, ptr: u32, len: u32) -> Result<String, Errno> {
+    mem.check(ptr, len)?;
+    if len > MAX_PATH_BYTES {
+        return Err(Errno::NameTooLong);
+    }
+    mem.read_str(ptr, len)
+}
+
 fn noop_context<T>(f: impl FnOnce(&mut Context<'_>) -> T) -> T {
     let mut cx = Context::from_waker(Waker::noop());
     f(&mut cx)
@@ -84,20 +131,30 @@ fn fill_random(buf: &mut [u8]) -> R {
 impl WasiCtx {
     // ---- args and environment ------------------------------------------------------
 
+    /// Writes NUL-terminated strings at `buf` and their addresses at `ptrs`. Both areas are
+    /// built on the host and must lie in memory (`EFAULT`, nothing written, otherwise).
     fn write_strings(mem: &mut dyn GuestMemory, list: &[Vec<u8>], ptrs: u32, buf: u32) -> R {
-        let mut at = buf;
-        for (i, s) in list.iter().enumerate() {
-            mem.write_u32(ptrs + 4 * i as u32, at)?;
-            mem.write(at, s)?;
-            mem.write_u8(at + s.len() as u32, 0)?;
-            at += s.len() as u32 + 1;
+        let mut addrs = Vec::with_capacity(list.len() * 4);
+        let mut strings = Vec::new();
+        for s in list {
+            addrs.extend_from_slice(&offset(buf, strings.len() as u64)?.to_le_bytes());
+            strings.extend_from_slice(s);
+            strings.push(0);
         }
-        Ok(())
+        let (n_addrs, n_strings) = (len32(addrs.len())?, len32(strings.len())?);
+        mem.check(ptrs, n_addrs)?;
+        mem.check(buf, n_strings)?;
+        mem.write(buf, &strings)?;
+        mem.write(ptrs, &addrs)
     }
 
     fn write_sizes(mem: &mut dyn GuestMemory, list: &[Vec<u8>], count: u32, size: u32) -> R {
-        mem.write_u32(count, list.len() as u32)?;
-        mem.write_u32(size, list.iter().map(|s| s.len() as u32 + 1).sum())
+        let bytes: usize = list.iter().map(|s| s.len() + 1).sum();
+        let (n, bytes) = (len32(list.len())?, len32(bytes)?);
+        mem.check(count, 4)?;
+        mem.check(size, 4)?;
+        mem.write_u32(count, n)?;
+        mem.write_u32(size, bytes)
     }
 
     /// `args_get(argv, argv_buf)`.
@@ -145,14 +202,29 @@ impl WasiCtx {
         mem.write_u64(out, t)
     }
 
-    /// `random_get(buf, len)`.
+    /// `random_get(buf, len)`: filled in chunks of [`RANDOM_CHUNK`] bytes, checking the
+    /// deadline between them (a 4 GiB request cannot hold the host past the timeout).
     pub fn random_get(&self, mem: &mut dyn GuestMemory, buf: u32, len: u32) -> R {
-        if let Some(slice) = mem.slice_mut(buf, len)? {
-            return fill_random(slice);
+        mem.check(buf, len)?;
+        let mut tmp = Vec::new();
+        let mut done = 0u32;
+        while done < len {
+            if self.past_deadline() {
+                return Err(Errno::TimedOut);
+            }
+            let n = (len - done).min(RANDOM_CHUNK);
+            let at = offset(buf, u64::from(done))?;
+            match mem.slice_mut(at, n)? {
+                Some(slice) => fill_random(slice)?,
+                None => {
+                    tmp.resize(n as usize, 0);
+                    fill_random(&mut tmp)?;
+                    mem.write(at, &tmp)?;
+                }
+            }
+            done += n;
         }
-        let mut tmp = vec![0u8; len as usize];
-        fill_random(&mut tmp)?;
-        mem.write(buf, &tmp)
+        Ok(())
     }
 
     // ---- descriptors ---------------------------------------------------------------
@@ -182,7 +254,7 @@ impl WasiCtx {
         Ok(())
     }
 
-    /// `fd_datasync(fd)`.
+    /// `fd_datasync(fd)`: `EBADF` for a directory, as in wasmtime.
     pub fn fd_datasync(&self, fd: u32) -> R {
         self.fd_sync(fd)
     }
@@ -208,8 +280,10 @@ impl WasiCtx {
         if let FdKind::Dir { .. } = e.kind {
             return Err(Errno::Badf);
         }
+        // Only APPEND and NONBLOCK can change; the sync flags and unknown bits are EINVAL
+        // (as wasmtime).
         if flags & !(fdflags::APPEND | fdflags::NONBLOCK) != 0 {
-            return Err(Errno::NotSup);
+            return Err(Errno::Inval);
         }
         e.flags = flags;
         Ok(())
@@ -248,7 +322,7 @@ impl WasiCtx {
         if !write {
             return Err(Errno::Badf);
         }
-        handle.set_len(size).map_err(fs)
+        handle.set_len(file_offset(size)?).map_err(fs)
     }
 
     /// `fd_filestat_set_times(fd, atim, mtim, fst_flags)`.
@@ -268,79 +342,61 @@ impl WasiCtx {
         }
     }
 
-    /// Reads into the iovecs from `offset`; `Ok(None)` means "would block, nothing read".
+    /// Reads into the first non-empty iovec from `offset` with one read of the handle;
+    /// `Ok(None)` means "would block, nothing read".
     fn read_iovs(
         mem: &mut dyn GuestMemory,
         handle: &dyn FileHandle,
         iovs: &[(u32, u32)],
-        mut offset: u64,
-    ) -> Result<Option<u64>, Errno> {
-        let mut total = 0u64;
-        for &(ptr, len) in iovs {
-            if len == 0 {
-                continue;
-            }
-            let r = match mem.slice_mut(ptr, len)? {
-                Some(dst) => handle.read_at(dst, offset),
-                None => {
-                    let mut tmp = vec![0u8; len as usize];
-                    let r = handle.read_at(&mut tmp, offset);
-                    if let Ok(n) = r {
-                        mem.write(ptr, &tmp[..n])?;
-                    }
-                    r
+        offset: u64,
+    ) -> Result<Option<u32>, Errno> {
+        let Some((ptr, len)) = first_iov(mem, iovs)? else {
+            return Ok(Some(0));
+        };
+        let r = match mem.slice_mut(ptr, len)? {
+            Some(dst) => handle.read_at(dst, offset),
+            None => {
+                let mut tmp = vec![0u8; len as usize];
+                let r = handle.read_at(&mut tmp, offset);
+                if let Ok(n) = r {
+                    mem.write(ptr, &tmp[..n.min(tmp.len())])?;
                 }
-            };
-            match r {
-                Ok(n) => {
-                    total += n as u64;
-                    offset += n as u64;
-                    if n < len as usize {
-                        break;
-                    }
-                }
-                Err(FsError::WouldBlock) if total == 0 => return Ok(None),
-                Err(FsError::WouldBlock) => break,
-                Err(e) => return Err(fs(e)),
+                r
             }
+        };
+        match r {
+            Ok(n) => Ok(Some(len32(n.min(len as usize))?)),
+            Err(FsError::WouldBlock) => Ok(None),
+            Err(e) => Err(fs(e)),
         }
-        Ok(Some(total))
     }
 
-    /// Writes the iovecs at `offset` (or appends); `Ok(None)` means "would block".
+    /// Writes the first non-empty iovec at `offset` (or appends) with one write of the
+    /// handle; returns the count and the new end. `Ok(None)` means "would block, nothing
+    /// written".
     fn write_iovs(
         mem: &dyn GuestMemory,
         handle: &dyn FileHandle,
         iovs: &[(u32, u32)],
         offset: Option<u64>,
-    ) -> Result<Option<(u64, u64)>, Errno> {
-        let mut total = 0u64;
-        let mut end = offset.unwrap_or(0);
-        for &(ptr, len) in iovs {
-            if len == 0 {
-                continue;
+    ) -> Result<Option<(u32, Option<u64>)>, Errno> {
+        let Some((ptr, len)) = first_iov(mem, iovs)? else {
+            return Ok(Some((0, None)));
+        };
+        let data = mem.slice(ptr, len)?;
+        let r = match offset {
+            None => handle.append(&data),
+            Some(at) => {
+                let end =
+                    file_offset(at.saturating_add(u64::from(len))).map_err(|_| Errno::Fbig)?;
+                crate::service::write_all_at(handle, &data, at).map(|_| end)
             }
-            let data = mem.slice(ptr, len)?;
-            let r = match offset {
-                None => handle.append(&data).map(|e| {
-                    end = e;
-                    data.len()
-                }),
-                Some(_) => crate::service::write_all_at(handle, &data, end).map(|_| data.len()),
-            };
-            match r {
-                Ok(n) => {
-                    total += n as u64;
-                    if offset.is_some() {
-                        end += n as u64;
-                    }
-                }
-                Err(FsError::WouldBlock) if total == 0 => return Ok(None),
-                Err(FsError::WouldBlock) => break,
-                Err(e) => return Err(fs(e)),
-            }
+        };
+        match r {
+            Ok(end) => Ok(Some((len, Some(end)))),
+            Err(FsError::WouldBlock) => Ok(None),
+            Err(e) => Err(fs(e)),
         }
-        Ok(Some((total, end)))
     }
 
     fn wait_for(&self, fd: u32, interest: Interest) -> Result<Outcome, Errno> {
@@ -377,9 +433,11 @@ impl WasiCtx {
             return Err(Errno::Spipe);
         }
         let iovs = mem.read_iovecs(iovs, iovs_len)?;
+        mem.check(nread, 4)?;
+        let offset = file_offset(offset)?;
         match Self::read_iovs(mem, handle.as_ref(), &iovs, offset)? {
             Some(n) => mem
-                .write_u32(nread, n as u32)
+                .write_u32(nread, n)
                 .map(|_| Outcome::Return(Errno::Success)),
             None => self.wait_for(fd, Interest::Read),
         }
@@ -392,8 +450,10 @@ impl WasiCtx {
                 preopen: Some(name),
                 ..
             } => {
-                mem.write_u32(out, PREOPENTYPE_DIR as u32)?;
-                mem.write_u32(out + 4, name.len() as u32)
+                let mut b = [0u8; PRESTAT_SIZE as usize];
+                b[0] = PREOPENTYPE_DIR;
+                b[4..8].copy_from_slice(&len32(name.len())?.to_le_bytes());
+                mem.write(out, &b)
             }
             _ => Err(Errno::Badf),
         }
@@ -436,9 +496,11 @@ impl WasiCtx {
             return Err(Errno::Spipe);
         }
         let iovs = mem.read_iovecs(iovs, iovs_len)?;
+        mem.check(nwritten, 4)?;
+        let offset = file_offset(offset)?;
         match Self::write_iovs(mem, handle.as_ref(), &iovs, Some(offset))? {
             Some((n, _)) => mem
-                .write_u32(nwritten, n as u32)
+                .write_u32(nwritten, n)
                 .map(|_| Outcome::Return(Errno::Success)),
             None => self.wait_for(fd, Interest::Write),
         }
@@ -464,12 +526,13 @@ impl WasiCtx {
         }
         let (handle, pos) = (handle.clone(), *pos);
         let iovs = mem.read_iovecs(iovs, iovs_len)?;
+        mem.check(nread, 4)?;
         match Self::read_iovs(mem, handle.as_ref(), &iovs, pos)? {
             Some(n) => {
                 if let FdKind::File { pos, .. } = &mut self.entry_mut(fd)?.kind {
-                    *pos += n;
+                    *pos = pos.saturating_add(u64::from(n));
                 }
-                mem.write_u32(nread, n as u32)?;
+                mem.write_u32(nread, n)?;
                 Ok(Outcome::Return(Errno::Success))
             }
             None => self.wait_for(fd, Interest::Read),
@@ -512,7 +575,11 @@ impl WasiCtx {
             e.cookie += 2;
             e
         }));
-        let mut out: Vec<u8> = Vec::with_capacity(buf_len as usize);
+        mem.check(buf, buf_len)?;
+        mem.check(bufused, 4)?;
+        // Grown by what is produced (never `buf_len` up front: a hostile 4 GiB length must
+        // not become a 4 GiB allocation).
+        let mut out: Vec<u8> = Vec::new();
         for e in entries.iter().filter(|e| e.cookie > cookie) {
             if out.len() >= buf_len as usize {
                 break;
@@ -520,7 +587,7 @@ impl WasiCtx {
             let mut d = [0u8; DIRENT_SIZE as usize];
             d[0..8].copy_from_slice(&e.cookie.to_le_bytes());
             d[8..16].copy_from_slice(&e.ino.to_le_bytes());
-            d[16..20].copy_from_slice(&(e.name.len() as u32).to_le_bytes());
+            d[16..20].copy_from_slice(&len32(e.name.len())?.to_le_bytes());
             d[20] = filetype(e.kind);
             out.extend_from_slice(&d);
             out.extend_from_slice(e.name.as_bytes());
@@ -571,12 +638,9 @@ impl WasiCtx {
         mem.write_u64(out, new as u64)
     }
 
-    /// `fd_sync(fd)`.
+    /// `fd_sync(fd)`: `EBADF` for a directory, as in wasmtime.
     pub fn fd_sync(&self, fd: u32) -> R {
-        match &self.entry(fd)?.kind {
-            FdKind::File { handle, .. } => handle.sync().map_err(fs),
-            FdKind::Dir { .. } => Ok(()),
-        }
+        self.file(fd)?.0.sync().map_err(fs)
     }
 
     /// `fd_tell(fd) -> offset`.
@@ -614,6 +678,7 @@ impl WasiCtx {
         }
         let (handle, pos) = (handle.clone(), *pos);
         let iovs = mem.read_iovecs(iovs, iovs_len)?;
+        mem.check(nwritten, 4)?;
         let at = if append || !handle.is_seekable() {
             None
         } else {
@@ -621,12 +686,13 @@ impl WasiCtx {
         };
         match Self::write_iovs(mem, handle.as_ref(), &iovs, at)? {
             Some((n, end)) => {
-                if let FdKind::File { pos, .. } = &mut self.entry_mut(fd)?.kind {
+                if let (FdKind::File { pos, .. }, Some(end)) = (&mut self.entry_mut(fd)?.kind, end)
+                {
                     if handle.is_seekable() {
                         *pos = end;
                     }
                 }
-                mem.write_u32(nwritten, n as u32)?;
+                mem.write_u32(nwritten, n)?;
                 Ok(Outcome::Return(Errno::Success))
             }
             None => self.wait_for(fd, Interest::Write),
@@ -642,13 +708,24 @@ impl WasiCtx {
         ptr: u32,
         len: u32,
     ) -> Result<(FsPath, bool), Errno> {
-        let raw = mem.read_str(ptr, len)?;
+        let raw = read_path(mem, ptr, len)?;
         self.resolve_at(dirfd, &raw)
     }
 
     /// `path_create_directory(fd, path)`.
     pub fn path_create_directory(&self, mem: &dyn GuestMemory, fd: u32, ptr: u32, len: u32) -> R {
-        let (p, _) = self.path(mem, fd, ptr, len)?;
+        let raw = read_path(mem, ptr, len)?;
+        let (p, _) = self.resolve_at(fd, &raw)?;
+        // "f/." or "d/..": the directory itself, which must exist (ENOENT/ENOTDIR) and then
+        // does (EEXIST), as mkdir(2) and wasmtime.
+        if matches!(raw.rsplit('/').next(), Some("." | "..")) {
+            let m = self.ns.stat(&p).map_err(fs)?;
+            return Err(if m.is_dir() {
+                Errno::Exist
+            } else {
+                Errno::NotDir
+            });
+        }
         self.ns.mkdir(&p).map_err(fs)
     }
 
@@ -675,8 +752,12 @@ impl WasiCtx {
         len: u32,
         out: u32,
     ) -> R {
-        let (p, trailing) = self.path(mem, fd, ptr, len)?;
-        let m = self.stat_path(&p, flags & lookupflags::SYMLINK_FOLLOW != 0, trailing)?;
+        let raw = read_path(mem, ptr, len)?;
+        let (p, _) = self.resolve_at(fd, &raw)?;
+        let follow = flags & lookupflags::SYMLINK_FOLLOW != 0;
+        // As wasmtime: "f/" and "f/." must be directories only when following links.
+        let must_be_dir = follow && requires_dir(&raw);
+        let m = self.stat_path(&p, follow, must_be_dir)?;
         write_filestat(mem, out, &m)
     }
 
@@ -717,23 +798,62 @@ impl WasiCtx {
         new_ptr: u32,
         new_len: u32,
     ) -> R {
-        let (old, old_trailing) = self.path(mem, old_fd, old_ptr, old_len)?;
-        let (new, new_trailing) = self.path(mem, new_fd, new_ptr, new_len)?;
-        let src = self.stat_path(&old, old_flags & lookupflags::SYMLINK_FOLLOW != 0, false)?;
+        // Both fds must be directories; then following a symlink source is not supported
+        // (EINVAL, as wasmtime, before the paths are looked at).
+        self.resolve_at(old_fd, ".")?;
+        self.resolve_at(new_fd, ".")?;
+        let old_raw = read_path(mem, old_ptr, old_len)?;
+        let new_raw = read_path(mem, new_ptr, new_len)?;
+        if old_flags & lookupflags::SYMLINK_FOLLOW != 0 {
+            return Err(Errno::Inval);
+        }
+        let (old, old_trailing) = self.resolve_at(old_fd, &old_raw)?;
+        let (new, new_trailing) = self.resolve_at(new_fd, &new_raw)?;
+        // As wasmtime: both names' directories are opened before linking (ENOENT/ENOTDIR),
+        // and a target in directory form ("f/.") names that directory, which exists.
+        self.open_parent(&old, old_trailing)?;
+        self.open_parent(&new, new_trailing)?;
+        let src = self.stat_path(&old, false, false)?;
+        if new_trailing {
+            return Err(Errno::Exist);
+        }
+        // As linkat(2): an existing target is EEXIST before a directory source is EPERM.
+        if self.ns.lstat(&new).is_ok() {
+            return Err(Errno::Exist);
+        }
         if src.is_dir() {
             return Err(Errno::Perm);
         }
         if old_trailing {
             return Err(Errno::NotDir);
         }
-        if new_trailing {
-            return Err(if self.ns.lstat(&new).is_ok() {
-                Errno::Exist
-            } else {
-                Errno::NoEnt
-            });
-        }
         self.ns.link(&old, &new).map_err(fs)
+    }
+
+    /// Opens the directory a name lives in, as wasmtime does before operating on the name:
+    /// its parent, or for a name in directory form ("x/", "x/.") the name itself.
+    fn open_parent(&self, p: &FsPath, dir_form: bool) -> R {
+        let dir = if dir_form {
+            p.clone()
+        } else {
+            p.parent().unwrap_or_else(FsPath::root)
+        };
+        match self.ns.stat(&dir) {
+            Ok(m) if m.is_dir() => Ok(()),
+            Ok(_) => Err(Errno::NotDir),
+            Err(e) => Err(fs(e)),
+        }
+    }
+
+    /// The answer to creating a link at a name in directory form ("x/", "x/."): as wasmtime
+    /// (which creates at `x`'s own `.` entry), `x` must be found (`ENOENT`), be a directory
+    /// (`ENOTDIR`), and then the name exists (`EEXIST`).
+    fn dir_form_target(&self, p: &FsPath) -> Errno {
+        match self.ns.stat(p) {
+            Ok(m) if m.is_dir() => Errno::Exist,
+            Ok(_) => Errno::NotDir,
+            Err(e) => fs(e),
+        }
     }
 
     /// `path_open(fd, dirflags, path, oflags, rights_base, rights_inheriting, fdflags) -> fd`.
@@ -751,13 +871,28 @@ impl WasiCtx {
         fdflags: u16,
         out: u32,
     ) -> R {
-        let (p, trailing) = self.path(mem, dirfd, ptr, len)?;
+        let raw = read_path(mem, ptr, len)?;
         if let FdKind::File { .. } = self.entry(dirfd)?.kind {
             return Err(Errno::NotDir);
         }
-        let follow = dirflags & lookupflags::SYMLINK_FOLLOW != 0;
         let creat = oflags & oflags::CREAT != 0;
         let excl = oflags & oflags::EXCL != 0;
+        // As wasmtime: the sync flags are not supported, and a directory cannot be
+        // created, exclusively opened or truncated by `path_open`.
+        if fdflags & (fdflags::DSYNC | fdflags::RSYNC | fdflags::SYNC) != 0 {
+            return Err(Errno::NotSup);
+        }
+        if oflags & oflags::DIRECTORY != 0
+            && oflags & (oflags::CREAT | oflags::EXCL | oflags::TRUNC) != 0
+        {
+            return Err(Errno::Inval);
+        }
+        let (p, trailing) = self.resolve_at(dirfd, &raw)?;
+        // O_CREAT of a name with a trailing slash is EISDIR, as open(2).
+        if creat && raw.ends_with('/') {
+            return Err(Errno::IsDir);
+        }
+        let follow = dirflags & lookupflags::SYMLINK_FOLLOW != 0;
         let want_dir = oflags & oflags::DIRECTORY != 0 || trailing;
         let read = rights_base & (rights::FD_READ | rights::FD_READDIR) != 0;
         let write = rights_base
@@ -778,7 +913,9 @@ impl WasiCtx {
                     return Err(Errno::Exist);
                 }
                 if m.is_dir() {
-                    if write || trunc || fdflags & fdflags::APPEND != 0 {
+                    // Creating, truncating or the FD_WRITE right asks for a writable open
+                    // (EISDIR); APPEND and other rights do not (as wasmtime).
+                    if creat || trunc || rights_base & rights::FD_WRITE != 0 {
                         return Err(Errno::IsDir);
                     }
                     // Like a cap-std `Dir`, every directory fd is its own sandbox: `..`
@@ -832,8 +969,12 @@ impl WasiCtx {
         buf_len: u32,
         bufused: u32,
     ) -> R {
-        let (p, trailing) = self.path(mem, fd, ptr, len)?;
-        if trailing {
+        let raw = read_path(mem, ptr, len)?;
+        let (p, _) = self.resolve_at(fd, &raw)?;
+        if self.ns.stat(&p).is_ok_and(|m| m.is_dir()) {
+            return Err(Errno::Inval); // a directory (even a mount point) is no symlink
+        }
+        if requires_dir(&raw) {
             return Err(Errno::NotDir);
         }
         let target = self.ns.readlink(&p).map_err(|e| match e {
@@ -845,9 +986,18 @@ impl WasiCtx {
         mem.write_u32(bufused, n as u32)
     }
 
-    /// `path_remove_directory(fd, path)`.
+    /// `path_remove_directory(fd, path)`. A path ending in `/`, `.` or `..` is `EINVAL`.
     pub fn path_remove_directory(&self, mem: &dyn GuestMemory, fd: u32, ptr: u32, len: u32) -> R {
-        let (p, _) = self.path(mem, fd, ptr, len)?;
+        let raw = read_path(mem, ptr, len)?;
+        let (p, _) = self.resolve_at(fd, &raw)?;
+        if requires_dir(&raw) {
+            let m = self.ns.stat(&p).map_err(fs)?;
+            return Err(if m.is_dir() {
+                Errno::Inval
+            } else {
+                Errno::NotDir
+            });
+        }
         if p.is_root() || self.is_preopen_path(&p) {
             return Err(Errno::Busy);
         }
@@ -873,10 +1023,26 @@ impl WasiCtx {
         new_ptr: u32,
         new_len: u32,
     ) -> R {
-        let (old, old_trailing) = self.path(mem, fd, old_ptr, old_len)?;
-        let (new, new_trailing) = self.path(mem, new_fd, new_ptr, new_len)?;
+        let old_raw = read_path(mem, old_ptr, old_len)?;
+        let new_raw = read_path(mem, new_ptr, new_len)?;
+        // As wasmtime: the old name's directory is opened before the new name is looked at.
+        let (old, old_dir_form) = self.resolve_at(fd, &old_raw)?;
+        self.open_parent(&old, old_dir_form)?;
+        let (new, new_dir_form) = self.resolve_at(new_fd, &new_raw)?;
+        self.open_parent(&new, new_dir_form)?;
+        // A last component `.` or `..` is a directory's own entry, which cannot be renamed
+        // or replaced (EBUSY, as rename(2) and wasmtime), once the directory is found.
+        let dots = |raw: &str| matches!(raw.rsplit('/').next(), Some("." | ".."));
+        if dots(&old_raw) || dots(&new_raw) {
+            for (p, raw) in [(&old, &old_raw), (&new, &new_raw)] {
+                if dots(raw) && !self.ns.stat(p).map_err(fs)?.is_dir() {
+                    return Err(Errno::NotDir);
+                }
+            }
+            return Err(Errno::Busy);
+        }
         let src = self.ns.lstat(&old).map_err(fs)?;
-        if (old_trailing || new_trailing) && !src.is_dir() {
+        if (old_dir_form || new_dir_form) && !src.is_dir() {
             return Err(Errno::NotDir);
         }
         self.ns.rename(&old, &new).map_err(fs)
@@ -892,7 +1058,8 @@ impl WasiCtx {
         new_ptr: u32,
         new_len: u32,
     ) -> R {
-        let target = mem.read_str(old_ptr, old_len)?;
+        self.resolve_at(fd, ".")?; // a bad fd is EBADF before anything else
+        let target = read_path(mem, old_ptr, old_len)?;
         if target.is_empty() {
             return Err(Errno::NoEnt);
         }
@@ -901,20 +1068,17 @@ impl WasiCtx {
         }
         let (link, trailing) = self.path(mem, fd, new_ptr, new_len)?;
         if trailing {
-            return Err(if self.ns.lstat(&link).is_ok() {
-                Errno::Exist
-            } else {
-                Errno::NoEnt
-            });
+            return Err(self.dir_form_target(&link));
         }
         self.ns.symlink(&target, &link).map_err(fs)
     }
 
-    /// `path_unlink_file(fd, path)`.
+    /// `path_unlink_file(fd, path)`. A path ending in `/`, `.` or `..` names a directory.
     pub fn path_unlink_file(&self, mem: &dyn GuestMemory, fd: u32, ptr: u32, len: u32) -> R {
-        let (p, trailing) = self.path(mem, fd, ptr, len)?;
-        if trailing {
-            let m = self.ns.lstat(&p).map_err(fs)?;
+        let raw = read_path(mem, ptr, len)?;
+        let (p, _) = self.resolve_at(fd, &raw)?;
+        if requires_dir(&raw) {
+            let m = self.ns.stat(&p).map_err(fs)?;
             return Err(if m.is_dir() {
                 Errno::IsDir
             } else {
@@ -960,35 +1124,26 @@ impl WasiCtx {
                     let id = u32::from_le_bytes(s[16..20].try_into().unwrap_or_default());
                     let timeout = u64::from_le_bytes(s[24..32].try_into().unwrap_or_default());
                     let flags = u16::from_le_bytes(s[40..42].try_into().unwrap_or_default());
-                    let deadline = match resumed.as_ref().and_then(|p| p.deadlines[i]) {
-                        Some(d) => Ok(d),
+                    // As wasmtime: only the realtime and monotonic clocks can be waited on,
+                    // and unknown flags are refused; either fails the whole call.
+                    if flags & !SUBSCRIPTION_CLOCK_ABSTIME != 0
+                        || !matches!(id, clockid::REALTIME | clockid::MONOTONIC)
+                    {
+                        return Err(Errno::Inval);
+                    }
+                    let d = match resumed.as_ref().and_then(|p| p.deadlines[i]) {
+                        Some(d) => d,
                         None => match (id, flags & SUBSCRIPTION_CLOCK_ABSTIME != 0) {
                             (clockid::REALTIME, true) => {
-                                Ok(now + timeout.saturating_sub(clock::now()))
+                                now.saturating_add(timeout.saturating_sub(clock::now()))
                             }
-                            (clockid::MONOTONIC, true) => Ok(timeout),
-                            (
-                                clockid::REALTIME
-                                | clockid::MONOTONIC
-                                | clockid::PROCESS_CPUTIME_ID
-                                | clockid::THREAD_CPUTIME_ID,
-                                false,
-                            ) => Ok(now.saturating_add(timeout)),
-                            _ => Err(Errno::Inval),
+                            (_, true) => timeout,
+                            (_, false) => now.saturating_add(timeout),
                         },
                     };
-                    match deadline {
-                        Ok(d) => {
-                            deadlines.push(Some(d));
-                            if d <= now {
-                                events.push(ev);
-                            }
-                        }
-                        Err(e) => {
-                            deadlines.push(None);
-                            ev[8..10].copy_from_slice(&e.raw().to_le_bytes());
-                            events.push(ev);
-                        }
+                    deadlines.push(Some(d));
+                    if d <= now {
+                        events.push(ev);
                     }
                 }
                 eventtype::FD_READ | eventtype::FD_WRITE => {
@@ -1041,15 +1196,20 @@ impl WasiCtx {
                 handles: waits,
             }));
         }
-        for (i, ev) in events.iter().enumerate() {
-            mem.write(out_ptr + i as u32 * EVENT_SIZE, ev)?;
-        }
-        mem.write_u32(nevents, events.len() as u32)?;
+        let out: Vec<u8> = events.concat();
+        mem.check(nevents, 4)?;
+        mem.write(out_ptr, &out)?;
+        mem.write_u32(nevents, len32(events.len())?)?;
         Ok(Outcome::Return(Errno::Success))
     }
 
-    /// `proc_exit(code)`: the host stops the guest.
+    /// `proc_exit(code)`: the host stops the guest. Codes from 126 up (and so any negative
+    /// `i32`) are not exit statuses a guest may choose, as in wasmtime: they trap rather than
+    /// look like a success or a host status (126 invalid module, 134 trap, ...).
     pub fn proc_exit(&self, code: u32) -> Outcome {
+        if code >= 126 {
+            return Outcome::Trap("exit with invalid exit status outside of [0..126)".into());
+        }
         Outcome::Exit(code)
     }
 
