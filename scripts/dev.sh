@@ -4,7 +4,8 @@
 #   ./scripts/dev.sh test    set up a fresh machine and run every test
 #   ./scripts/dev.sh bench   print benchmark figures (native, and in headless Chromium)
 #   ./scripts/dev.sh guests  build the WASI guest programs of tests/guests
-#   ./scripts/dev.sh testsuite  run a local wasi-testsuite checkout (OANIX_WASI_TESTSUITE)
+#   ./scripts/dev.sh testsuite  run the WASI testsuite only (../shared/wasi-testsuite or OANIX_WASI_TESTSUITE)
+#   ./scripts/dev.sh fuzz [N]   the differential fuzzer (shim vs wasmtime-wasi) for N fresh cases (default 3000)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -112,6 +113,10 @@ case "${1:-}" in
     OANIX_WASI_TESTSUITE=${OANIX_WASI_TESTSUITE:?no ../shared/wasi-testsuite: set it to a wasi-testsuite checkout\'s tests dir}
     wasi_testsuite "${@:2}" && wasi_testsuite_browser
     ;;
+  fuzz)
+    setup
+    OANIX_FUZZ_CASES=${2:-3000} cargo test -p oanix-native-runner --test fuzz -- --nocapture
+    ;;
   bench)
     setup
     build_guests
@@ -135,7 +140,7 @@ case "${1:-}" in
       print_indexeddb_figures -- --nocapture
     ;;
   *)
-    echo "usage: $0 serve|test|bench|guests|testsuite" >&2
+    echo "usage: $0 serve|test|bench|guests|testsuite|fuzz" >&2
     exit 2
     ;;
 esac
