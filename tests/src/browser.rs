@@ -35,6 +35,7 @@ pub async fn run_browser(runner: &BrowserRunner, case: &Case) -> Observed {
 /// directory named after the case), then flushes it and reads the tree back from a fresh
 /// [`OpfsFs::open`] of the same directory: what the guest left must have reached OPFS.
 /// The directory is removed afterwards.
+#[allow(clippy::arc_with_non_send_sync)] // wasm32: services hold JS objects (see MaybeSendSync)
 pub async fn run_browser_on_opfs(runner: &BrowserRunner, case: &Case) -> Observed {
     let name = format!(
         "oanix-parity-{}-{}",

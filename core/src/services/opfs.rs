@@ -155,13 +155,16 @@ impl OpfsFs {
     async fn drain(&self) -> FsResult<()> {
         let s = &self.shared;
         loop {
-            let next = s.dirty.borrow().front().cloned();
+            // Taken off the queue before it is mirrored: a change made while the mirroring
+            // awaits OPFS queues the path again (`mark` skips a path only when it is still
+            // waiting at the back), so the change is not lost.
+            let next = s.dirty.borrow_mut().pop_front();
             let Some(path) = next else { break };
             if let Err(e) = sync(s, &path).await {
                 *s.error.borrow_mut() = Some(format!("{path}: {e}"));
+                s.dirty.borrow_mut().push_front(path);
                 return Err(e);
             }
-            s.dirty.borrow_mut().pop_front();
         }
         *s.error.borrow_mut() = None;
         Ok(())

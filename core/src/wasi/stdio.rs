@@ -557,10 +557,12 @@ mod tests {
     }
 
     /// A reader that counts its reads and hands out what its channel gives.
+    #[cfg(not(target_arch = "wasm32"))]
     struct ChanReader {
         rx: std::sync::mpsc::Receiver<std::io::Result<Vec<u8>>>,
         reads: Arc<std::sync::atomic::AtomicUsize>,
     }
+    #[cfg(not(target_arch = "wasm32"))]
     impl std::io::Read for ChanReader {
         fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
             self.reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
@@ -576,6 +578,7 @@ mod tests {
     }
 
     /// Waits until `h` is readable (the feeder thread's wake-up sets the flag).
+    #[cfg(not(target_arch = "wasm32"))]
     fn wait_readable(h: &dyn FileHandle) {
         let (tx, rx) = std::sync::mpsc::channel::<()>();
         struct Tx(Mutex<std::sync::mpsc::Sender<()>>);
@@ -591,6 +594,7 @@ mod tests {
         }
     }
 
+    #[cfg(not(target_arch = "wasm32"))]
     #[test]
     fn reader_fed_pipe_reads_on_demand_and_reports_errors() {
         let (tx, rx) = std::sync::mpsc::channel();
@@ -616,7 +620,9 @@ mod tests {
     }
 
     /// A writer that fails as told.
+    #[cfg(not(target_arch = "wasm32"))]
     struct Failing(std::io::ErrorKind, Option<i32>);
+    #[cfg(not(target_arch = "wasm32"))]
     impl std::io::Write for Failing {
         fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
             Err(match self.1 {
@@ -629,6 +635,7 @@ mod tests {
         }
     }
 
+    #[cfg(not(target_arch = "wasm32"))]
     #[test]
     fn writer_errors_reach_the_writer_as_their_errno() {
         let full = OutputPipe::to_writer(Failing(std::io::ErrorKind::Other, Some(28))).unwrap();
