@@ -320,7 +320,8 @@ impl WasiCtx {
     pub fn fd_filestat_set_size(&self, fd: u32, size: u64) -> R {
         let (handle, write) = self.file(fd)?;
         if !write {
-            return Err(Errno::Badf);
+            // ftruncate(2) of a descriptor not open for writing, as wasmtime answers.
+            return Err(Errno::Inval);
         }
         handle.set_len(file_offset(size)?).map_err(fs)
     }
@@ -807,11 +808,11 @@ impl WasiCtx {
         if old_flags & lookupflags::SYMLINK_FOLLOW != 0 {
             return Err(Errno::Inval);
         }
+        // As wasmtime: each name's directory is opened in turn (ENOENT/ENOTDIR/escape)
+        // before linking, and a target in directory form ("f/.") names that directory.
         let (old, old_trailing) = self.resolve_at(old_fd, &old_raw)?;
-        let (new, new_trailing) = self.resolve_at(new_fd, &new_raw)?;
-        // As wasmtime: both names' directories are opened before linking (ENOENT/ENOTDIR),
-        // and a target in directory form ("f/.") names that directory, which exists.
         self.open_parent(&old, old_trailing)?;
+        let (new, new_trailing) = self.resolve_at(new_fd, &new_raw)?;
         self.open_parent(&new, new_trailing)?;
         let src = self.stat_path(&old, false, false)?;
         if new_trailing {
@@ -894,7 +895,10 @@ impl WasiCtx {
         }
         let follow = dirflags & lookupflags::SYMLINK_FOLLOW != 0;
         let want_dir = oflags & oflags::DIRECTORY != 0 || trailing;
-        let read = rights_base & (rights::FD_READ | rights::FD_READDIR) != 0;
+        // As wasmtime: a file opened without FD_WRITE is opened for reading even if FD_READ
+        // was not asked for either.
+        let read = rights_base & (rights::FD_READ | rights::FD_READDIR) != 0
+            || rights_base & rights::FD_WRITE == 0;
         let write = rights_base
             & (rights::FD_WRITE
                 | rights::FD_ALLOCATE
@@ -909,6 +913,10 @@ impl WasiCtx {
         };
         match existing {
             Ok(m) => {
+                // "f/." names a directory; a file there is ENOTDIR before anything else.
+                if trailing && !m.is_dir() {
+                    return Err(Errno::NotDir);
+                }
                 if creat && excl {
                     return Err(Errno::Exist);
                 }
@@ -971,11 +979,16 @@ impl WasiCtx {
     ) -> R {
         let raw = read_path(mem, ptr, len)?;
         let (p, _) = self.resolve_at(fd, &raw)?;
-        if self.ns.stat(&p).is_ok_and(|m| m.is_dir()) {
-            return Err(Errno::Inval); // a directory (even a mount point) is no symlink
-        }
+        // A directory (even a mount point) is no symlink; "f/." names a directory.
         if requires_dir(&raw) {
-            return Err(Errno::NotDir);
+            return Err(match self.ns.stat(&p) {
+                Ok(m) if m.is_dir() => Errno::Inval,
+                Ok(_) => Errno::NotDir,
+                Err(e) => fs(e),
+            });
+        }
+        if self.ns.lstat(&p).is_ok_and(|m| m.is_dir()) {
+            return Err(Errno::Inval);
         }
         let target = self.ns.readlink(&p).map_err(|e| match e {
             FsError::InvalidInput(_) => Errno::Inval,
@@ -1025,14 +1038,14 @@ impl WasiCtx {
     ) -> R {
         let old_raw = read_path(mem, old_ptr, old_len)?;
         let new_raw = read_path(mem, new_ptr, new_len)?;
-        // As wasmtime: the old name's directory is opened before the new name is looked at.
-        let (old, old_dir_form) = self.resolve_at(fd, &old_raw)?;
-        self.open_parent(&old, old_dir_form)?;
-        let (new, new_dir_form) = self.resolve_at(new_fd, &new_raw)?;
-        self.open_parent(&new, new_dir_form)?;
         // A last component `.` or `..` is a directory's own entry, which cannot be renamed
-        // or replaced (EBUSY, as rename(2) and wasmtime), once the directory is found.
+        // or replaced (EBUSY, as rename(2) and wasmtime), once the directory is found. As
+        // wasmtime, the old name's directory is opened before the new name is looked at.
         let dots = |raw: &str| matches!(raw.rsplit('/').next(), Some("." | ".."));
+        let (old, old_dir_form) = self.resolve_at(fd, &old_raw)?;
+        self.open_parent(&old, dots(&old_raw))?;
+        let (new, new_dir_form) = self.resolve_at(new_fd, &new_raw)?;
+        self.open_parent(&new, dots(&new_raw))?;
         if dots(&old_raw) || dots(&new_raw) {
             for (p, raw) in [(&old, &old_raw), (&new, &new_raw)] {
                 if dots(raw) && !self.ns.stat(p).map_err(fs)?.is_dir() {
