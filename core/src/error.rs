@@ -194,6 +194,13 @@ impl FsError {
     }
 }
 
+impl From<FsError> for Errno {
+    /// [`FsError::errno`], so `?` turns a service error into the guest's errno.
+    fn from(e: FsError) -> Self {
+        e.errno()
+    }
+}
+
 impl fmt::Display for FsError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -254,5 +261,6 @@ mod tests {
         assert_eq!(FsError::WouldBlock.errno(), Errno::Again);
         assert_eq!(FsError::CrossDevice.errno(), Errno::Xdev);
         assert_eq!(FsError::Overflow.errno(), Errno::Overflow);
+        assert_eq!(Errno::from(FsError::Busy), Errno::Busy);
     }
 }
