@@ -226,6 +226,13 @@ impl From<std::io::Error> for FsError {
     }
 }
 
+impl From<FsError> for Errno {
+    /// [`FsError::errno`], so `?` turns a service error into the guest's errno.
+    fn from(e: FsError) -> Self {
+        e.errno()
+    }
+}
+
 impl fmt::Display for FsError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -286,6 +293,7 @@ mod tests {
         assert_eq!(FsError::WouldBlock.errno(), Errno::Again);
         assert_eq!(FsError::CrossDevice.errno(), Errno::Xdev);
         assert_eq!(FsError::Overflow.errno(), Errno::Overflow);
+        assert_eq!(Errno::from(FsError::Busy), Errno::Busy);
     }
 
     #[test]

@@ -49,10 +49,6 @@ fn file_offset(offset: u64) -> Result<u64, Errno> {
     Ok(offset)
 }
 
-fn fs(e: FsError) -> Errno {
-    e.errno()
-}
-
 fn filetype(kind: FileKind) -> u8 {
     match kind {
         FileKind::File => filetype::REGULAR_FILE,
@@ -264,7 +260,7 @@ impl WasiCtx {
         let e = self.entry(fd)?;
         let ft = match &e.kind {
             FdKind::Dir { .. } => filetype::DIRECTORY,
-            FdKind::File { handle, .. } => filetype(handle.metadata().map_err(fs)?.kind),
+            FdKind::File { handle, .. } => filetype(handle.metadata()?.kind),
         };
         let mut b = [0u8; FDSTAT_SIZE as usize];
         b[0] = ft;
@@ -311,8 +307,7 @@ impl WasiCtx {
         let meta = match &self.entry(fd)?.kind {
             FdKind::File { handle, .. } => handle.metadata(),
             FdKind::Dir { path, .. } => self.ns.stat(path),
-        }
-        .map_err(fs)?;
+        }?;
         write_filestat(mem, out, &meta)
     }
 
@@ -320,9 +315,10 @@ impl WasiCtx {
     pub fn fd_filestat_set_size(&self, fd: u32, size: u64) -> R {
         let (handle, write) = self.file(fd)?;
         if !write {
-            return Err(Errno::Badf);
+            // ftruncate(2) of a descriptor not open for writing, as wasmtime answers.
+            return Err(Errno::Inval);
         }
-        handle.set_len(file_offset(size)?).map_err(fs)
+        handle.set_len(file_offset(size)?).map_err(Errno::from)
     }
 
     /// `fd_filestat_set_times(fd, atim, mtim, fst_flags)`.
@@ -332,7 +328,7 @@ impl WasiCtx {
             FdKind::File { handle, .. } => handle.set_times(a, m),
             FdKind::Dir { path, .. } => self.ns.set_times(path, a, m),
         }
-        .map_err(fs)
+        .map_err(Errno::from)
     }
 
     fn file(&self, fd: u32) -> Result<(&Arc<dyn FileHandle>, bool), Errno> {
@@ -367,7 +363,7 @@ impl WasiCtx {
         match r {
             Ok(n) => Ok(Some(len32(n.min(len as usize))?)),
             Err(FsError::WouldBlock) => Ok(None),
-            Err(e) => Err(fs(e)),
+            Err(e) => Err(e.into()),
         }
     }
 
@@ -395,7 +391,7 @@ impl WasiCtx {
         match r {
             Ok(end) => Ok(Some((len, Some(end)))),
             Err(FsError::WouldBlock) => Ok(None),
-            Err(e) => Err(fs(e)),
+            Err(e) => Err(e.into()),
         }
     }
 
@@ -552,7 +548,7 @@ impl WasiCtx {
         let FdKind::Dir { path, .. } = &self.entry(fd)?.kind else {
             return Err(Errno::Badf); // as wasmtime: a file fd lacks the FD_READDIR right
         };
-        let dir_ino = self.ns.stat(path).map_err(fs)?.ino;
+        let dir_ino = self.ns.stat(path)?.ino;
         let parent_ino = path
             .parent()
             .and_then(|p| self.ns.stat(&p).ok())
@@ -571,7 +567,7 @@ impl WasiCtx {
                 cookie: 2,
             },
         ];
-        entries.extend(self.ns.readdir(path).map_err(fs)?.into_iter().map(|mut e| {
+        entries.extend(self.ns.readdir(path)?.into_iter().map(|mut e| {
             e.cookie += 2;
             e
         }));
@@ -627,7 +623,7 @@ impl WasiCtx {
         let base = match whence {
             whence::SET => 0i128,
             whence::CUR => *pos as i128,
-            whence::END => handle.metadata().map_err(fs)?.size as i128,
+            whence::END => handle.metadata()?.size as i128,
             _ => return Err(Errno::Inval),
         };
         let new = base + offset as i128;
@@ -640,7 +636,7 @@ impl WasiCtx {
 
     /// `fd_sync(fd)`: `EBADF` for a directory, as in wasmtime.
     pub fn fd_sync(&self, fd: u32) -> R {
-        self.file(fd)?.0.sync().map_err(fs)
+        self.file(fd)?.0.sync().map_err(Errno::from)
     }
 
     /// `fd_tell(fd) -> offset`.
@@ -719,14 +715,14 @@ impl WasiCtx {
         // "f/." or "d/..": the directory itself, which must exist (ENOENT/ENOTDIR) and then
         // does (EEXIST), as mkdir(2) and wasmtime.
         if matches!(raw.rsplit('/').next(), Some("." | "..")) {
-            let m = self.ns.stat(&p).map_err(fs)?;
+            let m = self.ns.stat(&p)?;
             return Err(if m.is_dir() {
                 Errno::Exist
             } else {
                 Errno::NotDir
             });
         }
-        self.ns.mkdir(&p).map_err(fs)
+        self.ns.mkdir(&p).map_err(Errno::from)
     }
 
     fn stat_path(&self, p: &FsPath, follow: bool, trailing: bool) -> Result<Metadata, Errno> {
@@ -734,8 +730,7 @@ impl WasiCtx {
             self.ns.stat(p)
         } else {
             self.ns.lstat(p)
-        }
-        .map_err(fs)?;
+        }?;
         if trailing && !m.is_dir() {
             return Err(Errno::NotDir);
         }
@@ -779,9 +774,9 @@ impl WasiCtx {
         let follow = flags & lookupflags::SYMLINK_FOLLOW != 0;
         self.stat_path(&p, follow, trailing)?;
         if follow {
-            self.ns.set_times(&p, a, m).map_err(fs)
+            self.ns.set_times(&p, a, m).map_err(Errno::from)
         } else {
-            self.ns.set_times_nofollow(&p, a, m).map_err(fs)
+            self.ns.set_times_nofollow(&p, a, m).map_err(Errno::from)
         }
     }
 
@@ -807,11 +802,11 @@ impl WasiCtx {
         if old_flags & lookupflags::SYMLINK_FOLLOW != 0 {
             return Err(Errno::Inval);
         }
+        // As wasmtime: each name's directory is opened in turn (ENOENT/ENOTDIR/escape)
+        // before linking, and a target in directory form ("f/.") names that directory.
         let (old, old_trailing) = self.resolve_at(old_fd, &old_raw)?;
-        let (new, new_trailing) = self.resolve_at(new_fd, &new_raw)?;
-        // As wasmtime: both names' directories are opened before linking (ENOENT/ENOTDIR),
-        // and a target in directory form ("f/.") names that directory, which exists.
         self.open_parent(&old, old_trailing)?;
+        let (new, new_trailing) = self.resolve_at(new_fd, &new_raw)?;
         self.open_parent(&new, new_trailing)?;
         let src = self.stat_path(&old, false, false)?;
         if new_trailing {
@@ -827,7 +822,7 @@ impl WasiCtx {
         if old_trailing {
             return Err(Errno::NotDir);
         }
-        self.ns.link(&old, &new).map_err(fs)
+        self.ns.link(&old, &new).map_err(Errno::from)
     }
 
     /// Opens the directory a name lives in, as wasmtime does before operating on the name:
@@ -841,7 +836,7 @@ impl WasiCtx {
         match self.ns.stat(&dir) {
             Ok(m) if m.is_dir() => Ok(()),
             Ok(_) => Err(Errno::NotDir),
-            Err(e) => Err(fs(e)),
+            Err(e) => Err(e.into()),
         }
     }
 
@@ -852,7 +847,7 @@ impl WasiCtx {
         match self.ns.stat(p) {
             Ok(m) if m.is_dir() => Errno::Exist,
             Ok(_) => Errno::NotDir,
-            Err(e) => fs(e),
+            Err(e) => e.into(),
         }
     }
 
@@ -894,7 +889,10 @@ impl WasiCtx {
         }
         let follow = dirflags & lookupflags::SYMLINK_FOLLOW != 0;
         let want_dir = oflags & oflags::DIRECTORY != 0 || trailing;
-        let read = rights_base & (rights::FD_READ | rights::FD_READDIR) != 0;
+        // As wasmtime: a file opened without FD_WRITE is opened for reading even if FD_READ
+        // was not asked for either.
+        let read = rights_base & (rights::FD_READ | rights::FD_READDIR) != 0
+            || rights_base & rights::FD_WRITE == 0;
         let write = rights_base
             & (rights::FD_WRITE
                 | rights::FD_ALLOCATE
@@ -909,6 +907,10 @@ impl WasiCtx {
         };
         match existing {
             Ok(m) => {
+                // "f/." names a directory; a file there is ENOTDIR before anything else.
+                if trailing && !m.is_dir() {
+                    return Err(Errno::NotDir);
+                }
                 if creat && excl {
                     return Err(Errno::Exist);
                 }
@@ -939,7 +941,7 @@ impl WasiCtx {
                     return Err(Errno::Inval);
                 }
             }
-            Err(e) => return Err(fs(e)),
+            Err(e) => return Err(e.into()),
         }
         let opts = OpenOptions {
             read,
@@ -951,7 +953,7 @@ impl WasiCtx {
             directory: false,
             nofollow: !follow,
         };
-        let handle: Arc<dyn FileHandle> = Arc::from(self.ns.open(&p, &opts).map_err(fs)?);
+        let handle: Arc<dyn FileHandle> = Arc::from(self.ns.open(&p, &opts)?);
         let entry = FdEntry::file(handle, read, write || trunc, fdflags);
         let fd = self.insert(entry)?;
         mem.write_u32(out, fd)
@@ -971,15 +973,20 @@ impl WasiCtx {
     ) -> R {
         let raw = read_path(mem, ptr, len)?;
         let (p, _) = self.resolve_at(fd, &raw)?;
-        if self.ns.stat(&p).is_ok_and(|m| m.is_dir()) {
-            return Err(Errno::Inval); // a directory (even a mount point) is no symlink
-        }
+        // A directory (even a mount point) is no symlink; "f/." names a directory.
         if requires_dir(&raw) {
-            return Err(Errno::NotDir);
+            return Err(match self.ns.stat(&p) {
+                Ok(m) if m.is_dir() => Errno::Inval,
+                Ok(_) => Errno::NotDir,
+                Err(e) => e.into(),
+            });
+        }
+        if self.ns.lstat(&p).is_ok_and(|m| m.is_dir()) {
+            return Err(Errno::Inval);
         }
         let target = self.ns.readlink(&p).map_err(|e| match e {
             FsError::InvalidInput(_) => Errno::Inval,
-            e => fs(e),
+            e => e.into(),
         })?;
         let n = target.len().min(buf_len as usize);
         mem.write(buf, &target.as_bytes()[..n])?;
@@ -991,7 +998,7 @@ impl WasiCtx {
         let raw = read_path(mem, ptr, len)?;
         let (p, _) = self.resolve_at(fd, &raw)?;
         if requires_dir(&raw) {
-            let m = self.ns.stat(&p).map_err(fs)?;
+            let m = self.ns.stat(&p)?;
             return Err(if m.is_dir() {
                 Errno::Inval
             } else {
@@ -1001,7 +1008,7 @@ impl WasiCtx {
         if p.is_root() || self.is_preopen_path(&p) {
             return Err(Errno::Busy);
         }
-        self.ns.remove_dir(&p).map_err(fs)
+        self.ns.remove_dir(&p).map_err(Errno::from)
     }
 
     fn is_preopen_path(&self, p: &FsPath) -> bool {
@@ -1025,27 +1032,27 @@ impl WasiCtx {
     ) -> R {
         let old_raw = read_path(mem, old_ptr, old_len)?;
         let new_raw = read_path(mem, new_ptr, new_len)?;
-        // As wasmtime: the old name's directory is opened before the new name is looked at.
-        let (old, old_dir_form) = self.resolve_at(fd, &old_raw)?;
-        self.open_parent(&old, old_dir_form)?;
-        let (new, new_dir_form) = self.resolve_at(new_fd, &new_raw)?;
-        self.open_parent(&new, new_dir_form)?;
         // A last component `.` or `..` is a directory's own entry, which cannot be renamed
-        // or replaced (EBUSY, as rename(2) and wasmtime), once the directory is found.
+        // or replaced (EBUSY, as rename(2) and wasmtime), once the directory is found. As
+        // wasmtime, the old name's directory is opened before the new name is looked at.
         let dots = |raw: &str| matches!(raw.rsplit('/').next(), Some("." | ".."));
+        let (old, old_dir_form) = self.resolve_at(fd, &old_raw)?;
+        self.open_parent(&old, dots(&old_raw))?;
+        let (new, new_dir_form) = self.resolve_at(new_fd, &new_raw)?;
+        self.open_parent(&new, dots(&new_raw))?;
         if dots(&old_raw) || dots(&new_raw) {
             for (p, raw) in [(&old, &old_raw), (&new, &new_raw)] {
-                if dots(raw) && !self.ns.stat(p).map_err(fs)?.is_dir() {
+                if dots(raw) && !self.ns.stat(p)?.is_dir() {
                     return Err(Errno::NotDir);
                 }
             }
             return Err(Errno::Busy);
         }
-        let src = self.ns.lstat(&old).map_err(fs)?;
+        let src = self.ns.lstat(&old)?;
         if (old_dir_form || new_dir_form) && !src.is_dir() {
             return Err(Errno::NotDir);
         }
-        self.ns.rename(&old, &new).map_err(fs)
+        self.ns.rename(&old, &new).map_err(Errno::from)
     }
 
     /// `path_symlink(old_path, fd, new_path)`.
@@ -1070,7 +1077,7 @@ impl WasiCtx {
         if trailing {
             return Err(self.dir_form_target(&link));
         }
-        self.ns.symlink(&target, &link).map_err(fs)
+        self.ns.symlink(&target, &link).map_err(Errno::from)
     }
 
     /// `path_unlink_file(fd, path)`. A path ending in `/`, `.` or `..` names a directory.
@@ -1078,14 +1085,14 @@ impl WasiCtx {
         let raw = read_path(mem, ptr, len)?;
         let (p, _) = self.resolve_at(fd, &raw)?;
         if requires_dir(&raw) {
-            let m = self.ns.stat(&p).map_err(fs)?;
+            let m = self.ns.stat(&p)?;
             return Err(if m.is_dir() {
                 Errno::IsDir
             } else {
                 Errno::NotDir
             });
         }
-        self.ns.remove_file(&p).map_err(fs)
+        self.ns.remove_file(&p).map_err(Errno::from)
     }
 
     // ---- polling, processes, sockets -----------------------------------------------

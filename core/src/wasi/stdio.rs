@@ -31,6 +31,22 @@ fn stream_meta(size: u64) -> Metadata {
     }
 }
 
+/// Most wakers a pipe keeps: each waiting task's newest one. A guest polling in a loop (a
+/// `poll_oneoff` with a timeout, again and again) leaves behind wakers nobody waits on any
+/// more; past this many the oldest goes, so memory stays bounded.
+const MAX_WAKERS: usize = 16;
+
+/// Stores `w` to be woken, unless a stored waker already wakes the same task; bounded.
+fn remember(wakers: &mut Vec<Waker>, w: &Waker) {
+    if wakers.iter().any(|k| k.will_wake(w)) {
+        return;
+    }
+    if wakers.len() >= MAX_WAKERS {
+        wakers.remove(0);
+    }
+    wakers.push(w.clone());
+}
+
 #[derive(Default)]
 struct PipeState {
     data: VecDeque<u8>,
@@ -214,7 +230,7 @@ impl FileHandle for InputPipe {
             want(&mut st, FEED_CHUNK);
             #[cfg(target_arch = "wasm32")]
             want(&mut st, 1);
-            st.wakers.push(cx.waker().clone());
+            remember(&mut st.wakers, cx.waker());
             Poll::Pending
         }
     }
@@ -466,7 +482,7 @@ mod host {
         pub(super) fn poll_writable(&self, cx: &mut Context<'_>) -> Poll<FsResult<()>> {
             let mut st = self.shared.lock();
             if st.busy {
-                st.wakers.push(cx.waker().clone());
+                super::remember(&mut st.wakers, cx.waker());
                 Poll::Pending
             } else {
                 Poll::Ready(Ok(()))
@@ -548,6 +564,30 @@ mod tests {
         assert_eq!(out.contents(), b"hell");
         assert_eq!(out.dropped(), 1);
         assert_eq!(seen.lock().unwrap().as_slice(), b"hello");
+    }
+
+    #[test]
+    fn polling_in_a_loop_keeps_memory_bounded() {
+        struct Noop;
+        impl Wake for Noop {
+            fn wake(self: Arc<Self>) {}
+        }
+        let pipe = InputPipe::open();
+        let h = pipe.handle();
+        // The same task polling again and again: one waker kept.
+        let same = Waker::from(Arc::new(Noop));
+        for _ in 0..10_000 {
+            let mut cx = Context::from_waker(&same);
+            assert!(h.poll_ready(Interest::Read, &mut cx).is_pending());
+        }
+        assert_eq!(pipe.lock().wakers.len(), 1);
+        // A new waker each time (a host making one per call): bounded all the same.
+        for _ in 0..10_000 {
+            let w = Waker::from(Arc::new(Noop));
+            let mut cx = Context::from_waker(&w);
+            assert!(h.poll_ready(Interest::Read, &mut cx).is_pending());
+        }
+        assert!(pipe.lock().wakers.len() <= MAX_WAKERS);
     }
 
     #[test]
