@@ -23,10 +23,6 @@ pub enum FdKind {
         handle: Arc<dyn FileHandle>,
         /// Cursor for `fd_read`/`fd_write`/`fd_seek`.
         pos: u64,
-        /// Open for reading.
-        read: bool,
-        /// Open for writing.
-        write: bool,
     },
     /// A directory, named by its namespace path.
     Dir {
@@ -47,12 +43,15 @@ pub struct FdEntry {
     /// `fdflags` (append, nonblock, sync flags as given).
     pub flags: u16,
     /// Rights as reported by `fd_fdstat_get`; they can only shrink (`fd_fdstat_set_rights`).
+    /// A file is open for reading while it has `FD_READ`, for writing while it has
+    /// `FD_WRITE`: the rights are the one record of that.
     pub rights_base: u64,
     /// Inheriting rights as reported.
     pub rights_inheriting: u64,
 }
 
 impl FdEntry {
+    /// A file open for reading and/or writing: the rights say which.
     pub(crate) fn file(handle: Arc<dyn FileHandle>, read: bool, write: bool, flags: u16) -> Self {
         let mut base = rights::FILE;
         if !read {
@@ -62,12 +61,7 @@ impl FdEntry {
             base &= !(rights::FD_WRITE | rights::FD_ALLOCATE | rights::FD_FILESTAT_SET_SIZE);
         }
         FdEntry {
-            kind: FdKind::File {
-                handle,
-                pos: 0,
-                read,
-                write,
-            },
+            kind: FdKind::File { handle, pos: 0 },
             flags,
             rights_base: base,
             rights_inheriting: 0,
@@ -289,6 +283,25 @@ impl WasiCtx {
             .get_mut(fd as usize)
             .and_then(Option::as_mut)
             .ok_or(Errno::Badf)
+    }
+
+    /// The open file behind `fd` and its cursor, when the fd holds every right in `need`:
+    /// `EBADF` for a directory or a missing right (as wasmtime answers a read of a file not
+    /// open for reading).
+    pub(crate) fn file_fd(&self, fd: u32, need: u64) -> Result<(&Arc<dyn FileHandle>, u64), Errno> {
+        let e = self.entry(fd)?;
+        match &e.kind {
+            FdKind::File { handle, pos } if e.rights_base & need == need => Ok((handle, *pos)),
+            _ => Err(Errno::Badf),
+        }
+    }
+
+    /// The cursor of the file behind `fd` (`EBADF` for a directory).
+    pub(crate) fn file_pos_mut(&mut self, fd: u32) -> Result<&mut u64, Errno> {
+        match &mut self.entry_mut(fd)?.kind {
+            FdKind::File { pos, .. } => Ok(pos),
+            FdKind::Dir { .. } => Err(Errno::Badf),
+        }
     }
 
     /// Inserts at the lowest free descriptor.

@@ -3,7 +3,8 @@
 //! Each takes the guest memory and the call's raw arguments and returns
 //! `Result<(), Errno>`; calls that may block return an [`Outcome`] instead.
 
-use super::ctx::{requires_dir, FdEntry, FdKind, Outcome, PendingPoll, Wait, WasiCtx};
+use super::abi;
+use super::ctx::{requires_dir, FdEntry, FdKind, Outcome, Wait, WasiCtx};
 use super::memory::{offset, GuestMemory, MemExt};
 use super::types::*;
 use crate::clock;
@@ -13,7 +14,6 @@ use crate::service::{
     DirEntry, FileHandle, FileKind, FileService, Interest, Metadata, OpenOptions,
 };
 use std::sync::Arc;
-use std::task::{Context, Poll, Waker};
 
 type R = Result<(), Errno>;
 
@@ -22,8 +22,7 @@ type R = Result<(), Errno>;
 /// bounded and the count always fits the `u32` it is reported in.
 pub const MAX_IO_BYTES: u32 = 16 << 20;
 
-/// `random_get` fills this many bytes between deadline checks.
-pub const RANDOM_CHUNK: u32 = 1 << 20;
+pub use super::random::RANDOM_CHUNK;
 
 /// Longest path a call reads from the guest (`ENAMETOOLONG` past it, before any copy).
 pub const MAX_PATH_BYTES: u32 = 64 << 10;
@@ -49,26 +48,8 @@ fn file_offset(offset: u64) -> Result<u64, Errno> {
     Ok(offset)
 }
 
-fn filetype(kind: FileKind) -> u8 {
-    match kind {
-        FileKind::File => filetype::REGULAR_FILE,
-        FileKind::Dir => filetype::DIRECTORY,
-        FileKind::Symlink => filetype::SYMBOLIC_LINK,
-        FileKind::Stream => filetype::CHARACTER_DEVICE,
-    }
-}
-
 fn write_filestat(mem: &mut dyn GuestMemory, ptr: u32, m: &Metadata) -> R {
-    let mut b = [0u8; FILESTAT_SIZE as usize];
-    b[0..8].copy_from_slice(&0u64.to_le_bytes()); // dev
-    b[8..16].copy_from_slice(&m.ino.to_le_bytes());
-    b[16] = filetype(m.kind);
-    b[24..32].copy_from_slice(&m.nlink.to_le_bytes());
-    b[32..40].copy_from_slice(&m.size.to_le_bytes());
-    b[40..48].copy_from_slice(&m.atime.to_le_bytes());
-    b[48..56].copy_from_slice(&m.mtime.to_le_bytes());
-    b[56..64].copy_from_slice(&m.ctime.to_le_bytes());
-    mem.write(ptr, &b)
+    mem.write(ptr, &abi::filestat(m))
 }
 
 /// Resolves `fstflags` into optional new (atime, mtime).
@@ -106,22 +87,6 @@ fn read_path(mem: &dyn GuestMemory, ptr: u32, len: u32) -> Result<String, Errno>
         return Err(Errno::NameTooLong);
     }
     mem.read_str(ptr, len)
-}
-
-fn noop_context<T>(f: impl FnOnce(&mut Context<'_>) -> T) -> T {
-    let mut cx = Context::from_waker(Waker::noop());
-    f(&mut cx)
-}
-
-fn fill_random(buf: &mut [u8]) -> R {
-    #[cfg(not(target_arch = "wasm32"))]
-    {
-        getrandom::fill(buf).map_err(|_| Errno::Io)
-    }
-    #[cfg(target_arch = "wasm32")]
-    {
-        crate::wasi::browser_random(buf)
-    }
 }
 
 impl WasiCtx {
@@ -173,7 +138,7 @@ impl WasiCtx {
         Self::write_sizes(mem, &self.env, count, size)
     }
 
-    // ---- clocks and randomness -----------------------------------------------------
+    // ---- clocks (random_get: see `random.rs`) ---------------------------------------
 
     /// `clock_res_get(id) -> timestamp`.
     pub fn clock_res_get(&self, mem: &mut dyn GuestMemory, id: u32, out: u32) -> R {
@@ -198,31 +163,6 @@ impl WasiCtx {
         mem.write_u64(out, t)
     }
 
-    /// `random_get(buf, len)`: filled in chunks of [`RANDOM_CHUNK`] bytes, checking the
-    /// deadline between them (a 4 GiB request cannot hold the host past the timeout).
-    pub fn random_get(&self, mem: &mut dyn GuestMemory, buf: u32, len: u32) -> R {
-        mem.check(buf, len)?;
-        let mut tmp = Vec::new();
-        let mut done = 0u32;
-        while done < len {
-            if self.past_deadline() {
-                return Err(Errno::TimedOut);
-            }
-            let n = (len - done).min(RANDOM_CHUNK);
-            let at = offset(buf, u64::from(done))?;
-            match mem.slice_mut(at, n)? {
-                Some(slice) => fill_random(slice)?,
-                None => {
-                    tmp.resize(n as usize, 0);
-                    fill_random(&mut tmp)?;
-                    mem.write(at, &tmp)?;
-                }
-            }
-            done += n;
-        }
-        Ok(())
-    }
-
     // ---- descriptors ---------------------------------------------------------------
 
     /// `fd_advise(fd, offset, len, advice)`: accepted and ignored for files.
@@ -230,16 +170,13 @@ impl WasiCtx {
         if advice > 5 {
             return Err(Errno::Inval);
         }
-        match &self.entry(fd)?.kind {
-            FdKind::File { .. } => Ok(()),
-            FdKind::Dir { .. } => Err(Errno::Badf),
-        }
+        self.file_fd(fd, 0).map(|_| ())
     }
 
     /// `fd_allocate(fd, offset, len)`: not supported, as in wasmtime (preview2 dropped it;
     /// guests fall back to writing or `fd_filestat_set_size`). BADF for a non-file fd.
     pub fn fd_allocate(&self, fd: u32, _offset: u64, _len: u64) -> R {
-        self.file(fd)?;
+        self.file_fd(fd, 0)?;
         Err(Errno::NotSup)
     }
 
@@ -260,13 +197,9 @@ impl WasiCtx {
         let e = self.entry(fd)?;
         let ft = match &e.kind {
             FdKind::Dir { .. } => filetype::DIRECTORY,
-            FdKind::File { handle, .. } => filetype(handle.metadata()?.kind),
+            FdKind::File { handle, .. } => abi::filetype(handle.metadata()?.kind),
         };
-        let mut b = [0u8; FDSTAT_SIZE as usize];
-        b[0] = ft;
-        b[2..4].copy_from_slice(&e.flags.to_le_bytes());
-        b[8..16].copy_from_slice(&e.rights_base.to_le_bytes());
-        b[16..24].copy_from_slice(&e.rights_inheriting.to_le_bytes());
+        let b = abi::fdstat(ft, e.flags, e.rights_base, e.rights_inheriting);
         mem.write(out, &b)
     }
 
@@ -293,10 +226,6 @@ impl WasiCtx {
         if base & !e.rights_base != 0 || inheriting & !e.rights_inheriting != 0 {
             return Err(Errno::NotCapable);
         }
-        if let FdKind::File { read, write, .. } = &mut e.kind {
-            *read &= base & rights::FD_READ != 0;
-            *write &= base & rights::FD_WRITE != 0;
-        }
         e.rights_base = base;
         e.rights_inheriting = inheriting;
         Ok(())
@@ -313,8 +242,8 @@ impl WasiCtx {
 
     /// `fd_filestat_set_size(fd, size)`.
     pub fn fd_filestat_set_size(&self, fd: u32, size: u64) -> R {
-        let (handle, write) = self.file(fd)?;
-        if !write {
+        let (handle, _) = self.file_fd(fd, 0)?;
+        if self.entry(fd)?.rights_base & rights::FD_WRITE == 0 {
             // ftruncate(2) of a descriptor not open for writing, as wasmtime answers.
             return Err(Errno::Inval);
         }
@@ -329,13 +258,6 @@ impl WasiCtx {
             FdKind::Dir { path, .. } => self.ns.set_times(path, a, m),
         }
         .map_err(Errno::from)
-    }
-
-    fn file(&self, fd: u32) -> Result<(&Arc<dyn FileHandle>, bool), Errno> {
-        match &self.entry(fd)?.kind {
-            FdKind::File { handle, write, .. } => Ok((handle, *write)),
-            FdKind::Dir { .. } => Err(Errno::Badf),
-        }
     }
 
     /// Reads into the first non-empty iovec from `offset` with one read of the handle;
@@ -396,13 +318,10 @@ impl WasiCtx {
     }
 
     fn wait_for(&self, fd: u32, interest: Interest) -> Result<Outcome, Errno> {
-        let e = self.entry(fd)?;
-        if e.flags & fdflags::NONBLOCK != 0 {
+        if self.entry(fd)?.flags & fdflags::NONBLOCK != 0 {
             return Err(Errno::Again);
         }
-        let FdKind::File { handle, .. } = &e.kind else {
-            return Err(Errno::Badf);
-        };
+        let (handle, _) = self.file_fd(fd, 0)?;
         Ok(Outcome::Wait(Wait {
             deadline: None,
             handles: vec![(handle.clone(), interest)],
@@ -419,12 +338,7 @@ impl WasiCtx {
         offset: u64,
         nread: u32,
     ) -> Result<Outcome, Errno> {
-        let FdKind::File { handle, read, .. } = &self.entry(fd)?.kind else {
-            return Err(Errno::Badf);
-        };
-        if !*read {
-            return Err(Errno::Badf);
-        }
+        let (handle, _) = self.file_fd(fd, rights::FD_READ)?;
         if !handle.is_seekable() {
             return Err(Errno::Spipe);
         }
@@ -445,12 +359,7 @@ impl WasiCtx {
             FdKind::Dir {
                 preopen: Some(name),
                 ..
-            } => {
-                let mut b = [0u8; PRESTAT_SIZE as usize];
-                b[0] = PREOPENTYPE_DIR;
-                b[4..8].copy_from_slice(&len32(name.len())?.to_le_bytes());
-                mem.write(out, &b)
-            }
+            } => mem.write(out, &abi::prestat_dir(len32(name.len())?)),
             _ => Err(Errno::Badf),
         }
     }
@@ -481,13 +390,7 @@ impl WasiCtx {
         offset: u64,
         nwritten: u32,
     ) -> Result<Outcome, Errno> {
-        let e = self.entry(fd)?;
-        let FdKind::File { handle, write, .. } = &e.kind else {
-            return Err(Errno::Badf);
-        };
-        if !*write {
-            return Err(Errno::Badf);
-        }
+        let (handle, _) = self.file_fd(fd, rights::FD_WRITE)?;
         if !handle.is_seekable() {
             return Err(Errno::Spipe);
         }
@@ -511,23 +414,14 @@ impl WasiCtx {
         iovs_len: u32,
         nread: u32,
     ) -> Result<Outcome, Errno> {
-        let FdKind::File {
-            handle, pos, read, ..
-        } = &self.entry(fd)?.kind
-        else {
-            return Err(Errno::Badf);
-        };
-        if !*read {
-            return Err(Errno::Badf);
-        }
-        let (handle, pos) = (handle.clone(), *pos);
+        let (handle, pos) = self.file_fd(fd, rights::FD_READ)?;
+        let handle = handle.clone();
         let iovs = mem.read_iovecs(iovs, iovs_len)?;
         mem.check(nread, 4)?;
         match Self::read_iovs(mem, handle.as_ref(), &iovs, pos)? {
             Some(n) => {
-                if let FdKind::File { pos, .. } = &mut self.entry_mut(fd)?.kind {
-                    *pos = pos.saturating_add(u64::from(n));
-                }
+                let pos = self.file_pos_mut(fd)?;
+                *pos = pos.saturating_add(u64::from(n));
                 mem.write_u32(nread, n)?;
                 Ok(Outcome::Return(Errno::Success))
             }
@@ -580,11 +474,7 @@ impl WasiCtx {
             if out.len() >= buf_len as usize {
                 break;
             }
-            let mut d = [0u8; DIRENT_SIZE as usize];
-            d[0..8].copy_from_slice(&e.cookie.to_le_bytes());
-            d[8..16].copy_from_slice(&e.ino.to_le_bytes());
-            d[16..20].copy_from_slice(&len32(e.name.len())?.to_le_bytes());
-            d[20] = filetype(e.kind);
+            let d = abi::dirent(e.cookie, e.ino, len32(e.name.len())?, e.kind);
             out.extend_from_slice(&d);
             out.extend_from_slice(e.name.as_bytes());
         }
@@ -613,16 +503,13 @@ impl WasiCtx {
         whence: u8,
         out: u32,
     ) -> R {
-        let e = self.entry_mut(fd)?;
-        let FdKind::File { handle, pos, .. } = &mut e.kind else {
-            return Err(Errno::Badf);
-        };
+        let (handle, pos) = self.file_fd(fd, 0)?;
         if !handle.is_seekable() {
             return Err(Errno::Spipe);
         }
         let base = match whence {
             whence::SET => 0i128,
-            whence::CUR => *pos as i128,
+            whence::CUR => pos as i128,
             whence::END => handle.metadata()?.size as i128,
             _ => return Err(Errno::Inval),
         };
@@ -630,26 +517,22 @@ impl WasiCtx {
         if new < 0 || new > i64::MAX as i128 {
             return Err(Errno::Inval);
         }
-        *pos = new as u64;
+        *self.file_pos_mut(fd)? = new as u64;
         mem.write_u64(out, new as u64)
     }
 
     /// `fd_sync(fd)`: `EBADF` for a directory, as in wasmtime.
     pub fn fd_sync(&self, fd: u32) -> R {
-        self.file(fd)?.0.sync().map_err(Errno::from)
+        self.file_fd(fd, 0)?.0.sync().map_err(Errno::from)
     }
 
     /// `fd_tell(fd) -> offset`.
     pub fn fd_tell(&self, mem: &mut dyn GuestMemory, fd: u32, out: u32) -> R {
-        match &self.entry(fd)?.kind {
-            FdKind::File { handle, pos, .. } => {
-                if !handle.is_seekable() {
-                    return Err(Errno::Spipe);
-                }
-                mem.write_u64(out, *pos)
-            }
-            FdKind::Dir { .. } => Err(Errno::Badf),
+        let (handle, pos) = self.file_fd(fd, 0)?;
+        if !handle.is_seekable() {
+            return Err(Errno::Spipe);
         }
+        mem.write_u64(out, pos)
     }
 
     /// `fd_write(fd, iovs) -> nwritten`.
@@ -661,18 +544,9 @@ impl WasiCtx {
         iovs_len: u32,
         nwritten: u32,
     ) -> Result<Outcome, Errno> {
-        let e = self.entry(fd)?;
-        let append = e.flags & fdflags::APPEND != 0;
-        let FdKind::File {
-            handle, pos, write, ..
-        } = &e.kind
-        else {
-            return Err(Errno::Badf);
-        };
-        if !*write {
-            return Err(Errno::Badf);
-        }
-        let (handle, pos) = (handle.clone(), *pos);
+        let append = self.entry(fd)?.flags & fdflags::APPEND != 0;
+        let (handle, pos) = self.file_fd(fd, rights::FD_WRITE)?;
+        let handle = handle.clone();
         let iovs = mem.read_iovecs(iovs, iovs_len)?;
         mem.check(nwritten, 4)?;
         let at = if append || !handle.is_seekable() {
@@ -682,11 +556,8 @@ impl WasiCtx {
         };
         match Self::write_iovs(mem, handle.as_ref(), &iovs, at)? {
             Some((n, end)) => {
-                if let (FdKind::File { pos, .. }, Some(end)) = (&mut self.entry_mut(fd)?.kind, end)
-                {
-                    if handle.is_seekable() {
-                        *pos = end;
-                    }
+                if let Some(end) = end.filter(|_| handle.is_seekable()) {
+                    *self.file_pos_mut(fd)? = end;
                 }
                 mem.write_u32(nwritten, n)?;
                 Ok(Outcome::Return(Errno::Success))
@@ -1095,120 +966,7 @@ impl WasiCtx {
         self.ns.remove_file(&p).map_err(Errno::from)
     }
 
-    // ---- polling, processes, sockets -----------------------------------------------
-
-    /// `poll_oneoff(in, out, nsubscriptions) -> nevents`. Returns `Wait` when nothing is
-    /// ready yet; the host waits and calls again (deadlines are kept across the calls).
-    pub fn poll_oneoff(
-        &mut self,
-        mem: &mut dyn GuestMemory,
-        in_ptr: u32,
-        out_ptr: u32,
-        nsubs: u32,
-        nevents: u32,
-    ) -> Result<Outcome, Errno> {
-        if nsubs == 0 {
-            return Err(Errno::Inval);
-        }
-        let size = nsubs.checked_mul(SUBSCRIPTION_SIZE).ok_or(Errno::Fault)?;
-        let raw = mem.slice(in_ptr, size)?.into_owned();
-        let now = clock::monotonic();
-        let resumed = self
-            .pending_poll
-            .take()
-            .filter(|p| p.in_ptr == in_ptr && p.nsubs == nsubs);
-        let mut deadlines: Vec<Option<u64>> = Vec::with_capacity(nsubs as usize);
-        let mut events: Vec<[u8; EVENT_SIZE as usize]> = Vec::new();
-        let mut waits: Vec<(Arc<dyn FileHandle>, Interest)> = Vec::new();
-        for (i, s) in raw.chunks_exact(SUBSCRIPTION_SIZE as usize).enumerate() {
-            let userdata = u64::from_le_bytes(s[0..8].try_into().unwrap_or_default());
-            let tag = s[8];
-            let mut ev = [0u8; EVENT_SIZE as usize];
-            ev[0..8].copy_from_slice(&userdata.to_le_bytes());
-            ev[10] = tag;
-            match tag {
-                eventtype::CLOCK => {
-                    let id = u32::from_le_bytes(s[16..20].try_into().unwrap_or_default());
-                    let timeout = u64::from_le_bytes(s[24..32].try_into().unwrap_or_default());
-                    let flags = u16::from_le_bytes(s[40..42].try_into().unwrap_or_default());
-                    // As wasmtime: only the realtime and monotonic clocks can be waited on,
-                    // and unknown flags are refused; either fails the whole call.
-                    if flags & !SUBSCRIPTION_CLOCK_ABSTIME != 0
-                        || !matches!(id, clockid::REALTIME | clockid::MONOTONIC)
-                    {
-                        return Err(Errno::Inval);
-                    }
-                    let d = match resumed.as_ref().and_then(|p| p.deadlines[i]) {
-                        Some(d) => d,
-                        None => match (id, flags & SUBSCRIPTION_CLOCK_ABSTIME != 0) {
-                            (clockid::REALTIME, true) => {
-                                now.saturating_add(timeout.saturating_sub(clock::now()))
-                            }
-                            (_, true) => timeout,
-                            (_, false) => now.saturating_add(timeout),
-                        },
-                    };
-                    deadlines.push(Some(d));
-                    if d <= now {
-                        events.push(ev);
-                    }
-                }
-                eventtype::FD_READ | eventtype::FD_WRITE => {
-                    deadlines.push(None);
-                    let fd = u32::from_le_bytes(s[16..20].try_into().unwrap_or_default());
-                    let interest = if tag == eventtype::FD_READ {
-                        Interest::Read
-                    } else {
-                        Interest::Write
-                    };
-                    match self.entry(fd).map(|e| e.kind.clone()) {
-                        Ok(FdKind::File { handle, pos, .. }) => {
-                            match noop_context(|cx| handle.poll_ready(interest, cx)) {
-                                Poll::Ready(Ok(())) => {
-                                    let avail = match (interest, handle.metadata()) {
-                                        (Interest::Read, Ok(m)) if handle.is_seekable() => {
-                                            m.size.saturating_sub(pos)
-                                        }
-                                        (Interest::Read, Ok(m)) => m.size,
-                                        _ => 0,
-                                    };
-                                    ev[16..24].copy_from_slice(&avail.to_le_bytes());
-                                    events.push(ev);
-                                }
-                                Poll::Ready(Err(e)) => {
-                                    ev[8..10].copy_from_slice(&e.errno().raw().to_le_bytes());
-                                    events.push(ev);
-                                }
-                                Poll::Pending => waits.push((handle, interest)),
-                            }
-                        }
-                        Ok(FdKind::Dir { .. }) | Err(_) => {
-                            ev[8..10].copy_from_slice(&Errno::Badf.raw().to_le_bytes());
-                            events.push(ev);
-                        }
-                    }
-                }
-                _ => return Err(Errno::Inval),
-            }
-        }
-        if events.is_empty() {
-            let deadline = deadlines.iter().flatten().min().copied();
-            self.pending_poll = Some(PendingPoll {
-                in_ptr,
-                nsubs,
-                deadlines,
-            });
-            return Ok(Outcome::Wait(Wait {
-                deadline,
-                handles: waits,
-            }));
-        }
-        let out: Vec<u8> = events.concat();
-        mem.check(nevents, 4)?;
-        mem.write(out_ptr, &out)?;
-        mem.write_u32(nevents, len32(events.len())?)?;
-        Ok(Outcome::Return(Errno::Success))
-    }
+    // ---- processes, sockets (poll_oneoff: see `poll.rs`) ------------------------------
 
     /// `proc_exit(code)`: the host stops the guest. Codes from 126 up (and so any negative
     /// `i32`) are not exit statuses a guest may choose, as in wasmtime: they trap rather than
