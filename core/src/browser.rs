@@ -14,7 +14,7 @@
 //! suspending import) past [`RunConfig::timeout`], and checks the memory limit at every call.
 
 use crate::run::{RunConfig, RunError, RunOutput};
-use crate::wasi::{Errno, Func, GuestMemory, Outcome, Ty, Wait, WasiCtx, FUNCS, MODULE};
+use crate::wasi::{Errno, Func, FuncSpec, GuestMemory, Outcome, Ty, Wait, WasiCtx, FUNCS, MODULE};
 use crate::{clock, Namespace};
 use js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array, WebAssembly};
 use std::cell::{Cell, RefCell};
@@ -331,7 +331,13 @@ fn imports(guest: &Shared) -> Result<(Object, Keep), RunError> {
         .map_err(host)?
         .unchecked_into();
     let mut keep: Keep = Vec::new();
-    for (index, &(func, name, params, _)) in FUNCS.iter().enumerate() {
+    for (
+        index,
+        &FuncSpec {
+            func, name, params, ..
+        },
+    ) in FUNCS.iter().enumerate()
+    {
         let g = guest.clone();
         let blocking = func.may_block();
         let closure = Closure::<dyn FnMut(u32, Array) -> Result<JsValue, JsValue>>::new(

@@ -6,7 +6,9 @@
 //! functions on a tokio runtime). Everything a guest observes comes from `core`.
 
 use crate::{DiskCache, RunConfig, RunError, RunOutput};
-use oanix_core::wasi::{Func, Outcome, OutputPipe, SliceMemory, Ty, Wait, WasiCtx, FUNCS, MODULE};
+use oanix_core::wasi::{
+    Func, FuncSpec, Outcome, OutputPipe, SliceMemory, Ty, Wait, WasiCtx, FUNCS, MODULE,
+};
 use oanix_core::{clock, Namespace};
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
@@ -114,7 +116,13 @@ impl Runner {
                 }
             })?;
         let mut linker = Linker::new(&engine);
-        for &(func, name, params, returns_errno) in FUNCS {
+        for &FuncSpec {
+            func,
+            name,
+            params,
+            returns_errno,
+        } in FUNCS
+        {
             let params = params.iter().map(|t| match t {
                 Ty::I32 => ValType::I32,
                 Ty::I64 => ValType::I64,
@@ -374,14 +382,14 @@ fn call(caller: &mut Caller<'_, State>, func: Func, raw: &[i64; 9]) -> wasmtime:
                 .ok_or_else(|| {
                     wasmtime::format_err!(
                         "WASI call `{}` from a module that exports no memory",
-                        FUNCS.iter().find(|f| f.0 == func).map_or("?", |f| f.1)
+                        func.name()
                     )
                 })?;
             caller.data_mut().memory = Some(m);
             m
         }
     };
-    let n = FUNCS.iter().find(|f| f.0 == func).map_or(0, |f| f.2.len());
+    let n = func.spec().params.len();
     let (bytes, state) = memory.data_and_store_mut(caller);
     let outcome = state
         .wasi

@@ -389,11 +389,9 @@ fn corpus_cases_agree() {
             .map(|c| {
                 let mut words = c.split_whitespace();
                 let name = words.next().expect("a call name");
-                let name: &'static str = oanix_core::wasi::FUNCS
-                    .iter()
-                    .find(|f| f.1 == name)
-                    .map(|f| f.1)
-                    .expect("a preview1 function");
+                let name: &'static str = oanix_core::wasi::Func::from_name(name)
+                    .expect("a preview1 function")
+                    .name();
                 let mut args = Vec::new();
                 let mut observe = Vec::new();
                 for w in words {

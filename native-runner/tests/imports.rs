@@ -3,7 +3,7 @@
 //! their exact core wasm signatures. And every one of those calls is imported by at least one
 //! test guest (tests/guests or tests/wat), so none is claimed without a program exercising it.
 
-use oanix_core::wasi::{Ty, FUNCS, MODULE};
+use oanix_core::wasi::{FuncSpec, Ty, FUNCS, MODULE};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use wasmtime::{Config, Engine, Linker, Module, Store, ValType};
@@ -53,17 +53,24 @@ fn wasmtime_wasi_imports() -> BTreeMap<String, Sig> {
 fn ours() -> BTreeMap<String, Sig> {
     FUNCS
         .iter()
-        .map(|&(_, n, params, returns_errno)| {
-            let params = params
-                .iter()
-                .map(|t| match t {
-                    Ty::I32 => "i32",
-                    Ty::I64 => "i64",
-                })
-                .collect();
-            let results = if returns_errno { vec!["i32"] } else { vec![] };
-            (n.to_string(), (params, results))
-        })
+        .map(
+            |&FuncSpec {
+                 name: n,
+                 params,
+                 returns_errno,
+                 ..
+             }| {
+                let params = params
+                    .iter()
+                    .map(|t| match t {
+                        Ty::I32 => "i32",
+                        Ty::I64 => "i64",
+                    })
+                    .collect();
+                let results = if returns_errno { vec!["i32"] } else { vec![] };
+                (n.to_string(), (params, results))
+            },
+        )
         .collect()
 }
 
@@ -129,7 +136,7 @@ fn every_call_is_imported_by_a_test_guest() {
     }
     let uncovered: Vec<_> = FUNCS
         .iter()
-        .map(|f| f.1)
+        .map(|f| f.name)
         .filter(|n| !imported.contains(*n))
         .collect();
     assert!(

@@ -19,6 +19,19 @@ pub enum Ty {
 
 use Ty::{I32, I64};
 
+/// One entry of the import table ([`FUNCS`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FuncSpec {
+    /// The function.
+    pub func: Func,
+    /// Its import name in [`MODULE`].
+    pub name: &'static str,
+    /// Its parameters' core wasm types.
+    pub params: &'static [Ty],
+    /// Whether it returns an errno (`i32`); only `proc_exit` returns nothing.
+    pub returns_errno: bool,
+}
+
 macro_rules! funcs {
     ($( $variant:ident = $name:literal ( $($ty:ident),* ) $(-> $ret:ident)? ; )*) => {
         /// A preview1 function.
@@ -26,9 +39,14 @@ macro_rules! funcs {
         #[allow(non_camel_case_types, missing_docs)]
         pub enum Func { $($variant),* }
 
-        /// Every preview1 function: `(func, import name, parameter types, returns errno)`.
-        pub const FUNCS: &[(Func, &str, &[Ty], bool)] = &[
-            $( (Func::$variant, $name, &[$($ty),*], funcs!(@ret $($ret)?)) ),*
+        /// Every preview1 function with its import name and signature, in [`Func`]'s order.
+        pub const FUNCS: &[FuncSpec] = &[
+            $( FuncSpec {
+                func: Func::$variant,
+                name: $name,
+                params: &[$($ty),*],
+                returns_errno: funcs!(@ret $($ret)?),
+            } ),*
         ];
     };
     (@ret errno) => { true };
@@ -90,7 +108,17 @@ pub const MODULE: &str = "wasi_snapshot_preview1";
 impl Func {
     /// Looks a function up by import name.
     pub fn from_name(name: &str) -> Option<Func> {
-        FUNCS.iter().find(|f| f.1 == name).map(|f| f.0)
+        FUNCS.iter().find(|f| f.name == name).map(|f| f.func)
+    }
+
+    /// This function's entry of [`FUNCS`].
+    pub fn spec(self) -> &'static FuncSpec {
+        &FUNCS[self as usize]
+    }
+
+    /// This function's import name.
+    pub fn name(self) -> &'static str {
+        self.spec().name
     }
 
     /// Whether the call may block (hosts wrap these so the guest can be suspended).
@@ -181,7 +209,7 @@ impl WasiCtx {
     ///
     /// Wrong argument counts are a host bug and return `EINVAL` rather than panicking.
     pub fn dispatch(&mut self, mem: &mut dyn GuestMemory, func: Func, a: &[i64]) -> Outcome {
-        let want = FUNCS.iter().find(|f| f.0 == func).map_or(0, |f| f.2.len());
+        let want = func.spec().params.len();
         if a.len() != want {
             return Outcome::Return(Errno::Inval);
         }
@@ -273,9 +301,17 @@ mod tests {
     use super::*;
 
     #[test]
+    fn spec_finds_each_functions_own_entry() {
+        for f in FUNCS {
+            assert_eq!(f.func.spec(), f);
+            assert_eq!(f.func.name(), f.name);
+        }
+    }
+
+    #[test]
     fn table_has_every_preview1_function_once() {
         assert_eq!(FUNCS.len(), 46);
-        let mut names: Vec<&str> = FUNCS.iter().map(|f| f.1).collect();
+        let mut names: Vec<&str> = FUNCS.iter().map(|f| f.name).collect();
         names.sort();
         names.dedup();
         assert_eq!(names.len(), 46);

@@ -17,7 +17,7 @@ pub mod stdio;
 pub mod types;
 
 pub use ctx::{FdEntry, FdKind, Outcome, Wait, WasiCtx, WasiCtxBuilder};
-pub use dispatch::{Func, Ty, FUNCS, MODULE};
+pub use dispatch::{Func, FuncSpec, Ty, FUNCS, MODULE};
 pub use memory::{GuestMemory, MemExt, SliceMemory};
 pub use stdio::{InputPipe, NullInput, OutputPipe};
 pub use types::Errno;

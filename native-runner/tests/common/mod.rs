@@ -17,7 +17,8 @@ pub const REC: u32 = 0x8000;
 /// The import section: every preview1 function as `$name`.
 pub fn imports() -> String {
     let mut s = String::new();
-    for (_, name, params, ret) in FUNCS {
+    for f in FUNCS {
+        let (name, params) = (f.name, f.params);
         let ps: Vec<&str> = params
             .iter()
             .map(|t| match t {
@@ -25,7 +26,7 @@ pub fn imports() -> String {
                 Ty::I64 => "i64",
             })
             .collect();
-        let result = if *ret { "(result i32)" } else { "" };
+        let result = if f.returns_errno { "(result i32)" } else { "" };
         s.push_str(&format!(
             "(import \"{MODULE}\" \"{name}\" (func ${name} (param {}) {result}))\n",
             ps.join(" ")
