@@ -9,6 +9,9 @@
 //! the last stage's stdout to a namespace file (`>>` appends). Lines run in order and the
 //! script stops at the first failing command (exit code ≠ 0 or error); `#` starts a comment.
 //!
+//! The script language is parsed in `scheduler/script.rs` ([`split_words`]); the jobs'
+//! files are [`crate::services::jobs`].
+//!
 //! The scheduler is driven by [`Scheduler::run`] on any [`WasiHost`] (natively inside a
 //! tokio runtime, in the browser on the page or worker's event loop); modules are compiled
 //! once per distinct bytes by the host's cache, shared by every job.
@@ -17,17 +20,22 @@ use crate::env::WasiHost;
 use crate::error::{FsError, FsResult};
 use crate::path::FsPath;
 use crate::run::{RunConfig, RunOutput};
-use crate::service::{DirEntry, FileHandle, FileKind, FileService, Metadata, OpenOptions};
-use crate::services::file_meta;
+use crate::service::{lock, FileService, OpenOptions};
 use crate::wasi::InputPipe;
 use crate::{clock, Namespace};
+use script::parse_line;
 use serde::Serialize;
 use std::collections::{BTreeMap, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::task::{Poll, Waker};
 use std::time::Duration;
+
+mod script;
+
+pub use crate::services::jobs::JobsFs;
+pub use script::split_words;
 
 /// A job id.
 pub type JobId = u64;
@@ -174,10 +182,6 @@ pub struct Scheduler {
     ns: Namespace,
     concurrency: usize,
     history: usize,
-}
-
-fn lock(m: &Mutex<State>) -> MutexGuard<'_, State> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 type RunFuture<'a> = Pin<Box<dyn Future<Output = (i32, Option<String>, Vec<u8>, Vec<u8>)> + 'a>>;
@@ -501,293 +505,5 @@ fn finish(st: &mut State, id: JobId, state: JobState, keep: usize) {
         if let Some(old) = st.done.pop_front() {
             st.jobs.remove(&old);
         }
-    }
-}
-
-/// One parsed script line.
-#[derive(Debug, PartialEq)]
-struct Line {
-    stages: Vec<Vec<String>>,
-    redirect: Option<(String, bool)>,
-}
-
-/// Splits a command line into words: whitespace separates, "double quotes" group. With
-/// `operators`, unquoted `|`, `>` and `>>` are words of their own (scripts); without, they
-/// are ordinary characters (argument lines).
-pub fn split_words(line: &str, operators: bool) -> Result<Vec<String>, String> {
-    let mut words: Vec<String> = Vec::new();
-    let mut cur = String::new();
-    let mut quoted = false;
-    let mut any = false;
-    for c in line.chars() {
-        match c {
-            '"' => {
-                quoted = !quoted;
-                any = true;
-            }
-            c if c.is_whitespace() && !quoted => {
-                if any {
-                    words.push(std::mem::take(&mut cur));
-                    any = false;
-                }
-            }
-            '|' | '>' if operators && !quoted => {
-                if any {
-                    words.push(std::mem::take(&mut cur));
-                    any = false;
-                }
-                if c == '>' && words.last().is_some_and(|w| w == ">") {
-                    words.pop();
-                    words.push(">>".into());
-                } else {
-                    words.push(c.to_string());
-                }
-            }
-            c => {
-                cur.push(c);
-                any = true;
-            }
-        }
-    }
-    if quoted {
-        return Err("unterminated quote".into());
-    }
-    if any {
-        words.push(cur);
-    }
-    Ok(words)
-}
-
-/// Splits a script line into pipeline stages and a redirection.
-fn parse_line(line: &str) -> Result<Line, String> {
-    let mut words = split_words(line, true)?;
-    let mut redirect = None;
-    if let Some(pos) = words.iter().position(|w| w == ">" || w == ">>") {
-        let append = words[pos] == ">>";
-        match &words[pos + 1..] {
-            [path] => redirect = Some((path.clone(), append)),
-            _ => return Err("a redirection takes exactly one path, at the end".into()),
-        }
-        words.truncate(pos);
-    }
-    let mut stages = vec![Vec::new()];
-    for w in words {
-        if w == "|" {
-            stages.push(Vec::new());
-        } else {
-            stages.last_mut().expect("one stage").push(w);
-        }
-    }
-    if stages.iter().any(Vec::is_empty) {
-        return Err("empty command in a pipeline".into());
-    }
-    Ok(Line { stages, redirect })
-}
-
-/// The jobs as files: `/{id}/spec.json`, `status`, `stdout`, `stderr`, and `ctl` (write
-/// `cancel`).
-pub struct JobsFs {
-    scheduler: Scheduler,
-}
-
-impl JobsFs {
-    /// The files of `scheduler`'s jobs.
-    pub fn new(scheduler: Scheduler) -> Self {
-        JobsFs { scheduler }
-    }
-
-    fn parse(path: &FsPath) -> FsResult<(Option<JobId>, Option<&str>)> {
-        let parts: Vec<&str> = path.components().collect();
-        let id = |s: &str| s.parse::<JobId>().map_err(|_| FsError::NotFound);
-        Ok(match parts.as_slice() {
-            [] => (None, None),
-            [j] => (Some(id(j)?), None),
-            [j, f] if ["spec.json", "status", "stdout", "stderr", "ctl"].contains(f) => {
-                (Some(id(j)?), Some(f))
-            }
-            _ => return Err(FsError::NotFound),
-        })
-    }
-
-    fn content(job: &Job, file: &str) -> Vec<u8> {
-        let json = |v: &dyn erased::Json| {
-            let mut b = v.to_pretty();
-            b.push(b'\n');
-            b
-        };
-        match file {
-            "spec.json" => json(&job.spec),
-            "status" => json(&StatusView {
-                id: job.id,
-                state: &job.state,
-                submitted_at: job.submitted_at,
-                started_at: job.started_at,
-                finished_at: job.finished_at,
-            }),
-            "stdout" => job.stdout.clone(),
-            "stderr" => job.stderr.clone(),
-            _ => Vec::new(),
-        }
-    }
-}
-
-#[derive(Serialize)]
-struct StatusView<'a> {
-    id: JobId,
-    #[serde(flatten)]
-    state: &'a JobState,
-    submitted_at: u64,
-    started_at: Option<u64>,
-    finished_at: Option<u64>,
-}
-
-mod erased {
-    /// Serialisable as pretty JSON (object-safe).
-    pub trait Json {
-        fn to_pretty(&self) -> Vec<u8>;
-    }
-    impl<T: serde::Serialize> Json for T {
-        fn to_pretty(&self) -> Vec<u8> {
-            serde_json::to_vec_pretty(self).unwrap_or_default()
-        }
-    }
-}
-
-impl FileService for JobsFs {
-    fn open(&self, path: &FsPath, opts: &OpenOptions) -> FsResult<Box<dyn FileHandle>> {
-        let (id, file) = Self::parse(path)?;
-        let (Some(id), Some(file)) = (id, file) else {
-            return Err(FsError::IsADirectory);
-        };
-        let job = self.scheduler.job(id).ok_or(FsError::NotFound)?;
-        if file == "ctl" {
-            return Ok(Box::new(Ctl {
-                scheduler: self.scheduler.clone(),
-                id,
-            }));
-        }
-        if opts.mutates() {
-            return Err(FsError::ReadOnly);
-        }
-        Ok(Box::new(Snapshot {
-            bytes: Self::content(&job, file),
-            ino: id * 8 + 1,
-        }))
-    }
-
-    fn stat(&self, path: &FsPath) -> FsResult<Metadata> {
-        let (id, file) = Self::parse(path)?;
-        match (id, file) {
-            (None, _) => Ok(Metadata::synthetic_dir(1)),
-            (Some(id), None) => {
-                self.scheduler.job(id).ok_or(FsError::NotFound)?;
-                Ok(Metadata::synthetic_dir(id * 8))
-            }
-            (Some(id), Some(f)) => {
-                let job = self.scheduler.job(id).ok_or(FsError::NotFound)?;
-                let size = Self::content(&job, f).len() as u64;
-                Ok(file_meta(id * 8 + 1, size, job.submitted_at, f != "ctl"))
-            }
-        }
-    }
-
-    fn readdir(&self, path: &FsPath) -> FsResult<Vec<DirEntry>> {
-        match Self::parse(path)? {
-            (None, _) => Ok(self
-                .scheduler
-                .jobs()
-                .into_iter()
-                .map(|j| DirEntry {
-                    name: j.id.to_string(),
-                    kind: FileKind::Dir,
-                    ino: j.id * 8,
-                    cookie: j.id,
-                })
-                .collect()),
-            (Some(id), None) => {
-                self.scheduler.job(id).ok_or(FsError::NotFound)?;
-                Ok(["ctl", "spec.json", "status", "stderr", "stdout"]
-                    .iter()
-                    .enumerate()
-                    .map(|(i, n)| DirEntry {
-                        name: n.to_string(),
-                        kind: FileKind::File,
-                        ino: id * 8 + 2 + i as u64,
-                        cookie: i as u64 + 1,
-                    })
-                    .collect())
-            }
-            _ => Err(FsError::NotADirectory),
-        }
-    }
-
-    fn kind(&self) -> &'static str {
-        "jobsfs"
-    }
-}
-
-struct Snapshot {
-    bytes: Vec<u8>,
-    ino: u64,
-}
-
-impl FileHandle for Snapshot {
-    fn read_at(&self, buf: &mut [u8], offset: u64) -> FsResult<usize> {
-        let start = (offset as usize).min(self.bytes.len());
-        let n = buf.len().min(self.bytes.len() - start);
-        buf[..n].copy_from_slice(&self.bytes[start..start + n]);
-        Ok(n)
-    }
-
-    fn metadata(&self) -> FsResult<Metadata> {
-        Ok(file_meta(self.ino, self.bytes.len() as u64, 0, true))
-    }
-}
-
-/// `ctl`: writing `cancel` cancels the job; anything else is `EINVAL`.
-struct Ctl {
-    scheduler: Scheduler,
-    id: JobId,
-}
-
-impl FileHandle for Ctl {
-    fn read_at(&self, _buf: &mut [u8], _offset: u64) -> FsResult<usize> {
-        Ok(0)
-    }
-
-    fn write_at(&self, buf: &[u8], _offset: u64) -> FsResult<usize> {
-        match std::str::from_utf8(buf).map(str::trim) {
-            Ok("cancel") => self.scheduler.cancel(self.id).map(|_| buf.len()),
-            _ => Err(FsError::InvalidInput("ctl accepts: cancel".into())),
-        }
-    }
-
-    fn metadata(&self) -> FsResult<Metadata> {
-        Ok(file_meta(self.id * 8 + 7, 0, 0, false))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parses_pipelines_and_redirections() {
-        let l = parse_line(r#"/bin/a.wasm x "y z" | /bin/b.wasm >> /out.txt"#).unwrap();
-        assert_eq!(
-            l.stages,
-            vec![
-                vec!["/bin/a.wasm".to_string(), "x".into(), "y z".into()],
-                vec!["/bin/b.wasm".to_string()]
-            ]
-        );
-        assert_eq!(l.redirect, Some(("/out.txt".into(), true)));
-        assert!(parse_line("a |").is_err());
-        assert!(parse_line("a > b c").is_err());
-        assert!(parse_line("a \"open").is_err());
-        assert_eq!(
-            parse_line("a>b").unwrap().redirect,
-            Some(("b".into(), false))
-        );
     }
 }

@@ -31,6 +31,7 @@ use crate::error::{FsError, FsResult};
 use crate::path::FsPath;
 use crate::snapshot::ServiceSnapshot;
 use serde::{Deserialize, Serialize};
+use std::sync::{Mutex, MutexGuard};
 use std::task::{Context, Poll};
 
 /// `Send + Sync` natively; no bound on wasm32 (where JS objects are neither).
@@ -325,6 +326,22 @@ pub trait FileService: MaybeSendSync {
     fn kind(&self) -> &'static str {
         "service"
     }
+}
+
+/// Locks `m`, taking the data even if a thread panicked while holding it: every lock in
+/// OANIX guards state that stays consistent between statements (a panic cannot leave it
+/// half-updated in a way later calls would misread), so poisoning is not an error here.
+pub fn lock<T: ?Sized>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Copies `data` from `offset` into `buf` and returns the count (0 at or past the end):
+/// `read_at` of a handle over bytes in memory.
+pub(crate) fn read_at_bytes(data: &[u8], buf: &mut [u8], offset: u64) -> usize {
+    let start = offset.min(data.len() as u64) as usize;
+    let n = buf.len().min(data.len() - start);
+    buf[..n].copy_from_slice(&data[start..start + n]);
+    n
 }
 
 /// Reads a whole handle from offset 0 (retrying short reads).

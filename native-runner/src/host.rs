@@ -191,7 +191,7 @@ impl Runner {
         let mut h = std::collections::hash_map::DefaultHasher::new();
         bytes.hash(&mut h);
         let key = h.finish();
-        let lock = || self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        let lock = || oanix_core::service::lock(&self.cache);
         if let Some(list) = lock().get(&key) {
             if let Some((_, m)) = list.iter().find(|(b, _)| b.as_ref() == bytes) {
                 return Ok(m.clone());

@@ -88,7 +88,7 @@ impl ReferenceRunner {
 
     /// Compiles a module, reusing the last one when the bytes are the same.
     pub fn module(&self, bytes: &[u8]) -> Result<Module, RunError> {
-        let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
+        let mut last = oanix_core::service::lock(&self.last);
         if let Some((b, m)) = last.as_ref() {
             if b == bytes {
                 return Ok(m.clone());

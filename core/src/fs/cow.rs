@@ -114,7 +114,7 @@ impl CowFs {
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+        crate::service::lock(&self.state)
     }
 
     /// Lists every difference from the base: deletions, additions (each descendant of an

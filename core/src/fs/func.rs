@@ -243,10 +243,7 @@ impl FileHandle for FuncHandle {
         if !self.readable {
             return Err(FsError::BadHandle);
         }
-        let start = (offset.min(self.snapshot.len() as u64)) as usize;
-        let n = buf.len().min(self.snapshot.len() - start);
-        buf[..n].copy_from_slice(&self.snapshot[start..start + n]);
-        Ok(n)
+        Ok(crate::service::read_at_bytes(&self.snapshot, buf, offset))
     }
 
     /// The offset is ignored: each write is one message to the closure.

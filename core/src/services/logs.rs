@@ -28,10 +28,12 @@ use super::file_meta;
 use crate::clock::{self, Timestamp};
 use crate::error::{FsError, FsResult};
 use crate::path::FsPath;
-use crate::service::{DirEntry, FileHandle, FileKind, FileService, Metadata, OpenOptions};
+use crate::service::{
+    lock, read_at_bytes, DirEntry, FileHandle, FileKind, FileService, Metadata, OpenOptions,
+};
 use serde_json::{json, Map, Value};
 use std::collections::VecDeque;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 
 /// Memory bounds of a [`LogsFs`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,10 +88,6 @@ struct Inner {
     limits: LogLimits,
     session_id: String,
     agent: Value,
-}
-
-fn lock(m: &Mutex<State>) -> MutexGuard<'_, State> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// ISO 8601 UTC with milliseconds, from ns since the epoch.
@@ -491,7 +489,7 @@ impl LogHandle {
         whole_document: bool,
         commit: impl FnOnce(&[&[u8]]) -> FsResult<()>,
     ) -> FsResult<()> {
-        let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+        let mut pending = lock(&self.pending);
         let before = pending.len();
         pending.extend_from_slice(buf);
         // A whole JSON document without a newline (one ATIF step per write).
@@ -528,11 +526,7 @@ impl LogHandle {
 
 impl FileHandle for LogHandle {
     fn read_at(&self, buf: &mut [u8], offset: u64) -> FsResult<usize> {
-        let bytes = self.bytes()?;
-        let start = (offset as usize).min(bytes.len());
-        let n = buf.len().min(bytes.len() - start);
-        buf[..n].copy_from_slice(&bytes[start..start + n]);
-        Ok(n)
+        Ok(read_at_bytes(&self.bytes()?, buf, offset))
     }
 
     fn write_at(&self, buf: &[u8], _offset: u64) -> FsResult<usize> {

@@ -1,6 +1,8 @@
-//! The standard services of an agent's namespace (Sprint 4 of the spec): `/task` and
-//! `/logs` ([`LogsFs`]). Each is a small file service with a fixed table of files.
+//! The standard services of an agent's namespace (Sprint 4 of the spec): `/task`, `/logs`
+//! ([`LogsFs`]) and `/jobs` ([`JobsFs`]). Each is a small file service with a fixed table
+//! of files.
 
+pub mod jobs;
 pub mod logs;
 #[cfg(target_arch = "wasm32")]
 pub mod opfs;
@@ -8,6 +10,7 @@ pub mod task;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod workspace;
 
+pub use jobs::JobsFs;
 pub use logs::{LogLimits, LogsFs};
 #[cfg(target_arch = "wasm32")]
 pub use opfs::OpfsFs;

@@ -18,9 +18,11 @@ use super::file_meta;
 use crate::clock::{self, Timestamp};
 use crate::error::{FsError, FsResult};
 use crate::path::FsPath;
-use crate::service::{DirEntry, FileHandle, FileKind, FileService, Metadata, OpenOptions};
+use crate::service::{
+    lock, read_at_bytes, DirEntry, FileHandle, FileKind, FileService, Metadata, OpenOptions,
+};
 use serde::{Deserialize, Serialize};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 
 /// A typed task definition; unknown fields are kept.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -71,10 +73,6 @@ pub struct TaskStatus {
 /// A shared handle to a task's status, for whoever runs the task.
 #[derive(Clone)]
 pub struct TaskStatusHandle(Arc<Mutex<TaskStatus>>);
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
 
 impl TaskStatusHandle {
     /// The status now.
@@ -295,10 +293,7 @@ struct Fixed {
 
 impl FileHandle for Fixed {
     fn read_at(&self, buf: &mut [u8], offset: u64) -> FsResult<usize> {
-        let start = (offset as usize).min(self.bytes.len());
-        let n = buf.len().min(self.bytes.len() - start);
-        buf[..n].copy_from_slice(&self.bytes[start..start + n]);
-        Ok(n)
+        Ok(read_at_bytes(&self.bytes, buf, offset))
     }
 
     fn write_at(&self, _buf: &[u8], _offset: u64) -> FsResult<usize> {
@@ -355,11 +350,7 @@ impl ResultHandle {
 
 impl FileHandle for ResultHandle {
     fn read_at(&self, buf: &mut [u8], offset: u64) -> FsResult<usize> {
-        let staged = lock(&self.staged);
-        let start = (offset as usize).min(staged.len());
-        let n = buf.len().min(staged.len() - start);
-        buf[..n].copy_from_slice(&staged[start..start + n]);
-        Ok(n)
+        Ok(read_at_bytes(&lock(&self.staged), buf, offset))
     }
 
     fn write_at(&self, buf: &[u8], offset: u64) -> FsResult<usize> {

@@ -115,7 +115,7 @@ impl InputPipe {
     }
 
     fn lock(&self) -> MutexGuard<'_, PipeState> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+        crate::service::lock(&self.state)
     }
 
     /// Appends bytes and wakes a waiting reader.
@@ -158,7 +158,7 @@ fn feed(pipe: std::sync::Weak<Mutex<PipeState>>, mut reader: impl std::io::Read)
         let n = loop {
             let Some(state) = pipe.upgrade() else { return };
             {
-                let mut st = state.lock().unwrap_or_else(|p| p.into_inner());
+                let mut st = crate::service::lock(&state);
                 if st.closed {
                     return;
                 }
@@ -171,7 +171,7 @@ fn feed(pipe: std::sync::Weak<Mutex<PipeState>>, mut reader: impl std::io::Read)
         };
         let r = reader.read(&mut buf[..n]);
         let Some(state) = pipe.upgrade() else { return };
-        let mut st = state.lock().unwrap_or_else(|p| p.into_inner());
+        let mut st = crate::service::lock(&state);
         match r {
             Ok(0) => st.closed = true,
             Ok(k) => st.data.extend(&buf[..k]),
@@ -323,7 +323,7 @@ impl OutputPipe {
     }
 
     fn lock(&self) -> MutexGuard<'_, OutputState> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+        crate::service::lock(&self.state)
     }
 
     /// The bytes captured so far.
@@ -415,7 +415,7 @@ mod host {
 
     impl Shared {
         fn lock(&self) -> MutexGuard<'_, State> {
-            self.state.lock().unwrap_or_else(|p| p.into_inner())
+            crate::service::lock(&self.state)
         }
     }
 

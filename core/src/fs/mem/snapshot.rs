@@ -1,0 +1,121 @@
+//! [`MemFs`] to and from its serialisable form ([`MemFsSnapshot`]).
+
+use super::*;
+use crate::snapshot::{InodeSnapshot, MemFsSnapshot, NodeSnapshot};
+
+impl MemFs {
+    /// Rebuilds a file system from a snapshot, checking that it is consistent.
+    pub fn from_snapshot(snap: &MemFsSnapshot) -> FsResult<Self> {
+        let fs = MemFs::new();
+        {
+            let mut inner = lock(&fs.inner);
+            inner.inodes.clear();
+            let mut total = 0u64;
+            for node in &snap.inodes {
+                let data = match &node.node {
+                    NodeSnapshot::File { data } => {
+                        total += data.len() as u64;
+                        Data::File(data.clone())
+                    }
+                    NodeSnapshot::Symlink { target } => Data::Symlink(target.clone()),
+                    NodeSnapshot::Dir {
+                        parent,
+                        next_cookie,
+                        entries,
+                    } => {
+                        let mut map = BTreeMap::new();
+                        for (name, ino, cookie) in entries {
+                            validate_name(name)?;
+                            map.insert(
+                                name.clone(),
+                                Slot {
+                                    ino: *ino,
+                                    cookie: *cookie,
+                                },
+                            );
+                        }
+                        Data::Dir(DirData {
+                            entries: map,
+                            next_cookie: *next_cookie,
+                            parent: *parent,
+                        })
+                    }
+                };
+                let inode = Inode {
+                    data,
+                    nlink: node.nlink,
+                    open: 0,
+                    atime: node.atime,
+                    mtime: node.mtime,
+                    ctime: node.ctime,
+                };
+                if inner.inodes.insert(node.ino, inode).is_some() {
+                    return Err(bad_snapshot(format!("inode {} appears twice", node.ino)));
+                }
+            }
+            inner.total_bytes = total;
+            inner.next_ino = snap
+                .next_ino
+                .max(inner.inodes.keys().max().copied().unwrap_or(0) + 1);
+            match inner.inodes.get(&ROOT_INO) {
+                Some(root) if matches!(root.data, Data::Dir(_)) => {}
+                _ => return Err(bad_snapshot("no root directory".into())),
+            }
+            for (ino, inode) in &inner.inodes {
+                if let Data::Dir(d) = &inode.data {
+                    if !inner.inodes.contains_key(&d.parent) {
+                        return Err(bad_snapshot(format!("dir {ino} has a missing parent")));
+                    }
+                    for (name, slot) in &d.entries {
+                        if !inner.inodes.contains_key(&slot.ino) {
+                            return Err(bad_snapshot(format!(
+                                "entry {name:?} of dir {ino} points to missing inode {}",
+                                slot.ino
+                            )));
+                        }
+                    }
+                }
+            }
+        }
+        Ok(fs)
+    }
+
+    /// A serialisable copy of the whole inode table.
+    pub fn to_snapshot(&self) -> MemFsSnapshot {
+        let inner = lock(&self.inner);
+        let mut inodes: Vec<InodeSnapshot> = inner
+            .inodes
+            .iter()
+            .filter(|(_, i)| i.nlink > 0)
+            .map(|(ino, i)| InodeSnapshot {
+                ino: *ino,
+                nlink: i.nlink,
+                atime: i.atime,
+                mtime: i.mtime,
+                ctime: i.ctime,
+                node: match &i.data {
+                    Data::File(b) => NodeSnapshot::File { data: b.clone() },
+                    Data::Symlink(t) => NodeSnapshot::Symlink { target: t.clone() },
+                    Data::Dir(d) => NodeSnapshot::Dir {
+                        parent: d.parent,
+                        next_cookie: d.next_cookie,
+                        entries: d
+                            .entries
+                            .iter()
+                            .map(|(n, s)| (n.clone(), s.ino, s.cookie))
+                            .collect(),
+                    },
+                },
+            })
+            .collect();
+        inodes.sort_by_key(|i| i.ino);
+        MemFsSnapshot {
+            next_ino: inner.next_ino,
+            inodes,
+        }
+    }
+}
+
+fn bad_snapshot(why: String) -> FsError {
+    FsError::InvalidInput(format!("corrupt MemFs snapshot: {why}"))
+}
