@@ -131,6 +131,8 @@ fn verified_payload<'a>(key: &[u8; 32], file: &'a [u8]) -> Option<&'a [u8]> {
 }
 
 /// Loads a serialized module whose checksum [`verified_payload`] checked.
+// The crate's one `unsafe` (it is `deny(unsafe_code)` everywhere else): see SAFETY below.
+#[allow(unsafe_code)]
 fn deserialize_verified(engine: &Engine, payload: &[u8]) -> Option<Module> {
     // SAFETY: `Module::deserialize` requires bytes produced by `Module::serialize` of a
     // compatible engine, unmodified. `payload` is exactly what `DiskCache::store` wrote

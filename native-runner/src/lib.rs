@@ -1,6 +1,11 @@
 //! OANIX native runner: runs WASI preview1 modules in an OANIX namespace on wasmtime,
 //! through `oanix-core`'s shim ([`Runner`]), and on `wasmtime-wasi` as the reference for
 //! parity checks ([`reference`]).
+//!
+//! No `unsafe` code but at one place: loading a compiled module from the disk cache
+//! (`cache::deserialize_verified`, which wasmtime marks `unsafe`), allowed there alone
+//! with its `SAFETY:` argument.
+#![deny(unsafe_code)]
 
 pub mod cache;
 pub mod cli;
