@@ -33,12 +33,7 @@ impl WasiCtx {
         // "f/." or "d/..": the directory itself, which must exist (ENOENT/ENOTDIR) and then
         // does (EEXIST), as mkdir(2) and wasmtime.
         if matches!(raw.rsplit('/').next(), Some("." | "..")) {
-            let m = self.ns.stat(&p)?;
-            return Err(if m.is_dir() {
-                Errno::Exist
-            } else {
-                Errno::NotDir
-            });
+            return Err(self.dir_form_answer(&p, Errno::Exist));
         }
         self.ns.mkdir(&p).map_err(Errno::from)
     }
@@ -158,12 +153,13 @@ impl WasiCtx {
         }
     }
 
-    /// The answer to creating a link at a name in directory form ("x/", "x/."): as wasmtime
-    /// (which creates at `x`'s own `.` entry), `x` must be found (`ENOENT`), be a directory
-    /// (`ENOTDIR`), and then the name exists (`EEXIST`).
-    fn dir_form_target(&self, p: &FsPath) -> Errno {
+    /// The answer to an operation on a name in directory form ("x/", "x/.", "x/..": the
+    /// directory's own entry, as wasmtime and POSIX treat it): `x` must be found (its
+    /// lookup error), be a directory (`ENOTDIR`), and then the call's answer for a
+    /// directory, `if_dir` (e.g. `EEXIST` to create a link there, `EISDIR` to unlink it).
+    fn dir_form_answer(&self, p: &FsPath, if_dir: Errno) -> Errno {
         match self.ns.stat(p) {
-            Ok(m) if m.is_dir() => Errno::Exist,
+            Ok(m) if m.is_dir() => if_dir,
             Ok(_) => Errno::NotDir,
             Err(e) => e.into(),
         }
@@ -293,11 +289,7 @@ impl WasiCtx {
         let (p, _) = self.resolve_at(fd, &raw)?;
         // A directory (even a mount point) is no symlink; "f/." names a directory.
         if requires_dir(&raw) {
-            return Err(match self.ns.stat(&p) {
-                Ok(m) if m.is_dir() => Errno::Inval,
-                Ok(_) => Errno::NotDir,
-                Err(e) => e.into(),
-            });
+            return Err(self.dir_form_answer(&p, Errno::Inval));
         }
         if self.ns.lstat(&p).is_ok_and(|m| m.is_dir()) {
             return Err(Errno::Inval);
@@ -316,12 +308,7 @@ impl WasiCtx {
         let raw = read_path(mem, ptr, len)?;
         let (p, _) = self.resolve_at(fd, &raw)?;
         if requires_dir(&raw) {
-            let m = self.ns.stat(&p)?;
-            return Err(if m.is_dir() {
-                Errno::Inval
-            } else {
-                Errno::NotDir
-            });
+            return Err(self.dir_form_answer(&p, Errno::Inval));
         }
         if p.is_root() || self.is_preopen_path(&p) {
             return Err(Errno::Busy);
@@ -393,7 +380,7 @@ impl WasiCtx {
         }
         let (link, trailing) = self.path(mem, fd, new_ptr, new_len)?;
         if trailing {
-            return Err(self.dir_form_target(&link));
+            return Err(self.dir_form_answer(&link, Errno::Exist));
         }
         self.ns.symlink(&target, &link).map_err(Errno::from)
     }
@@ -403,12 +390,7 @@ impl WasiCtx {
         let raw = read_path(mem, ptr, len)?;
         let (p, _) = self.resolve_at(fd, &raw)?;
         if requires_dir(&raw) {
-            let m = self.ns.stat(&p)?;
-            return Err(if m.is_dir() {
-                Errno::IsDir
-            } else {
-                Errno::NotDir
-            });
+            return Err(self.dir_form_answer(&p, Errno::IsDir));
         }
         self.ns.remove_file(&p).map_err(Errno::from)
     }
