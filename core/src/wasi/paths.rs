@@ -15,6 +15,21 @@ type R = Result<(), Errno>;
 impl WasiCtx {
     // ---- paths ---------------------------------------------------------------------
 
+    /// A path argument as the guest wrote it, as it resolves against `dirfd`, and whether
+    /// it is in directory form.
+    fn named_path(
+        &self,
+        mem: &dyn GuestMemory,
+        dirfd: u32,
+        ptr: u32,
+        len: u32,
+    ) -> Result<(String, FsPath, bool), Errno> {
+        let raw = read_path(mem, ptr, len)?;
+        let (p, dir_form) = self.resolve_at(dirfd, &raw)?;
+        Ok((raw, p, dir_form))
+    }
+
+    /// A path argument resolved against `dirfd`, and whether it is in directory form.
     fn path(
         &self,
         mem: &dyn GuestMemory,
@@ -22,14 +37,13 @@ impl WasiCtx {
         ptr: u32,
         len: u32,
     ) -> Result<(FsPath, bool), Errno> {
-        let raw = read_path(mem, ptr, len)?;
-        self.resolve_at(dirfd, &raw)
+        self.named_path(mem, dirfd, ptr, len)
+            .map(|(_, p, d)| (p, d))
     }
 
     /// `path_create_directory(fd, path)`.
     pub fn path_create_directory(&self, mem: &dyn GuestMemory, fd: u32, ptr: u32, len: u32) -> R {
-        let raw = read_path(mem, ptr, len)?;
-        let (p, _) = self.resolve_at(fd, &raw)?;
+        let (raw, p, _) = self.named_path(mem, fd, ptr, len)?;
         // "f/." or "d/..": the directory itself, which must exist (ENOENT/ENOTDIR) and then
         // does (EEXIST), as mkdir(2) and wasmtime.
         if matches!(raw.rsplit('/').next(), Some("." | "..")) {
@@ -60,8 +74,7 @@ impl WasiCtx {
         len: u32,
         out: u32,
     ) -> R {
-        let raw = read_path(mem, ptr, len)?;
-        let (p, _) = self.resolve_at(fd, &raw)?;
+        let (raw, p, _) = self.named_path(mem, fd, ptr, len)?;
         let follow = flags & lookupflags::SYMLINK_FOLLOW != 0;
         // As wasmtime: "f/" and "f/." must be directories only when following links.
         let must_be_dir = follow && requires_dir(&raw);
@@ -285,8 +298,7 @@ impl WasiCtx {
         buf_len: u32,
         bufused: u32,
     ) -> R {
-        let raw = read_path(mem, ptr, len)?;
-        let (p, _) = self.resolve_at(fd, &raw)?;
+        let (raw, p, _) = self.named_path(mem, fd, ptr, len)?;
         // A directory (even a mount point) is no symlink; "f/." names a directory.
         if requires_dir(&raw) {
             return Err(self.dir_form_answer(&p, Errno::Inval));
@@ -305,8 +317,7 @@ impl WasiCtx {
 
     /// `path_remove_directory(fd, path)`. A path ending in `/`, `.` or `..` is `EINVAL`.
     pub fn path_remove_directory(&self, mem: &dyn GuestMemory, fd: u32, ptr: u32, len: u32) -> R {
-        let raw = read_path(mem, ptr, len)?;
-        let (p, _) = self.resolve_at(fd, &raw)?;
+        let (raw, p, _) = self.named_path(mem, fd, ptr, len)?;
         if requires_dir(&raw) {
             return Err(self.dir_form_answer(&p, Errno::Inval));
         }
@@ -387,8 +398,7 @@ impl WasiCtx {
 
     /// `path_unlink_file(fd, path)`. A path ending in `/`, `.` or `..` names a directory.
     pub fn path_unlink_file(&self, mem: &dyn GuestMemory, fd: u32, ptr: u32, len: u32) -> R {
-        let raw = read_path(mem, ptr, len)?;
-        let (p, _) = self.resolve_at(fd, &raw)?;
+        let (raw, p, _) = self.named_path(mem, fd, ptr, len)?;
         if requires_dir(&raw) {
             return Err(self.dir_form_answer(&p, Errno::IsDir));
         }
