@@ -1,19 +1,26 @@
 //! The standard services of an agent's namespace (Sprint 4 of the spec): `/task` and
 //! `/logs` ([`LogsFs`]). Each is a small file service with a fixed table of files.
+//!
+//! Capabilities (granted per environment, see [`crate::net::NetGrant`]): `/cap/http`
+//! ([`HttpFs`]) and `/cap/ws` ([`WsFs`]); their transports live in [`crate::net`].
 
+pub mod http;
 pub mod logs;
 #[cfg(target_arch = "wasm32")]
 pub mod opfs;
 pub mod task;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod workspace;
+pub mod ws;
 
+pub use http::HttpFs;
 pub use logs::{LogLimits, LogsFs};
 #[cfg(target_arch = "wasm32")]
 pub use opfs::OpfsFs;
 pub use task::{TaskFs, TaskSpec, TaskState, TaskStatus, TaskStatusHandle};
 #[cfg(not(target_arch = "wasm32"))]
 pub use workspace::WorkspaceFs;
+pub use ws::WsFs;
 
 use crate::clock::Timestamp;
 use crate::service::{FileKind, Metadata};
