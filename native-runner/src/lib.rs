@@ -4,6 +4,7 @@
 
 mod host;
 pub mod hostfs;
+pub mod netcaps;
 pub mod reference;
 
 pub use host::Runner;

@@ -73,6 +73,8 @@ struct RunArgs {
     /// Run on the wasmtime-wasi reference instead of the OANIX shim (parity checks).
     #[arg(long)]
     reference: bool,
+    #[command(flatten)]
+    net: Box<oanix_native_runner::netcaps::NetArgs>,
     /// Arguments for the guest (after `--`).
     #[arg(last = true)]
     args: Vec<String>,
@@ -186,6 +188,10 @@ fn run(a: RunArgs) -> Result<ExitCode, String> {
             .push((name.to_string(), data));
     }
 
+    a.net.grant()?; // network flags are checked before anything runs
+    if a.reference && !a.net.is_empty() {
+        return Err("--cap/--allow-net need the OANIX shim (not --reference)".into());
+    }
     let out = if a.reference {
         run_reference(&bytes, &mounts, &maps, cfg)?
     } else {
@@ -206,6 +212,7 @@ fn run(a: RunArgs) -> Result<ExitCode, String> {
             ns.mount(&parent.to_absolute(), Arc::new(fs))
                 .map_err(|e| format!("--map: {e}"))?;
         }
+        a.net.mount(&mut ns)?;
         cfg.stdout = Some(streaming(std::io::stdout));
         cfg.stderr = Some(streaming(std::io::stderr));
         let runner = Runner::new().map_err(|e| format!("cannot start wasmtime: {e}"))?;
