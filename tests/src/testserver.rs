@@ -131,7 +131,7 @@ async fn ws_echo(mut sock: WebSocket) {
         let reply = match m {
             Message::Text(t) => Message::Text(t),
             Message::Binary(b) => Message::Binary(b),
-            Message::Close(_) => break,
+            // A close (answered by the next read, which then ends the loop), ping, pong.
             _ => continue,
         };
         if sock.send(reply).await.is_err() {

@@ -245,6 +245,9 @@ fn drive_ws(sock: Arc<WsSocket>) {
     let onclose = Closure::<dyn FnMut(CloseEvent)>::new(move |e: CloseEvent| {
         let error = if s.state() == WsState::Connecting {
             Some(err(category::CONNECT, format!("close code {}", e.code())))
+        } else if s.close_requested() {
+            // Our own close: how the peer ended it is not the consumer's error (as natively).
+            None
         } else if errored.get() || !e.was_clean() {
             Some(err(category::OTHER, format!("close code {}", e.code())))
         } else {
