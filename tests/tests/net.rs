@@ -9,6 +9,7 @@ use oanix_core::{FileService, FsError, FsPath, Namespace, OpenOptions};
 use oanix_tests::netfiles::{grant, make_ns, open, read_once, read_to_end, request, write};
 use oanix_tests::testserver::{closed_port, TestServer};
 use serde_json::{json, Value};
+use std::sync::Arc;
 
 fn category(resp: &Value) -> &str {
     let e = resp["error"]
@@ -352,4 +353,31 @@ fn websocket_bad_commands_limits_and_back_pressure() {
         assert_eq!(std::str::from_utf8(&buf[..n]).unwrap(), format!("m{i}"));
         assert!(sock.queued_inbound() <= 2);
     }
+}
+
+#[test]
+fn snapshots_and_persistence_leave_capabilities_to_their_owner() {
+    let (mut ns, _) = make_ns(grant(&["127.0.0.1"]));
+    ns.mount("/tmp", Arc::new(oanix_core::MemFs::new()))
+        .unwrap();
+    let snap = ns.snapshot();
+    assert_eq!(snap.mounts.len(), 3);
+    let (_, skipped) = Namespace::from_snapshot(&snap).unwrap();
+    assert_eq!(skipped.len(), 2, "capabilities have no contents to restore");
+    let stripped = snap.without_capabilities();
+    let paths: Vec<String> = stripped
+        .mounts
+        .iter()
+        .map(|m| m.path.to_absolute())
+        .collect();
+    assert_eq!(paths, ["/tmp"]);
+    let (_, skipped) = Namespace::from_snapshot(&stripped).unwrap();
+    assert!(skipped.is_empty());
+    // A saved namespace keeps the capability mount points without reporting them as lost.
+    let dir = oanix_tests::native::TempDir::new("caps-persist");
+    let db = oanix_core::persist::SqliteStore::open(dir.0.join("ns.db")).unwrap();
+    db.save("n", &ns).unwrap();
+    let loaded = db.load("n").unwrap().unwrap();
+    assert!(loaded.problems.is_empty(), "{:?}", loaded.problems);
+    assert!(loaded.namespace.list("/tmp").is_ok());
 }

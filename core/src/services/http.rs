@@ -458,7 +458,7 @@ impl FileService for HttpFs {
     }
 
     fn kind(&self) -> &'static str {
-        "httpfs"
+        super::HTTP_KIND
     }
 }
 

@@ -29,6 +29,18 @@ use crate::service::{FileKind, Metadata};
 /// skip such layers (OPFS is their store) and keep only the mount point.
 pub const OPFS_KIND: &str = "opfs";
 
+/// [`FileService::kind`](crate::FileService::kind) of [`HttpFs`].
+pub const HTTP_KIND: &str = "httpfs";
+/// [`FileService::kind`](crate::FileService::kind) of [`WsFs`].
+pub const WS_KIND: &str = "wsfs";
+
+/// Whether a service kind is a capability (live sockets, granted per environment): never
+/// copied into a snapshot's restore or a persisted namespace; its owner mounts it again
+/// from the grant.
+pub fn is_capability(kind: &str) -> bool {
+    kind == HTTP_KIND || kind == WS_KIND
+}
+
 /// Metadata of a regular file in a fixed-table service.
 pub(crate) fn file_meta(ino: u64, size: u64, time: Timestamp, readonly: bool) -> Metadata {
     Metadata {

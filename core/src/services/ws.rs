@@ -461,6 +461,6 @@ impl FileService for WsFs {
     }
 
     fn kind(&self) -> &'static str {
-        "wsfs"
+        super::WS_KIND
     }
 }
