@@ -33,18 +33,22 @@ pub fn open(ns: &Namespace, path: &str, opts: OpenOptions) -> Box<dyn FileHandle
 
 /// Waits (no spinning: the handle's waker) until `h` is ready, at most 20 s.
 pub fn wait(h: &dyn FileHandle, interest: Interest) {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        tokio::time::timeout(
-            Duration::from_secs(20),
-            poll_fn(|cx| h.poll_ready(interest, cx)),
-        )
-        .await
-        .expect("handle never became ready")
-        .expect("poll_ready error");
+    thread_local! {
+        static RT: tokio::runtime::Runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .expect("runtime");
+    }
+    RT.with(|rt| {
+        rt.block_on(async {
+            tokio::time::timeout(
+                Duration::from_secs(20),
+                poll_fn(|cx| h.poll_ready(interest, cx)),
+            )
+            .await
+            .expect("handle never became ready")
+            .expect("poll_ready error");
+        })
     });
 }
 
