@@ -2,12 +2,15 @@
 """End-to-end test of the Namespace Explorer as a person uses it, in real headless Chromium
 driven over the W3C WebDriver protocol (chromedriver; plain HTTP, no extra packages).
 
-Usage: scripts/e2e-explorer.py URL OUT_DIR [LOOP_WASM]
+Usage: scripts/e2e-explorer.py URL OUT_DIR [LOOP_WASM [NET_WASM TEST_SERVER_URL]]
 Checks: the page lists the namespace; Run executes the sample guest in the worker and
 streams its coloured output; the file the guest wrote appears in the tree and is still
 there after a reload (IndexedDB); a bad module is
 refused with a message; a spinning guest is stopped by the timeout (the worker is
-terminated) and the page stays responsive. Saves screenshots in OUT_DIR.
+terminated) and the page stays responsive; with NET_WASM, the `net` guest reaches the
+loopback test server through /cap/http and /cap/ws from the Run panel (same stdout as
+tests/net_guest.stdout) and the WebSocket view lists its connections. Saves screenshots in
+OUT_DIR.
 """
 import os, sys, time
 
@@ -16,6 +19,8 @@ from webdriver import Browser  # noqa: E402
 
 URL, OUT = sys.argv[1], sys.argv[2]
 LOOP = sys.argv[3] if len(sys.argv) > 3 else None
+NET, NET_URL = (sys.argv[4], sys.argv[5]) if len(sys.argv) > 5 else (None, None)
+EXPECTED_NET = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "net_guest.stdout")
 b = Browser()
 profile = b.profile
 failures = []
@@ -187,7 +192,29 @@ try:
         click(".cancel-job")
         jobs = wait_text(".jobs", "cancelled", timeout=15)
         check("cancelled" in jobs, "a running job is cancelled")
-    errs = [e for e in b.probe_console() if "favicon" not in e]
+    if NET:
+        tree = text(".sidebar")
+        check("http" in tree and "ws" in tree, "/cap/http and /cap/ws are in the namespace")
+        b.call("POST", f"/element/{find('.run-panel input[type=file]')}/value",
+               {"text": os.path.abspath(NET)})
+        wait_text(".module-name", "net")
+        b.type(".run-args", NET_URL, clear=True)
+        t = find("input[type=number]")
+        b.call("POST", f"/element/{t}/clear", {})
+        b.call("POST", f"/element/{t}/value", {"text": "30"})
+        click(".run-button")
+        status = wait_text(".run-status", "exit code", timeout=40)
+        check("exit code 0" in status, f"the net guest ran from the Run panel ({status!r})")
+        out = text(".run-output")
+        want = open(EXPECTED_NET).read()
+        missing = [l for l in want.splitlines() if l not in out]
+        check(not missing, f"its output is the native one (missing lines: {missing[:3]})")
+        conns = wait_text(".ws-conns", "closed", timeout=10)
+        check("/ws" in conns and "closed" in conns and "connection failed" in conns,
+              f"the WebSocket view shows the run's connections ({conns!r})")
+        screenshot("net.png")
+    # The net guest's deliberately refused connection (127.0.0.1:1) is logged by Chromium.
+    errs = [e for e in b.probe_console() if "favicon" not in e and "127.0.0.1:1/" not in e]
     check(not errs, f"no console errors {errs[:3]}")
 finally:
     b.close()

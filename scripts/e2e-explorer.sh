@@ -27,4 +27,12 @@ done
 # The spinning guest exercises timeout/cancel through the worker (built by `dev.sh guests`).
 loop=target/wasm32-wasip1/release/infinite_loop.wasm
 [ -f "$loop" ] || { echo "FAIL: $loop missing (./scripts/dev.sh guests)"; exit 1; }
-timeout 300 python3 scripts/e2e-explorer.py "http://127.0.0.1:$port/" "$out" "$loop"
+# The network capabilities against the loopback test server (dev.sh test starts it).
+net=()
+if [ -n "${OANIX_TEST_SERVER_URL:-}" ]; then
+  net=(target/wasm32-wasip1/release/net.wasm "$OANIX_TEST_SERVER_URL")
+  [ -f "${net[0]}" ] || { echo "FAIL: ${net[0]} missing (./scripts/dev.sh guests)"; exit 1; }
+elif [ -n "${OANIX_REQUIRE_TEST_SERVER:-}${CI:-}" ]; then
+  echo "FAIL: OANIX_TEST_SERVER_URL not set (start oanix-testserver)"; exit 1
+fi
+timeout 300 python3 scripts/e2e-explorer.py "http://127.0.0.1:$port/" "$out" "$loop" "${net[@]}"

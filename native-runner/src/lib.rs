@@ -6,6 +6,7 @@ pub mod cache;
 pub mod cli;
 mod host;
 pub mod hostfs;
+pub mod netcaps;
 pub mod reference;
 
 pub use cache::DiskCache;

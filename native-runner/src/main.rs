@@ -171,6 +171,8 @@ struct RunArgs {
     /// ($OANIX_CACHE_DIR, else ~/.cache/oanix/modules).
     #[arg(long = "no-cache")]
     no_cache: bool,
+    #[command(flatten)]
+    net: Box<oanix_native_runner::netcaps::NetArgs>,
     /// Arguments for the guest (after `--`).
     #[arg(last = true)]
     args: Vec<String>,
@@ -360,6 +362,10 @@ fn run(a: RunArgs) -> Result<ExitCode, String> {
         files.push((name.to_string(), data));
     }
 
+    a.net.grant()?; // network flags are checked before anything runs
+    if a.reference && !a.net.is_empty() {
+        return Err("--cap/--allow-net need the OANIX shim (not --reference)".into());
+    }
     let out = if a.reference {
         // The reference takes its stdin as bytes: read it whole first.
         let mut data = Vec::new();
@@ -387,6 +393,7 @@ fn run(a: RunArgs) -> Result<ExitCode, String> {
             ns.mount(&parent.to_absolute(), Arc::new(fs))
                 .map_err(|e| format!("--map: {e}"))?;
         }
+        a.net.mount(&mut ns)?;
         let io = |e: std::io::Error| format!("cannot start a stdio thread: {e}");
         cfg.stdin = InputPipe::from_reader(stdin_source).map_err(io)?;
         let stdout = OutputPipe::to_writer(std::io::stdout()).map_err(io)?;

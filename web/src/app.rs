@@ -162,6 +162,9 @@ async fn start() -> Result<Start, String> {
         }
     };
     let workspace = opfs_workspace(&mut ns, &mut notes).await;
+    if let Err(e) = crate::caps::mount_caps(&mut ns, &crate::caps::default_allowlist()) {
+        notes.push(format!("no /cap: {e}"));
+    }
     Ok(Start {
         ns,
         store,
