@@ -5,6 +5,8 @@
 mod host;
 pub mod hostfs;
 pub mod netcaps;
+pub mod nostrcli;
+pub mod provider;
 pub mod reference;
 
 pub use host::Runner;

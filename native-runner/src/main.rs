@@ -1,10 +1,13 @@
 //! `oanix`: the native OANIX command line.
 
 use clap::{Parser, Subcommand};
+use oanix_core::net::Allowlist;
 use oanix_core::services::WorkspaceFs;
 use oanix_core::{wasi::InputPipe, wasi::OutputPipe, FsPath, MapFs, Namespace};
+use oanix_native_runner::netcaps::Cap;
+use oanix_native_runner::nostrcli::NostrArgs;
 use oanix_native_runner::{
-    hostfs, reference::ReferenceRunner, RunConfig, RunError, RunOutput, Runner,
+    hostfs, provider, reference::ReferenceRunner, RunConfig, RunError, RunOutput, Runner,
 };
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -31,6 +34,8 @@ enum Command {
     /// Exit status: the guest's exit code; 124 on timeout; 126 for an invalid module;
     /// 134 for a trap or a memory-limit overrun; 125 for a setup error.
     Run(RunArgs),
+    /// Serve NIP-90 kind-5600 jobs ("run a WASI module") from Nostr relays.
+    Provider(ProviderArgs),
     /// Print the namespace the given mounts build.
     Tree {
         /// Mount a host directory: /POINT=DIR (copied into memory).
@@ -75,9 +80,48 @@ struct RunArgs {
     reference: bool,
     #[command(flatten)]
     net: Box<oanix_native_runner::netcaps::NetArgs>,
+    #[command(flatten)]
+    nostr: Box<NostrArgs>,
     /// Arguments for the guest (after `--`).
     #[arg(last = true)]
     args: Vec<String>,
+}
+
+#[derive(Parser)]
+struct ProviderArgs {
+    #[command(flatten)]
+    nostr: NostrArgs,
+    /// Jobs run at once.
+    #[arg(long, default_value_t = 2)]
+    concurrency: usize,
+    /// Default and largest job timeout (a job's ["param", "timeout", s] may ask for less).
+    #[arg(long = "max-timeout", value_name = "DURATION", value_parser = parse_duration, default_value = "60s")]
+    max_timeout: Duration,
+    /// Largest guest memory.
+    #[arg(long = "max-memory", value_name = "SIZE", value_parser = parse_size, default_value = "256MiB")]
+    max_memory: usize,
+    /// Largest module download.
+    #[arg(long = "max-module-size", value_name = "SIZE", value_parser = parse_size, default_value = "16MiB")]
+    max_module_size: usize,
+    /// Only download modules from these hosts (repeatable; default: any http(s) host).
+    #[arg(long = "allow-module-host", value_name = "HOST")]
+    allow_module_hosts: Vec<String>,
+}
+
+fn provider(a: ProviderArgs) -> Result<(), String> {
+    let allow = (!a.allow_module_hosts.is_empty())
+        .then(|| Allowlist::parse(&a.allow_module_hosts))
+        .transpose()
+        .map_err(|e| format!("--allow-module-host: {e}"))?;
+    provider::serve(provider::ProviderConfig {
+        relays: a.nostr.relays()?,
+        keys: a.nostr.keys()?,
+        concurrency: a.concurrency,
+        max_timeout: a.max_timeout,
+        max_memory: a.max_memory,
+        max_module_size: a.max_module_size,
+        allow_module_hosts: allow,
+    })
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -133,6 +177,13 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Command::Provider(args) => match provider(args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(msg) => {
+                eprintln!("oanix: {msg}");
+                ExitCode::from(125)
+            }
+        },
         Command::Run(args) => match run(args) {
             Ok(code) => code,
             Err(msg) => {
@@ -189,7 +240,11 @@ fn run(a: RunArgs) -> Result<ExitCode, String> {
     }
 
     a.net.grant()?; // network flags are checked before anything runs
-    if a.reference && !a.net.is_empty() {
+    let nostr = a.net.caps.contains(&Cap::Nostr);
+    if !nostr && !a.nostr.is_empty() {
+        return Err("--relay/--nostr-key have no effect without --cap nostr".into());
+    }
+    if a.reference && !(a.net.is_empty() && a.nostr.is_empty()) {
         return Err("--cap/--allow-net need the OANIX shim (not --reference)".into());
     }
     let out = if a.reference {
@@ -213,6 +268,7 @@ fn run(a: RunArgs) -> Result<ExitCode, String> {
                 .map_err(|e| format!("--map: {e}"))?;
         }
         a.net.mount(&mut ns)?;
+        a.nostr.mount(nostr, &mut ns)?;
         cfg.stdout = Some(streaming(std::io::stdout));
         cfg.stderr = Some(streaming(std::io::stderr));
         let runner = Runner::new().map_err(|e| format!("cannot start wasmtime: {e}"))?;

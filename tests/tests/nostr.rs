@@ -346,3 +346,81 @@ fn relay_down_at_start_shows_in_status_and_the_outbox_is_sent_once_it_comes_up()
     let s = &fs.relay_status()[0];
     assert_eq!((s.outbox, s.connections), (0, 1));
 }
+
+/// `target/<profile>/oanix`, next to this test's `deps/` directory.
+fn oanix() -> std::path::PathBuf {
+    let exe = std::env::current_exe().expect("test path");
+    let p = exe
+        .parent()
+        .and_then(|d| d.parent())
+        .expect("target dir")
+        .join("oanix");
+    assert!(
+        p.exists(),
+        "{} missing: build the oanix binary",
+        p.display()
+    );
+    p
+}
+
+#[test]
+fn oanix_run_cap_nostr_gives_the_guest_the_same_files() {
+    let rt = rt();
+    let relay = rt.block_on(MockRelay::run()).expect("relay");
+    let url = rt.block_on(relay.url()).to_string();
+    let (provider, _h) = test_provider(&url);
+    wait_for("provider connected", || {
+        provider.status()[0].state == RelayState::Connected
+    });
+    let dir = std::env::temp_dir().join(format!("oanix-nostr-key-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let key = dir.join("key");
+    std::fs::write(&key, format!("{}\n", Keys::generate().secret_hex())).unwrap();
+    let wasm = native::guest_path("nostr_job");
+    let out = std::process::Command::new(oanix())
+        .args(["run", "--cap", "nostr", "--relay", &url, "--nostr-key"])
+        .arg(&key)
+        .arg(&wasm)
+        .output()
+        .expect("oanix run");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(stdout, GUEST_STDOUT);
+
+    // Inconsistent flags: exit 125 with a reason, nothing run.
+    std::fs::write(&key, "not a key").unwrap();
+    for (args, why) in [
+        (vec!["--relay", url.as_str()], "without --cap nostr"),
+        (vec!["--cap", "nostr"], "--relay"),
+        (
+            vec!["--cap", "nostr", "--relay", "http://127.0.0.1/"],
+            "ws(s)",
+        ),
+        (
+            vec![
+                "--cap",
+                "nostr",
+                "--relay",
+                url.as_str(),
+                "--nostr-key",
+                key.to_str().unwrap(),
+            ],
+            "nostr key",
+        ),
+    ] {
+        let out = std::process::Command::new(oanix())
+            .arg("run")
+            .args(&args)
+            .arg(&wasm)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(125), "{args:?}: {err}");
+        assert!(err.contains(why), "{args:?}: {err}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
