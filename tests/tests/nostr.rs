@@ -12,8 +12,9 @@ use oanix_core::services::NostrFs;
 use oanix_core::{FileHandle, FileService, FsPath, Namespace, OpenOptions};
 use oanix_native_runner::Runner;
 use oanix_tests::native;
+use oanix_tests::nostrtest::test_provider;
 use serde_json::{json, Value};
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 fn rt() -> tokio::runtime::Runtime {
@@ -156,76 +157,7 @@ fn inbound_events_are_verified_and_deduplicated_across_relays() {
     assert_eq!(evs[0].content, "once");
 }
 
-/// A tiny NIP-90 service provider on the relay: kind 5001 → feedback `processing`, then a
-/// kind-6001 result whose content is the upper-cased input; kind 5002 → `error` feedback.
-fn test_provider(url: &str) -> (RelayPool, std::thread::JoinHandle<()>) {
-    let (tx, rx) = mpsc::channel::<Event>();
-    let tx = Mutex::new(tx);
-    let p = RelayPool::new(
-        &[url.to_string()],
-        platform_transport(&Default::default()),
-        Arc::new(move |ev: &Event, _: &str| {
-            let _ = tx.lock().unwrap().send(ev.clone());
-        }),
-    );
-    p.subscribe("jobs", json!({"kinds": [5001, 5002]}));
-    let keys = Keys::generate();
-    let url = url.to_string();
-    let handle = std::thread::spawn(move || {
-        let out = RelayPool::new(&[url], platform_transport(&Default::default()), {
-            Arc::new(|_: &Event, _: &str| {})
-        });
-        for job in rx {
-            let now = oanix_core::net::nostr::unix_now();
-            let tag = |k: &str, v: &str| vec![k.to_string(), v.to_string()];
-            let fb = |status: &str, why: &str| {
-                Event::sign(
-                    &keys,
-                    now,
-                    7000,
-                    vec![
-                        vec!["status".into(), status.into(), why.into()],
-                        tag("e", &job.id),
-                        tag("p", &job.pubkey),
-                    ],
-                    String::new(),
-                )
-            };
-            if job.kind == 5002 {
-                out.publish(&fb("error", "kind 5002 always fails"));
-                continue;
-            }
-            out.publish(&fb("processing", ""));
-            let input = job.tag("i").unwrap_or_default().to_uppercase();
-            out.publish(&Event::sign(
-                &keys,
-                now,
-                job.kind + 1000,
-                vec![
-                    tag("request", &job.to_json()),
-                    tag("e", &job.id),
-                    tag("p", &job.pubkey),
-                ],
-                input,
-            ));
-        }
-    });
-    (p, handle)
-}
-
-const GUEST_STDOUT: &str = "\
-config: 1 relay(s), pubkey of 64 hex digits, keys Some([\"pubkey\", \"relays\"])
-bad request refused: InvalidInput
-bad request refused: InvalidInput
-bad request refused: InvalidInput
-submitted: id of 64 hex digits
-result: kind 6001 content \"HELLO NOSTR\" tagged with our id: true
-error feedback: kind 7000 status [\"status\",\"error\",\"kind 5002 always fails\"] tagged: true
-events kinds: [6001, 7000, 7000]
-results lists our requests: true
-status: \"connected\" sent 2 accepted 2 rejected 0
-secret visible: false
-";
+const GUEST_STDOUT: &str = include_str!("../nostr_guest.stdout");
 
 #[test]
 fn a_guest_submits_a_job_and_reads_the_result_through_files_only() {

@@ -40,9 +40,14 @@ fn main() {
         "config: {} relay(s), pubkey of {} hex digits, keys {:?}",
         cfg["relays"].as_array().map_or(0, Vec::len),
         cfg["pubkey"].as_str().map_or(0, str::len),
-        cfg.as_object().map(|o| o.keys().cloned().collect::<Vec<_>>())
+        cfg.as_object()
+            .map(|o| o.keys().cloned().collect::<Vec<_>>())
     );
-    for bad in [r#"{"kind": 1, "content": "x"}"#, "{not json", r#"{"kind": 5001, "x": 1}"#] {
+    for bad in [
+        r#"{"kind": 1, "content": "x"}"#,
+        "{not json",
+        r#"{"kind": 5001, "x": 1}"#,
+    ] {
         match submit(bad) {
             Err(e) => println!("bad request refused: {:?}", e.kind()),
             Ok(v) => println!("bad request accepted: {v}"),
@@ -76,7 +81,11 @@ fn main() {
         .find(|t| t[0] == "status")
         .cloned()
         .unwrap_or_default();
-    println!("error feedback: kind {} status {status} tagged: {}", fb["kind"], e_tag(&fb) == id2);
+    println!(
+        "error feedback: kind {} status {status} tagged: {}",
+        fb["kind"],
+        e_tag(&fb) == id2
+    );
 
     let mut kinds: Vec<u64> = std::fs::read_dir("/cap/nostr/events")
         .expect("ls events")
