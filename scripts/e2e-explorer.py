@@ -7,7 +7,8 @@ Checks: the page lists the namespace; Run executes the sample guest in the worke
 streams its coloured output; the file the guest wrote appears in the tree and is still
 there after a reload (IndexedDB); a bad module is
 refused with a message; a spinning guest is stopped by the timeout (the worker is
-terminated) and the page stays responsive. Saves screenshots in OUT_DIR.
+terminated) and the page stays responsive; with OANIX_E2E_NOSTR_RELAY/_MODULE set, the Nostr
+panel's kind-5600 job runs on `oanix provider` and its stdout is shown. Saves screenshots in OUT_DIR.
 """
 import os, sys, time
 
@@ -16,6 +17,9 @@ from webdriver import Browser  # noqa: E402
 
 URL, OUT = sys.argv[1], sys.argv[2]
 LOOP = sys.argv[3] if len(sys.argv) > 3 else None
+# Nostr: a relay with `oanix provider` serving it, and the URL of a module to run there.
+NOSTR_RELAY = os.environ.get("OANIX_E2E_NOSTR_RELAY")
+NOSTR_MODULE = os.environ.get("OANIX_E2E_NOSTR_MODULE")
 b = Browser()
 profile = b.profile
 failures = []
@@ -187,6 +191,23 @@ try:
         click(".cancel-job")
         jobs = wait_text(".jobs", "cancelled", timeout=15)
         check("cancelled" in jobs, "a running job is cancelled")
+    if NOSTR_RELAY:
+        # The Nostr panel submits a kind-5600 job; `oanix provider` runs it and the stdout
+        # comes back through the relay. Then a bad module URL: error feedback.
+        b.type(".nostr-relays", NOSTR_RELAY, clear=True)
+        b.type(".nostr-module", NOSTR_MODULE, clear=True)
+        b.type(".nostr-stdin", "hello from the explorer", clear=True)
+        click(".nostr-submit")
+        status = wait_text(".nostr-status", "done", timeout=60)
+        check("exit code 0" in status and "processing" in status and "success" in status,
+              f"the provider ran the job: feedback and exit code shown ({status!r})")
+        out = text(".nostr-output")
+        check("HELLO FROM THE EXPLORER" in out, f"the job's stdout is shown ({out!r})")
+        screenshot("nostr.png")
+        b.type(".nostr-module", NOSTR_MODULE + ".missing", clear=True)
+        click(".nostr-submit")
+        status = wait_text(".nostr-status", "failed", timeout=60)
+        check("error" in status and "404" in status, f"a bad module URL gives error feedback ({status!r})")
     errs = [e for e in b.console_errors() if "favicon" not in e]
     check(not errs, f"no console errors {errs[:3]}")
 finally:

@@ -10,8 +10,8 @@
 //! only, at most `--max-module-size` bytes, only from `--allow-module-host` hosts when
 //! given), runs it in its own [`OanixEnv`] through the [`Scheduler`] (timeout, memory limit,
 //! at most `--concurrency` jobs at once), then posts a kind **6600** result tagged
-//! `request`/`e`/`p` whose content is `{"exit_code": 0, "stdout": "...", "stderr": "..."}`
-//! and feedback `success`. Any failure (bad request, download, invalid module, timeout,
+//! `request`/`e`/`p` whose content is `{"exit_code": 0, "stdout": "...", "stderr": "..."}`,
+//! right after feedback `success`. Any failure (bad request, download, invalid module, timeout,
 //! trap) is feedback `error` with the reason, and the provider keeps serving. Jobs that name
 //! another provider (`["p", other]`) are ignored.
 //!
@@ -286,8 +286,9 @@ pub fn serve(cfg: ProviderConfig) -> Result<(), String> {
                             ],
                             content,
                         );
-                        pool.publish(&result);
+                        // Feedback first: whoever waits for the result then has it.
                         pool.publish(&feedback(&cfg.keys, &ev, "success", ""));
+                        pool.publish(&result);
                         log(format!("job {short} done"));
                     }
                     Err(why) => {
