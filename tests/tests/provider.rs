@@ -100,7 +100,7 @@ fn module_server(rt: &tokio::runtime::Runtime) -> String {
         "/{name}",
         get(|Path(name): Path<String>| async move {
             match name.strip_suffix(".wasm") {
-                Some(g) if ["stdin_echo", "args_env", "exit_code"].contains(&g) => {
+                Some(g) if ["stdin_echo", "args_env", "infinite_loop"].contains(&g) => {
                     Ok(native::guest_bytes(g))
                 }
                 _ => Err(StatusCode::NOT_FOUND),
@@ -287,6 +287,15 @@ fn provider_runs_jobs_reports_errors_and_keeps_serving() {
         .as_str()
         .unwrap()
         .starts_with("arg[0]=args_env.wasm\narg[1]=first word\narg[2]=second\n"));
+
+    // A job's timeout (seconds) stops a spinning guest: error feedback, not a hang.
+    let spin = c.submit(json!([
+        ["i", format!("{http}/infinite_loop.wasm"), "url"],
+        ["param", "timeout", "0.5"]
+    ]));
+    let fb = c.result(&spin);
+    assert_eq!(fb["kind"], 7000);
+    assert!(fb.to_string().contains("timed out"), "{fb}");
 
     // Feedback: processing then success; processing then error.
     let want = |s: &[&str]| s.iter().map(|x| x.to_string()).collect::<Vec<_>>();

@@ -391,7 +391,9 @@ impl RelayPool {
                 ri.outbox.pop_front();
             }
             ri.outbox.push_back((ev.id.clone(), frame.clone()));
-            if ri.status.state == RelayState::Connected {
+            // Past MAX_OUTBOX queued frames the event waits in the outbox for the next
+            // connection (bounded memory when a relay reads slower than we publish).
+            if ri.status.state == RelayState::Connected && ri.unsent.len() < MAX_OUTBOX {
                 ri.unsent.push_back(frame.clone());
             }
             Relay::wake(&mut ri);
