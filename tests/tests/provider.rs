@@ -309,7 +309,7 @@ fn provider_runs_jobs_reports_errors_and_keeps_serving() {
 }
 
 #[test]
-fn provider_enforces_module_host_allowlist_and_size_limit() {
+fn provider_enforces_module_host_allowlist_size_and_memory_limits() {
     let rt = rt();
     let relay = rt.block_on(MockRelay::run()).expect("relay");
     let url = rt.block_on(relay.url()).to_string();
@@ -341,6 +341,18 @@ fn provider_enforces_module_host_allowlist_and_size_limit() {
     let fb = c.result(&id);
     assert_eq!(fb["kind"], 7000);
     assert!(fb.to_string().contains("body too large"), "{fb}");
+    drop(p);
+
+    // --max-memory below what the guest declares: it cannot start (error feedback).
+    let mut p = Provider::start(&url, &["--max-memory", "64KiB"]);
+    p.expect_line("connected");
+    let id = c.submit(json!([
+        ["i", format!("{http}/stdin_echo.wasm"), "url"],
+        ["param", "stdin", "y"]
+    ]));
+    let fb = c.result(&id);
+    assert_eq!(fb["kind"], 7000);
+    assert!(fb.to_string().contains("memory"), "{fb}");
 }
 
 #[test]
