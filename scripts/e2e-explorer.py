@@ -202,7 +202,8 @@ try:
         check("exit code 0" in status and "processing" in status and "success" in status,
               f"the provider ran the job: feedback and exit code shown ({status!r})")
         out = text(".nostr-output")
-        check("HELLO FROM THE EXPLORER" in out, f"the job's stdout is shown ({out!r})")
+        check("HELLO FROM THE EXPLORER\nread 23 bytes" in out,
+              f"the job's stdout and stderr are shown ({out!r})")
         screenshot("nostr.png")
         b.type(".nostr-module", NOSTR_MODULE + ".missing", clear=True)
         click(".nostr-submit")

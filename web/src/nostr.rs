@@ -149,11 +149,17 @@ pub fn NostrPanel() -> impl IntoView {
                     let c: Value = serde_json::from_str(ev["content"].as_str().unwrap_or(""))
                         .unwrap_or_default();
                     status.set(format!("done: exit code {} ({fb})", c["exit_code"]));
-                    output.set(format!(
-                        "{}{}",
+                    let (out, err) = (
                         c["stdout"].as_str().unwrap_or(""),
-                        c["stderr"].as_str().unwrap_or("")
-                    ));
+                        c["stderr"].as_str().unwrap_or(""),
+                    );
+                    // stderr on a line of its own.
+                    let sep = if err.is_empty() || out.is_empty() || out.ends_with('\n') {
+                        ""
+                    } else {
+                        "\n"
+                    };
+                    output.set(format!("{out}{sep}{err}"));
                 }
                 Ok(_) => status.set(format!("failed ({fb})")),
                 Err(e) => status.set(format!("failed: {e}")),
@@ -165,10 +171,10 @@ pub fn NostrPanel() -> impl IntoView {
         <section class="jobs-panel nostr-panel" aria-label="Nostr job">
             <h2>"Run on a Nostr provider (NIP-90 kind 5600)"</h2>
             <div class="run-actions">
-                <label>"Relays " <input class="nostr-relays" placeholder="ws://127.0.0.1:7777" bind:value=relays/></label>
-                <label>"Module URL " <input class="nostr-module" placeholder="https://…/prog.wasm" bind:value=module_url/></label>
+                <label>"Relays " <input class="nostr-relays" style="width: 16rem" placeholder="ws://127.0.0.1:7777" bind:value=relays/></label>
+                <label>"Module URL " <input class="nostr-module" style="width: 22rem" placeholder="https://…/prog.wasm" bind:value=module_url/></label>
                 <label>"Arguments " <input class="nostr-args" bind:value=args/></label>
-                <label>"Stdin " <input class="nostr-stdin" bind:value=stdin/></label>
+                <label>"Stdin " <input class="nostr-stdin" style="width: 14rem" bind:value=stdin/></label>
                 <button class="nostr-submit" on:click=run>"Submit job"</button>
             </div>
             <p class="run-status nostr-status" role="status">{move || status.get()}</p>
