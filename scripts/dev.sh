@@ -94,6 +94,32 @@ start_test_server() {
   echo "test server: $url (pid $TEST_SERVER_PID)"
 }
 
+# The Nostr relay of the Chromium /cap/nostr test (tests/src/bin/oanix-nostr-relay.rs: a real
+# relay from nostr-relay-builder with the test NIP-90 provider answering on it), on a free
+# 127.0.0.1 port, its URL exported as OANIX_NOSTR_RELAY_URL (read at compile time), killed
+# when this script exits.
+start_nostr_relay() {
+  cargo build -p oanix-tests --bin oanix-nostr-relay || return 1
+  local dir=${CARGO_TARGET_DIR:-target} out url=""
+  out=$(mktemp)
+  "$dir/debug/oanix-nostr-relay" >"$out" &
+  NOSTR_RELAY_PID=$!
+  trap 'kill "$TEST_SERVER_PID" "$NOSTR_RELAY_PID" 2>/dev/null' EXIT
+  for _ in $(seq 300); do
+    url=$(head -n1 "$out")
+    [ -n "$url" ] && break
+    kill -0 "$NOSTR_RELAY_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  rm -f "$out"
+  case "$url" in
+    ws://127.0.0.1:*) ;;
+    *) echo "oanix-nostr-relay did not start (got ${url:-nothing})"; return 1 ;;
+  esac
+  export OANIX_NOSTR_RELAY_URL=$url
+  echo "nostr relay: $url (pid $NOSTR_RELAY_PID)"
+}
+
 wasm_targets=(--workspace --exclude oanix-native-runner --target wasm32-unknown-unknown)
 
 case "${1:-}" in
@@ -111,6 +137,7 @@ case "${1:-}" in
     step clippy-wasm32 cargo clippy "${wasm_targets[@]}" --all-targets -- -D warnings
     step guests build_guests
     step test-server start_test_server
+    step nostr-relay start_nostr_relay
     step test-native cargo test --workspace
     if [ -n "${OANIX_WASI_TESTSUITE:-}" ]; then
       step wasi-testsuite wasi_testsuite

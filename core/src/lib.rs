@@ -19,6 +19,8 @@
 //!   ([`services::WsFs`]), granted with a host allowlist ([`net::NetGrant`]); their
 //!   transports (reqwest/tokio-tungstenite natively, fetch/WebSocket in the browser) and the
 //!   reusable WebSocket object [`net::WsSocket`] are in [`net`].
+//! - Nostr as files: `/cap/nostr` ([`services::NostrFs`]: NIP-90 job requests, results,
+//!   feedback); events, keys and the relay pool in [`net::nostr`].
 //! - Serialisable contents for persistence: [`snapshot`]; stores in [`persist`] (IndexedDB
 //!   in the browser, SQLite natively).
 //! - Clocks that work in the browser: [`clock`].

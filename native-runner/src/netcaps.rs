@@ -18,6 +18,8 @@ pub enum Cap {
     Http,
     /// `/cap/ws`: WebSockets as files.
     Ws,
+    /// `/cap/nostr`: NIP-90 jobs as files, on the `--relay` relays (see `nostrcli`).
+    Nostr,
 }
 
 /// The network flags of `oanix run`.
@@ -41,7 +43,8 @@ impl NetArgs {
     /// The grant the flags describe (`None` without `--cap`); refuses `--allow-net` without
     /// `--cap`, `--cap` without `--allow-net` (nothing would be reachable), and bad hosts.
     pub fn grant(&self) -> Result<Option<NetGrant>, String> {
-        if self.caps.is_empty() {
+        // `--cap nostr` reaches its `--relay` relays only (nostrcli), not `--allow-net`.
+        if !self.caps.iter().any(|c| matches!(c, Cap::Http | Cap::Ws)) {
             return match self.allow_net.is_empty() {
                 true => Ok(None),
                 false => Err("--allow-net has no effect without --cap http or --cap ws".into()),

@@ -1,6 +1,7 @@
 //! Components of the explorer: sidebar (mounts + tree), breadcrumbs, listing, file view.
 
 use crate::jobs::JobsPanel;
+use crate::nostr::NostrPanel;
 use crate::run::{RunPanel, SAMPLE, SAMPLE_NAME};
 use crate::sample::default_namespace;
 use crate::saved::SavedNamespaces;
@@ -339,6 +340,7 @@ fn Explorer(
                 }}
                 <RunPanel ns=ns workspace=workspace module=module changed=set_revision/>
                 <JobsPanel scheduler=scheduler module=module changed=set_revision/>
+                <NostrPanel/>
             </main>
         </div>
     }

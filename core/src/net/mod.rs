@@ -22,6 +22,7 @@ mod allow;
 mod http;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod native;
+pub mod nostr;
 #[cfg(target_arch = "wasm32")]
 pub mod web;
 mod ws;

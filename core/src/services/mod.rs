@@ -2,10 +2,12 @@
 //! `/logs` ([`LogsFs`]). Each is a small file service with a fixed table of files.
 //!
 //! Capabilities (granted per environment, see [`crate::net::NetGrant`]): `/cap/http`
-//! ([`HttpFs`]) and `/cap/ws` ([`WsFs`]); their transports live in [`crate::net`].
+//! ([`HttpFs`]), `/cap/ws` ([`WsFs`]) and `/cap/nostr` ([`NostrFs`], NIP-01/NIP-90 jobs);
+//! their transports and the Nostr relay client live in [`crate::net`].
 
 pub mod http;
 pub mod logs;
+pub mod nostr;
 #[cfg(target_arch = "wasm32")]
 pub mod opfs;
 pub mod task;
@@ -15,6 +17,7 @@ pub mod ws;
 
 pub use http::HttpFs;
 pub use logs::{LogLimits, LogsFs};
+pub use nostr::NostrFs;
 #[cfg(target_arch = "wasm32")]
 pub use opfs::OpfsFs;
 pub use task::{TaskFs, TaskSpec, TaskState, TaskStatus, TaskStatusHandle};
