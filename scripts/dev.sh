@@ -102,6 +102,7 @@ case "${1:-}" in
     build_guests
     cargo bench -p oanix-core
     cargo bench -p oanix-native-runner --bench wasi_bench
+    cargo bench -p oanix-native-runner --bench start_bench
     OANIX_BENCH_WRITES=${OANIX_BENCH_WRITES:-1000000} OANIX_BENCH_MIB=${OANIX_BENCH_MIB:-64} \
       OANIX_BENCH_CPU=${OANIX_BENCH_CPU:-5} OANIX_BENCH_JOBS=${OANIX_BENCH_BROWSER_JOBS:-1000} \
       cargo test --release -p oanix-tests \
