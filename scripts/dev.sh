@@ -173,6 +173,7 @@ case "${1:-}" in
     cargo bench -p oanix-native-runner --bench wasi_bench
     # Network capabilities: req/s and WS msg/s through /cap/http, /cap/ws vs direct clients.
     cargo bench -p oanix-tests --bench net_bench
+    cargo bench -p oanix-native-runner --bench start_bench
     OANIX_BENCH_WRITES=${OANIX_BENCH_WRITES:-1000000} OANIX_BENCH_MIB=${OANIX_BENCH_MIB:-64} \
       OANIX_BENCH_CPU=${OANIX_BENCH_CPU:-5} OANIX_BENCH_JOBS=${OANIX_BENCH_BROWSER_JOBS:-1000} \
       cargo test --release -p oanix-tests \
