@@ -75,6 +75,51 @@ wasi_testsuite_browser() {
   return $rc
 }
 
+# The loopback HTTP + WebSocket server of the network-capability tests (tests/src/testserver.rs):
+# built once (debug, the profile `cargo test --workspace` builds anyway), started on a free
+# 127.0.0.1 port, its URL exported as OANIX_TEST_SERVER_URL for the native and Chromium tests
+# (the wasm tests read it at compile time), killed when this script exits.
+start_test_server() {
+  cargo build -p oanix-tests --bin oanix-testserver || return 1
+  local dir=${CARGO_TARGET_DIR:-target}
+  coproc TEST_SERVER { exec "$dir/debug/oanix-testserver"; }
+  local url=""
+  read -r -t 30 url <&"${TEST_SERVER[0]}"
+  case "$url" in
+    http://127.0.0.1:*) ;;
+    *) echo "oanix-testserver did not start (got ${url:-nothing})"; return 1 ;;
+  esac
+  trap 'kill "$TEST_SERVER_PID" 2>/dev/null' EXIT
+  export OANIX_TEST_SERVER_URL=$url
+  echo "test server: $url (pid $TEST_SERVER_PID)"
+}
+
+# The Nostr relay of the Chromium /cap/nostr test (tests/src/bin/oanix-nostr-relay.rs: a real
+# relay from nostr-relay-builder with the test NIP-90 provider answering on it), on a free
+# 127.0.0.1 port, its URL exported as OANIX_NOSTR_RELAY_URL (read at compile time), killed
+# when this script exits.
+start_nostr_relay() {
+  cargo build -p oanix-tests --bin oanix-nostr-relay || return 1
+  local dir=${CARGO_TARGET_DIR:-target} out url=""
+  out=$(mktemp)
+  "$dir/debug/oanix-nostr-relay" >"$out" &
+  NOSTR_RELAY_PID=$!
+  trap 'kill "$TEST_SERVER_PID" "$NOSTR_RELAY_PID" 2>/dev/null' EXIT
+  for _ in $(seq 300); do
+    url=$(head -n1 "$out")
+    [ -n "$url" ] && break
+    kill -0 "$NOSTR_RELAY_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  rm -f "$out"
+  case "$url" in
+    ws://127.0.0.1:*) ;;
+    *) echo "oanix-nostr-relay did not start (got ${url:-nothing})"; return 1 ;;
+  esac
+  export OANIX_NOSTR_RELAY_URL=$url
+  echo "nostr relay: $url (pid $NOSTR_RELAY_PID)"
+}
+
 wasm_targets=(--workspace --exclude oanix-native-runner --target wasm32-unknown-unknown)
 
 case "${1:-}" in
@@ -84,11 +129,15 @@ case "${1:-}" in
     ;;
   test)
     setup
+    # The network tests must not skip: fail when the test server's URL is missing.
+    export OANIX_REQUIRE_TEST_SERVER=1
     step fmt cargo fmt --all --check
     step fmt-guests cargo fmt --check --manifest-path tests/guests/Cargo.toml
     step clippy-native cargo clippy --workspace --all-targets -- -D warnings
     step clippy-wasm32 cargo clippy "${wasm_targets[@]}" --all-targets -- -D warnings
     step guests build_guests
+    step test-server start_test_server
+    step nostr-relay start_nostr_relay
     step test-native cargo test --workspace
     if [ -n "${OANIX_WASI_TESTSUITE:-}" ]; then
       step wasi-testsuite wasi_testsuite
@@ -122,6 +171,9 @@ case "${1:-}" in
     build_guests
     cargo bench -p oanix-core
     cargo bench -p oanix-native-runner --bench wasi_bench
+    # Network capabilities: req/s and WS msg/s through /cap/http, /cap/ws vs direct clients.
+    cargo bench -p oanix-tests --bench net_bench
+    cargo bench -p oanix-native-runner --bench start_bench
     OANIX_BENCH_WRITES=${OANIX_BENCH_WRITES:-1000000} OANIX_BENCH_MIB=${OANIX_BENCH_MIB:-64} \
       OANIX_BENCH_CPU=${OANIX_BENCH_CPU:-5} OANIX_BENCH_JOBS=${OANIX_BENCH_BROWSER_JOBS:-1000} \
       cargo test --release -p oanix-tests \

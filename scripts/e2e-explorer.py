@@ -2,12 +2,16 @@
 """End-to-end test of the Namespace Explorer as a person uses it, in real headless Chromium
 driven over the W3C WebDriver protocol (chromedriver; plain HTTP, no extra packages).
 
-Usage: scripts/e2e-explorer.py URL OUT_DIR [LOOP_WASM]
+Usage: scripts/e2e-explorer.py URL OUT_DIR [LOOP_WASM [NET_WASM TEST_SERVER_URL]]
 Checks: the page lists the namespace; Run executes the sample guest in the worker and
 streams its coloured output; the file the guest wrote appears in the tree and is still
 there after a reload (IndexedDB); a bad module is
 refused with a message; a spinning guest is stopped by the timeout (the worker is
-terminated) and the page stays responsive. Saves screenshots in OUT_DIR.
+terminated) and the page stays responsive; with NET_WASM, the `net` guest reaches the
+loopback test server through /cap/http and /cap/ws from the Run panel (same stdout as
+tests/net_guest.stdout) and the WebSocket view lists its connections; with
+OANIX_E2E_NOSTR_RELAY/_MODULE set, the Nostr panel's kind-5600 job runs on `oanix provider`
+and its stdout is shown. Saves screenshots in OUT_DIR.
 """
 import os, sys, time
 
@@ -16,6 +20,11 @@ from webdriver import Browser  # noqa: E402
 
 URL, OUT = sys.argv[1], sys.argv[2]
 LOOP = sys.argv[3] if len(sys.argv) > 3 else None
+NET, NET_URL = (sys.argv[4], sys.argv[5]) if len(sys.argv) > 5 else (None, None)
+EXPECTED_NET = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "net_guest.stdout")
+# Nostr: a relay with `oanix provider` serving it, and the URL of a module to run there.
+NOSTR_RELAY = os.environ.get("OANIX_E2E_NOSTR_RELAY")
+NOSTR_MODULE = os.environ.get("OANIX_E2E_NOSTR_MODULE")
 b = Browser()
 profile = b.profile
 failures = []
@@ -187,7 +196,47 @@ try:
         click(".cancel-job")
         jobs = wait_text(".jobs", "cancelled", timeout=15)
         check("cancelled" in jobs, "a running job is cancelled")
-    errs = [e for e in b.probe_console() if "favicon" not in e]
+    if NET:
+        tree = text(".sidebar")
+        check("http" in tree and "ws" in tree, "/cap/http and /cap/ws are in the namespace")
+        b.call("POST", f"/element/{find('.run-panel input[type=file]')}/value",
+               {"text": os.path.abspath(NET)})
+        wait_text(".module-name", "net")
+        b.type(".run-args", NET_URL, clear=True)
+        t = find("input[type=number]")
+        b.call("POST", f"/element/{t}/clear", {})
+        b.call("POST", f"/element/{t}/value", {"text": "30"})
+        click(".run-button")
+        status = wait_text(".run-status", "exit code", timeout=40)
+        check("exit code 0" in status, f"the net guest ran from the Run panel ({status!r})")
+        out = text(".run-output")
+        want = open(EXPECTED_NET).read()
+        missing = [l for l in want.splitlines() if l not in out]
+        check(not missing, f"its output is the native one (missing lines: {missing[:3]})")
+        conns = wait_text(".ws-conns", "closed", timeout=10)
+        check("/ws" in conns and "closed" in conns and "connection failed" in conns,
+              f"the WebSocket view shows the run's connections ({conns!r})")
+        screenshot("net.png")
+    if NOSTR_RELAY:
+        # The Nostr panel submits a kind-5600 job; `oanix provider` runs it and the stdout
+        # comes back through the relay. Then a bad module URL: error feedback.
+        b.type(".nostr-relays", NOSTR_RELAY, clear=True)
+        b.type(".nostr-module", NOSTR_MODULE, clear=True)
+        b.type(".nostr-stdin", "hello from the explorer", clear=True)
+        click(".nostr-submit")
+        status = wait_text(".nostr-status", "done", timeout=60)
+        check("exit code 0" in status and "processing" in status and "success" in status,
+              f"the provider ran the job: feedback and exit code shown ({status!r})")
+        out = text(".nostr-output")
+        check("HELLO FROM THE EXPLORER\nread 23 bytes" in out,
+              f"the job's stdout and stderr are shown ({out!r})")
+        screenshot("nostr.png")
+        b.type(".nostr-module", NOSTR_MODULE + ".missing", clear=True)
+        click(".nostr-submit")
+        status = wait_text(".nostr-status", "failed", timeout=60)
+        check("error" in status and "404" in status, f"a bad module URL gives error feedback ({status!r})")
+    # The net guest's deliberately refused connection (127.0.0.1:1) is logged by Chromium.
+    errs = [e for e in b.probe_console() if "favicon" not in e and "127.0.0.1:1/" not in e]
     check(not errs, f"no console errors {errs[:3]}")
 finally:
     b.close()

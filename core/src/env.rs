@@ -5,8 +5,11 @@
 //! environment's status as JSON). [`OanixEnv::run_wasi`] runs a guest through any
 //! [`WasiHost`] (wasmtime natively, the browser's WebAssembly API on wasm32): the guest's
 //! stdout/stderr also go to `/logs`, and each transition is recorded (created → running →
-//! completed with exit code 0, or failed with the exit code or error).
+//! completed with exit code 0, or failed with the exit code or error). Capabilities are
+//! granted explicitly: [`OanixEnvBuilder::cap_http`] and [`OanixEnvBuilder::cap_ws`] mount
+//! `/cap/http` and `/cap/ws` for a host allowlist; without them the guest has no network.
 
+use crate::net::NetGrant;
 use crate::run::{RunConfig, RunError, RunOutput};
 use crate::service::FileService;
 use crate::services::{LogLimits, LogsFs, TaskFs, TaskSpec, TaskStatusHandle};
@@ -230,6 +233,18 @@ impl OanixEnvBuilder {
     pub fn log_limits(mut self, limits: LogLimits) -> Self {
         self.limits = limits;
         self
+    }
+
+    /// Grants HTTP: mounts `/cap/http` ([`HttpFs`](crate::services::HttpFs)) reaching only
+    /// the hosts of `grant`, on the platform's transport.
+    pub fn cap_http(self, grant: NetGrant) -> Self {
+        self.mount("/cap/http", Arc::new(crate::services::HttpFs::new(grant)))
+    }
+
+    /// Grants WebSockets: mounts `/cap/ws` ([`WsFs`](crate::services::WsFs)) reaching only
+    /// the hosts of `grant`, on the platform's transport.
+    pub fn cap_ws(self, grant: NetGrant) -> Self {
+        self.mount("/cap/ws", Arc::new(crate::services::WsFs::new(grant)))
     }
 
     /// Mounts another service (e.g. a capability under `/cap/...`).

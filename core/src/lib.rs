@@ -15,6 +15,12 @@
 //! - Jobs with priorities, limits, timeouts, cancellation, scripts, as files:
 //!   [`scheduler::Scheduler`] ([`scheduler`]).
 //! - Standard agent services: `/task` ([`services::TaskFs`]) ([`services`]).
+//! - Network capabilities as files: `/cap/http` ([`services::HttpFs`]) and `/cap/ws`
+//!   ([`services::WsFs`]), granted with a host allowlist ([`net::NetGrant`]); their
+//!   transports (reqwest/tokio-tungstenite natively, fetch/WebSocket in the browser) and the
+//!   reusable WebSocket object [`net::WsSocket`] are in [`net`].
+//! - Nostr as files: `/cap/nostr` ([`services::NostrFs`]: NIP-90 job requests, results,
+//!   feedback); events, keys and the relay pool in [`net::nostr`].
 //! - Serialisable contents for persistence: [`snapshot`]; stores in [`persist`] (IndexedDB
 //!   in the browser, SQLite natively).
 //! - Clocks that work in the browser: [`clock`].
@@ -50,6 +56,7 @@ pub mod env;
 pub mod error;
 pub mod fs;
 pub mod namespace;
+pub mod net;
 pub mod path;
 pub mod persist;
 pub mod run;

@@ -145,3 +145,17 @@ pub struct NamespaceSnapshot {
     /// Mounts, sorted by path.
     pub mounts: Vec<MountSnapshot>,
 }
+
+impl NamespaceSnapshot {
+    /// The snapshot without capability layers (`/cap/http`, `/cap/ws`: live sockets, see
+    /// [`crate::services::is_capability`]); mounts left with no layer are dropped. A copy of
+    /// a namespace sent elsewhere (a worker) mounts its own capabilities from the grant.
+    pub fn without_capabilities(mut self) -> Self {
+        for m in &mut self.mounts {
+            m.layers
+                .retain(|l| !crate::services::is_capability(&l.kind));
+        }
+        self.mounts.retain(|m| !m.layers.is_empty());
+        self
+    }
+}

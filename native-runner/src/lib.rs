@@ -11,6 +11,9 @@ pub mod cache;
 pub mod cli;
 mod host;
 pub mod hostfs;
+pub mod netcaps;
+pub mod nostrcli;
+pub mod provider;
 pub mod reference;
 
 pub use cache::DiskCache;

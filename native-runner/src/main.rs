@@ -1,10 +1,13 @@
 //! `oanix`: the native OANIX command line.
 
 use clap::{Parser, Subcommand};
+use oanix_core::net::Allowlist;
 use oanix_core::services::WorkspaceFs;
 use oanix_core::{wasi::InputPipe, wasi::OutputPipe, FsPath, MapFs, Namespace};
+use oanix_native_runner::netcaps::Cap;
+use oanix_native_runner::nostrcli::NostrArgs;
 use oanix_native_runner::{
-    cli, hostfs, reference::ReferenceRunner, DiskCache, RunConfig, RunError, RunOutput,
+    cli, hostfs, provider, reference::ReferenceRunner, DiskCache, RunConfig, RunError, RunOutput,
 };
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -37,6 +40,8 @@ enum Command {
     /// The job scheduler: run a file of jobs (priorities, concurrency, timeouts, pipes).
     #[command(subcommand)]
     Jobs(JobsCommand),
+    /// Serve NIP-90 kind-5600 jobs ("run a WASI module") from Nostr relays.
+    Provider(ProviderArgs),
     /// Print the namespace the given mounts build.
     #[command(
         after_help = "Example:\n  oanix tree --mount /workspace=./project --mount /data=./data"
@@ -171,9 +176,81 @@ struct RunArgs {
     /// ($OANIX_CACHE_DIR, else ~/.cache/oanix/modules).
     #[arg(long = "no-cache")]
     no_cache: bool,
+    #[command(flatten)]
+    net: Box<oanix_native_runner::netcaps::NetArgs>,
+    #[command(flatten)]
+    nostr: Box<NostrArgs>,
     /// Arguments for the guest (after `--`).
     #[arg(last = true)]
     args: Vec<String>,
+}
+
+#[derive(Parser)]
+struct ProviderArgs {
+    #[command(flatten)]
+    nostr: NostrArgs,
+    /// Jobs run at once.
+    #[arg(long, default_value_t = 2)]
+    concurrency: usize,
+    /// Default and largest job timeout (a job's ["param", "timeout", s] may ask for less).
+    #[arg(long = "max-timeout", value_name = "DURATION", value_parser = parse_duration, default_value = "60s")]
+    max_timeout: Duration,
+    /// Largest guest memory.
+    #[arg(long = "max-memory", value_name = "SIZE", value_parser = parse_size, default_value = "256MiB")]
+    max_memory: usize,
+    /// Largest module download.
+    #[arg(long = "max-module-size", value_name = "SIZE", value_parser = parse_size, default_value = "16MiB")]
+    max_module_size: usize,
+    /// Only download modules from these hosts (repeatable; default: any http(s) host).
+    #[arg(long = "allow-module-host", value_name = "HOST")]
+    allow_module_hosts: Vec<String>,
+}
+
+fn provider(a: ProviderArgs) -> Result<(), String> {
+    let allow = (!a.allow_module_hosts.is_empty())
+        .then(|| Allowlist::parse(&a.allow_module_hosts))
+        .transpose()
+        .map_err(|e| format!("--allow-module-host: {e}"))?;
+    provider::serve(provider::ProviderConfig {
+        relays: a.nostr.relays()?,
+        keys: a.nostr.keys()?,
+        concurrency: a.concurrency,
+        max_timeout: a.max_timeout,
+        max_memory: a.max_memory,
+        max_module_size: a.max_module_size,
+        allow_module_hosts: allow,
+    })
+}
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let (num, unit) = s.split_at(s.find(|c: char| c.is_alphabetic()).unwrap_or(s.len()));
+    let n: f64 = num.parse().map_err(|_| format!("bad duration {s:?}"))?;
+    let secs = match unit {
+        "ms" => n / 1000.0,
+        "s" | "" => n,
+        "m" | "min" => n * 60.0,
+        "h" => n * 3600.0,
+        _ => return Err(format!("bad duration unit in {s:?} (use ms, s, m, h)")),
+    };
+    if !(secs.is_finite() && secs > 0.0) {
+        return Err(format!("duration must be positive: {s:?}"));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+fn parse_size(s: &str) -> Result<usize, String> {
+    let (num, unit) = s.split_at(s.find(|c: char| c.is_alphabetic()).unwrap_or(s.len()));
+    let n: u64 = num.trim().parse().map_err(|_| format!("bad size {s:?}"))?;
+    let mul: u64 = match unit {
+        "" | "B" => 1,
+        "K" | "KiB" | "k" => 1 << 10,
+        "M" | "MiB" => 1 << 20,
+        "G" | "GiB" => 1 << 30,
+        _ => return Err(format!("bad size unit in {s:?} (use KiB, MiB, GiB)")),
+    };
+    n.checked_mul(mul)
+        .map(|v| v as usize)
+        .ok_or_else(|| format!("size too large: {s:?}"))
 }
 
 fn split_spec(spec: &str, what: &str) -> Result<(String, PathBuf), String> {
@@ -222,6 +299,13 @@ fn main() -> ExitCode {
         },
         Command::Jobs(JobsCommand::Run(args)) => match jobs_run(args) {
             Ok(code) => code,
+            Err(msg) => {
+                eprintln!("oanix: {msg}");
+                ExitCode::from(125)
+            }
+        },
+        Command::Provider(args) => match provider(args) {
+            Ok(()) => ExitCode::SUCCESS,
             Err(msg) => {
                 eprintln!("oanix: {msg}");
                 ExitCode::from(125)
@@ -360,6 +444,14 @@ fn run(a: RunArgs) -> Result<ExitCode, String> {
         files.push((name.to_string(), data));
     }
 
+    a.net.grant()?; // network flags are checked before anything runs
+    let nostr = a.net.caps.contains(&Cap::Nostr);
+    if !nostr && !a.nostr.is_empty() {
+        return Err("--relay/--nostr-key have no effect without --cap nostr".into());
+    }
+    if a.reference && !(a.net.is_empty() && a.nostr.is_empty()) {
+        return Err("--cap/--allow-net need the OANIX shim (not --reference)".into());
+    }
     let out = if a.reference {
         // The reference takes its stdin as bytes: read it whole first.
         let mut data = Vec::new();
@@ -387,6 +479,8 @@ fn run(a: RunArgs) -> Result<ExitCode, String> {
             ns.mount(&parent.to_absolute(), Arc::new(fs))
                 .map_err(|e| format!("--map: {e}"))?;
         }
+        a.net.mount(&mut ns)?;
+        a.nostr.mount(nostr, &mut ns)?;
         let io = |e: std::io::Error| format!("cannot start a stdio thread: {e}");
         cfg.stdin = InputPipe::from_reader(stdin_source).map_err(io)?;
         let stdout = OutputPipe::to_writer(std::io::stdout()).map_err(io)?;

@@ -11,6 +11,12 @@ use std::collections::BTreeMap;
 pub mod agent;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod native;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod netfiles;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod nostrtest;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod testserver;
 
 #[cfg(target_arch = "wasm32")]
 pub mod browser;

@@ -1,6 +1,7 @@
 //! Components of the explorer: sidebar (mounts + tree), breadcrumbs, listing, file view.
 
 use crate::jobs::JobsPanel;
+use crate::nostr::NostrPanel;
 use crate::run::{RunPanel, SAMPLE, SAMPLE_NAME};
 use crate::sample::default_namespace;
 use crate::saved::SavedNamespaces;
@@ -162,6 +163,9 @@ async fn start() -> Result<Start, String> {
         }
     };
     let workspace = opfs_workspace(&mut ns, &mut notes).await;
+    if let Err(e) = crate::caps::mount_caps(&mut ns, &crate::caps::default_allowlist()) {
+        notes.push(format!("no /cap: {e}"));
+    }
     Ok(Start {
         ns,
         store,
@@ -336,6 +340,7 @@ fn Explorer(
                 }}
                 <RunPanel ns=ns workspace=workspace module=module changed=set_revision/>
                 <JobsPanel scheduler=scheduler module=module changed=set_revision/>
+                <NostrPanel/>
             </main>
         </div>
     }

@@ -9,7 +9,11 @@ mod ansi;
 #[cfg(target_arch = "wasm32")]
 mod app;
 #[cfg(target_arch = "wasm32")]
+mod caps;
+#[cfg(target_arch = "wasm32")]
 mod jobs;
+#[cfg(target_arch = "wasm32")]
+mod nostr;
 #[cfg(target_arch = "wasm32")]
 mod run;
 #[cfg(target_arch = "wasm32")]

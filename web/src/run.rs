@@ -50,6 +50,9 @@ pub fn RunPanel(
     let status = RwSignal::new(String::from("ready"));
     let running = RwSignal::new(false);
     let history = RwSignal::new(Vec::<Past>::new());
+    // Hosts /cap/http and /cap/ws may reach (empty: no network), and the last run's sockets.
+    let allow_net = RwSignal::new(crate::caps::default_allowlist());
+    let conns = RwSignal::new(Vec::<crate::caps::Conn>::new());
     let worker: StoredValue<Option<Worker>, LocalStorage> = StoredValue::new_local(None);
     let timer: StoredValue<Option<i32>, LocalStorage> = StoredValue::new_local(None);
     let started = StoredValue::new(0.0f64);
@@ -105,6 +108,7 @@ pub fn RunPanel(
                     }
                 }
             }
+            Some("ws") => conns.set(crate::caps::parse_conns(&get("conns"))),
             Some("out") => {
                 let fd = get("fd").as_f64().unwrap_or(1.0) as u32;
                 let text = get("text").as_string().unwrap_or_default();
@@ -148,8 +152,13 @@ pub fn RunPanel(
             return;
         }
         let request = || -> Result<JsValue, String> {
+            // The page's /cap follows the allowlist too (the worker mounts its own).
+            let allow = allow_net.get_untracked();
+            ns.try_update_value(|ns| crate::caps::mount_caps(ns, &allow))
+                .unwrap_or(Ok(()))
+                .map_err(|e| format!("network allowlist: {e}"))?;
             let snap = ns
-                .with_value(|ns| serde_json::to_string(&ns.snapshot()))
+                .with_value(|ns| serde_json::to_string(&ns.snapshot().without_capabilities()))
                 .map_err(|e| e.to_string())?;
             let o = Object::new();
             let set = |k: &str, v: &JsValue| Reflect::set(&o, &k.into(), v).map(|_| ());
@@ -172,6 +181,7 @@ pub fn RunPanel(
                 .and_then(|_| set("env", &envs.into()))
                 .and_then(|_| set("stdin", &stdin.get_untracked().into()))
                 .and_then(|_| set("snapshot", &snap.into()))
+                .and_then(|_| set("allow_net", &allow.into()))
                 .and_then(|_| {
                     set(
                         "timeout_ms",
@@ -190,6 +200,7 @@ pub fn RunPanel(
             Ok(())
         };
         output.set(Vec::new());
+        conns.set(Vec::new());
         started.set_value(js_sys::Date::now());
         running.set(true);
         status.set("running…".into());
@@ -284,6 +295,9 @@ pub fn RunPanel(
                 <label>"Timeout (s)" <input type="number" min="0.1" step="0.1" bind:value=timeout_s/></label>
                 <label>"Environment (KEY=VALUE per line)" <textarea rows="2" bind:value=env></textarea></label>
                 <label>"Standard input" <textarea rows="2" bind:value=stdin></textarea></label>
+                <label>"Network allowlist (/cap/http, /cap/ws; empty: no network)"
+                    <input type="text" class="run-allow-net" bind:value=allow_net placeholder="127.0.0.1, *.example.org"/>
+                </label>
             </div>
             <div class="run-actions">
                 <button class="primary run-button" on:click=move |_| run() disabled=move || running.get()>"▶ Run"</button>
@@ -304,6 +318,7 @@ pub fn RunPanel(
                         .collect_view()
                 }}
             </pre>
+            <crate::caps::WsConnections conns=conns/>
             <details class="history">
                 <summary>{move || format!("History ({})", history.get().len())}</summary>
                 <ul>
@@ -350,6 +365,8 @@ fn apply_snapshot(
         });
         return;
     }
+    // The worker's copy had its own /cap; the page keeps its own.
+    ns.with_value(|old| crate::caps::carry_caps(old, &mut after));
     if let Some(opfs) = workspace.get_value() {
         let copy = after
             .mounts()

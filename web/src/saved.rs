@@ -62,6 +62,8 @@ pub fn SavedNamespaces(
                         let _ =
                             restored.mount("/workspace", Arc::new(opfs) as Arc<dyn FileService>);
                     }
+                    // The capabilities stay those granted to this page.
+                    ns.with_value(|old| crate::caps::carry_caps(old, &mut restored));
                     ns.set_value(restored);
                     current.set(name.clone());
                     changed.update(|c| *c += 1);

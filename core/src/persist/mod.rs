@@ -175,9 +175,9 @@ pub fn assemble(
     let self_persisting = |p: &crate::FsPath| {
         manifest.mounts.iter().any(|m| {
             &m.path == p
-                && m.layers
-                    .iter()
-                    .all(|l| l.kind == crate::services::OPFS_KIND)
+                && m.layers.iter().all(|l| {
+                    l.kind == crate::services::OPFS_KIND || crate::services::is_capability(&l.kind)
+                })
         })
     };
     problems.extend(

@@ -596,108 +596,108 @@ mod tests {
         assert_eq!(InputPipe::default().handle().read_at(&mut buf, 0), Ok(0));
     }
 
-    /// A reader that counts its reads and hands out what its channel gives.
+    /// Host streams (threads and `std::io`): native only.
     #[cfg(not(target_arch = "wasm32"))]
-    struct ChanReader {
-        rx: std::sync::mpsc::Receiver<std::io::Result<Vec<u8>>>,
-        reads: Arc<std::sync::atomic::AtomicUsize>,
-    }
-    #[cfg(not(target_arch = "wasm32"))]
-    impl std::io::Read for ChanReader {
-        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-            self.reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            match self.rx.recv() {
-                Ok(Ok(d)) => {
-                    buf[..d.len()].copy_from_slice(&d);
-                    Ok(d.len())
+    mod host {
+        use super::*;
+
+        /// A reader that counts its reads and hands out what its channel gives.
+        struct ChanReader {
+            rx: std::sync::mpsc::Receiver<std::io::Result<Vec<u8>>>,
+            reads: Arc<std::sync::atomic::AtomicUsize>,
+        }
+        impl std::io::Read for ChanReader {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                self.reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                match self.rx.recv() {
+                    Ok(Ok(d)) => {
+                        buf[..d.len()].copy_from_slice(&d);
+                        Ok(d.len())
+                    }
+                    Ok(Err(e)) => Err(e),
+                    Err(_) => Ok(0),
                 }
-                Ok(Err(e)) => Err(e),
-                Err(_) => Ok(0),
             }
         }
-    }
 
-    /// Waits until `h` is readable (the feeder thread's wake-up sets the flag).
-    #[cfg(not(target_arch = "wasm32"))]
-    fn wait_readable(h: &dyn FileHandle) {
-        let (tx, rx) = std::sync::mpsc::channel::<()>();
-        struct Tx(Mutex<std::sync::mpsc::Sender<()>>);
-        impl Wake for Tx {
-            fn wake(self: Arc<Self>) {
-                let _ = self.0.lock().unwrap().send(());
+        /// Waits until `h` is readable (the feeder thread's wake-up sets the flag).
+        fn wait_readable(h: &dyn FileHandle) {
+            let (tx, rx) = std::sync::mpsc::channel::<()>();
+            struct Tx(Mutex<std::sync::mpsc::Sender<()>>);
+            impl Wake for Tx {
+                fn wake(self: Arc<Self>) {
+                    let _ = self.0.lock().unwrap().send(());
+                }
+            }
+            let waker = Waker::from(Arc::new(Tx(Mutex::new(tx))));
+            let mut cx = Context::from_waker(&waker);
+            while h.poll_ready(Interest::Read, &mut cx).is_pending() {
+                rx.recv().unwrap();
             }
         }
-        let waker = Waker::from(Arc::new(Tx(Mutex::new(tx))));
-        let mut cx = Context::from_waker(&waker);
-        while h.poll_ready(Interest::Read, &mut cx).is_pending() {
-            rx.recv().unwrap();
-        }
-    }
 
-    #[cfg(not(target_arch = "wasm32"))]
-    #[test]
-    fn reader_fed_pipe_reads_on_demand_and_reports_errors() {
-        let (tx, rx) = std::sync::mpsc::channel();
-        let reads = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        let pipe = InputPipe::from_reader(ChanReader {
-            rx,
-            reads: reads.clone(),
-        })
-        .unwrap();
-        let h = pipe.handle();
-        let mut buf = [0u8; 8];
-        tx.send(Ok(b"ab".to_vec())).unwrap();
-        // Nothing is read before a reader asks.
-        assert_eq!(reads.load(std::sync::atomic::Ordering::SeqCst), 0);
-        assert_eq!(h.read_at(&mut buf, 0), Err(FsError::WouldBlock));
-        wait_readable(h.as_ref());
-        assert_eq!(h.read_at(&mut buf, 0), Ok(2));
-        assert_eq!(&buf[..2], b"ab");
-        tx.send(Err(std::io::Error::from_raw_os_error(5))).unwrap();
-        wait_readable(h.as_ref());
-        assert!(matches!(h.read_at(&mut buf, 0), Err(FsError::Io(_))));
-        assert_eq!(h.read_at(&mut buf, 0), Ok(0));
-    }
-
-    /// A writer that fails as told.
-    #[cfg(not(target_arch = "wasm32"))]
-    struct Failing(std::io::ErrorKind, Option<i32>);
-    #[cfg(not(target_arch = "wasm32"))]
-    impl std::io::Write for Failing {
-        fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
-            Err(match self.1 {
-                Some(errno) => std::io::Error::from_raw_os_error(errno),
-                None => self.0.into(),
+        #[test]
+        fn reader_fed_pipe_reads_on_demand_and_reports_errors() {
+            let (tx, rx) = std::sync::mpsc::channel();
+            let reads = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+            let pipe = InputPipe::from_reader(ChanReader {
+                rx,
+                reads: reads.clone(),
             })
+            .unwrap();
+            let h = pipe.handle();
+            let mut buf = [0u8; 8];
+            tx.send(Ok(b"ab".to_vec())).unwrap();
+            // Nothing is read before a reader asks.
+            assert_eq!(reads.load(std::sync::atomic::Ordering::SeqCst), 0);
+            assert_eq!(h.read_at(&mut buf, 0), Err(FsError::WouldBlock));
+            wait_readable(h.as_ref());
+            assert_eq!(h.read_at(&mut buf, 0), Ok(2));
+            assert_eq!(&buf[..2], b"ab");
+            tx.send(Err(std::io::Error::from_raw_os_error(5))).unwrap();
+            wait_readable(h.as_ref());
+            assert!(matches!(h.read_at(&mut buf, 0), Err(FsError::Io(_))));
+            assert_eq!(h.read_at(&mut buf, 0), Ok(0));
         }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
 
-    #[cfg(not(target_arch = "wasm32"))]
-    #[test]
-    fn writer_errors_reach_the_writer_as_their_errno() {
-        let full = OutputPipe::to_writer(Failing(std::io::ErrorKind::Other, Some(28))).unwrap();
-        assert_eq!(full.write_at(b"x", 0), Err(FsError::NoSpace));
-        let closed = OutputPipe::to_writer(Failing(std::io::ErrorKind::BrokenPipe, None)).unwrap();
-        assert_eq!(closed.write_at(b"x", 0), Err(FsError::BrokenPipe));
-        let other = OutputPipe::to_writer(Failing(std::io::ErrorKind::Other, None)).unwrap();
-        assert!(matches!(other.write_at(b"x", 0), Err(FsError::Io(_))));
-        let shared = Arc::new(Mutex::new(Vec::new()));
-        struct Shared(Arc<Mutex<Vec<u8>>>);
-        impl std::io::Write for Shared {
-            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-                self.0.lock().unwrap().extend_from_slice(b);
-                Ok(b.len())
+        /// A writer that fails as told.
+        struct Failing(std::io::ErrorKind, Option<i32>);
+        impl std::io::Write for Failing {
+            fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+                Err(match self.1 {
+                    Some(errno) => std::io::Error::from_raw_os_error(errno),
+                    None => self.0.into(),
+                })
             }
             fn flush(&mut self) -> std::io::Result<()> {
                 Ok(())
             }
         }
-        let ok = OutputPipe::to_writer(Shared(shared.clone())).unwrap();
-        assert_eq!(ok.write_at(b"hello", 0), Ok(5));
-        assert_eq!(ok.finish(), Ok(()));
-        assert_eq!(shared.lock().unwrap().as_slice(), b"hello");
+
+        #[test]
+        fn writer_errors_reach_the_writer_as_their_errno() {
+            let full = OutputPipe::to_writer(Failing(std::io::ErrorKind::Other, Some(28))).unwrap();
+            assert_eq!(full.write_at(b"x", 0), Err(FsError::NoSpace));
+            let closed =
+                OutputPipe::to_writer(Failing(std::io::ErrorKind::BrokenPipe, None)).unwrap();
+            assert_eq!(closed.write_at(b"x", 0), Err(FsError::BrokenPipe));
+            let other = OutputPipe::to_writer(Failing(std::io::ErrorKind::Other, None)).unwrap();
+            assert!(matches!(other.write_at(b"x", 0), Err(FsError::Io(_))));
+            let shared = Arc::new(Mutex::new(Vec::new()));
+            struct Shared(Arc<Mutex<Vec<u8>>>);
+            impl std::io::Write for Shared {
+                fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+                    self.0.lock().unwrap().extend_from_slice(b);
+                    Ok(b.len())
+                }
+                fn flush(&mut self) -> std::io::Result<()> {
+                    Ok(())
+                }
+            }
+            let ok = OutputPipe::to_writer(Shared(shared.clone())).unwrap();
+            assert_eq!(ok.write_at(b"hello", 0), Ok(5));
+            assert_eq!(ok.finish(), Ok(()));
+            assert_eq!(shared.lock().unwrap().as_slice(), b"hello");
+        }
     }
 }

@@ -5,20 +5,30 @@
 //! Protocol (structured-clone objects):
 //! - page → worker: `{ wasm: Uint8Array, args: [string], env: [[k, v]], stdin: string,
 //!   snapshot: string /* NamespaceSnapshot JSON */, timeout_ms: number }`
-//! - worker → page, while running: `{ kind: "out", fd: 1 | 2, text: string }`
+//!   `allow_net: string` (optional: comma-separated hosts; when not empty the worker mounts
+//!   `/cap/http` and `/cap/ws` for them — capabilities hold live sockets, so they are
+//!   created here from the grant, never copied from the page)
+//! - worker → page, while running: `{ kind: "out", fd: 1 | 2, text: string }`, and
+//!   `{ kind: "ws", conns: [{ id, state, url, error }] }` (WebSocket states, on change)
 //! - worker → page, at the end: `{ kind: "done", exit_code: number | null,
 //!   error: string | null, error_kind: "invalid" | "trap" | "timeout" | "memory" | "setup" |
 //!   "host" | null, duration_ms: number, snapshot: string | null }`
 #![cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+// Services are single-threaded on wasm32 (they may hold JS objects): an `Arc` of one is not
+// `Send` (see core's `MaybeSendSync`).
+#![cfg_attr(target_arch = "wasm32", allow(clippy::arc_with_non_send_sync))]
 
 #[cfg(target_arch = "wasm32")]
 mod worker {
     use js_sys::{Array, Object, Reflect, Uint8Array};
     use oanix_core::browser::BrowserRunner;
+    use oanix_core::net::{Allowlist, NetGrant};
     use oanix_core::run::RunConfig;
+    use oanix_core::services::{HttpFs, WsFs};
     use oanix_core::wasi::{InputPipe, OutputPipe};
     use oanix_core::{Namespace, NamespaceSnapshot};
     use std::rc::Rc;
+    use std::sync::Arc;
     use std::time::Duration;
     use wasm_bindgen::prelude::*;
     use wasm_bindgen::JsCast;
@@ -77,10 +87,13 @@ mod worker {
             .as_string()
             .ok_or_else(|| "no namespace snapshot".to_string())
             .and_then(|s| serde_json::from_str(&s).map_err(|e| e.to_string()));
+        let allow = get(&msg, "allow_net").as_string().unwrap_or_default();
         let ns = match snapshot.and_then(|s| {
-            Namespace::from_snapshot(&s)
+            let mut ns = Namespace::from_snapshot(&s.without_capabilities())
                 .map(|(ns, _)| ns)
-                .map_err(|e| e.to_string())
+                .map_err(|e| e.to_string())?;
+            let ws = mount_caps(&mut ns, &allow)?;
+            Ok((ns, ws))
         }) {
             Ok(ns) => ns,
             Err(e) => {
@@ -118,15 +131,94 @@ mod worker {
             timeout: Some(Duration::from_millis(timeout as u64)),
             ..Default::default()
         };
+        let (ns, ws) = ns;
         let ns_after = ns.clone();
+        // WebSocket states go to the page while the guest runs (checked every 200 ms, sent
+        // on change) and once more at the end.
+        let ticker = ws.map(|ws| WsReporter::start(&scope, ws));
         let out = runner.run(&wasm, ns, cfg).await;
-        let snap = serde_json::to_string(&ns_after.snapshot()).ok();
+        if let Some(t) = ticker {
+            t.stop();
+        }
+        let snap = serde_json::to_string(&ns_after.snapshot().without_capabilities()).ok();
         done(
             out.exit_code.map_or(JsValue::NULL, |c| c.into()),
             out.error.map(|e| (e.kind(), e.to_string())),
             out.duration.as_secs_f64() * 1e3,
             snap,
         );
+    }
+
+    /// Mounts `/cap/http` and `/cap/ws` for the comma-separated hosts (none: no network).
+    fn mount_caps(ns: &mut Namespace, allow: &str) -> Result<Option<Arc<WsFs>>, String> {
+        if allow.trim().is_empty() {
+            return Ok(None);
+        }
+        let grant = NetGrant::new(Allowlist::parse([allow]).map_err(|e| e.to_string())?);
+        ns.mount("/cap/http", Arc::new(HttpFs::new(grant.clone())))
+            .map_err(|e| e.to_string())?;
+        let ws = Arc::new(WsFs::new(grant));
+        ns.mount("/cap/ws", ws.clone()).map_err(|e| e.to_string())?;
+        Ok(Some(ws))
+    }
+
+    /// Posts the WebSocket table when it changes (and when stopped).
+    struct WsReporter {
+        scope: DedicatedWorkerGlobalScope,
+        ws: Arc<WsFs>,
+        last: Rc<std::cell::RefCell<String>>,
+        interval: Option<i32>,
+        _tick: Closure<dyn FnMut()>,
+    }
+
+    fn ws_table(ws: &WsFs) -> (String, Array) {
+        let rows = Array::new();
+        let mut key = String::new();
+        for s in ws.connections() {
+            let status = s.status_json();
+            key.push_str(s.id());
+            key.push_str(&status);
+            let row: JsValue = js_sys::JSON::parse(&status).unwrap_or(JsValue::NULL);
+            let _ = Reflect::set(&row, &"id".into(), &s.id().into());
+            rows.push(&row);
+        }
+        (key, rows)
+    }
+
+    impl WsReporter {
+        fn start(scope: &DedicatedWorkerGlobalScope, ws: Arc<WsFs>) -> Self {
+            let last = Rc::new(std::cell::RefCell::new(String::new()));
+            let (s, w, l) = (scope.clone(), ws.clone(), last.clone());
+            let tick = Closure::<dyn FnMut()>::new(move || report(&s, &w, &l));
+            let interval = scope
+                .set_interval_with_callback_and_timeout_and_arguments_0(
+                    tick.as_ref().unchecked_ref(),
+                    200,
+                )
+                .ok();
+            WsReporter {
+                scope: scope.clone(),
+                ws,
+                last,
+                interval,
+                _tick: tick,
+            }
+        }
+
+        fn stop(self) {
+            if let Some(id) = self.interval {
+                self.scope.clear_interval_with_handle(id);
+            }
+            report(&self.scope, &self.ws, &self.last);
+        }
+    }
+
+    fn report(scope: &DedicatedWorkerGlobalScope, ws: &WsFs, last: &std::cell::RefCell<String>) {
+        let (key, rows) = ws_table(ws);
+        if *last.borrow() != key {
+            *last.borrow_mut() = key;
+            post(scope, &[("kind", "ws".into()), ("conns", rows.into())]);
+        }
     }
 
     pub fn start() {

@@ -1,0 +1,116 @@
+//! The explorer's network capabilities: `/cap/http` and `/cap/ws` in the page's namespace
+//! (so the tree shows them), granted for an editable allowlist (default: the page's own
+//! origin and `127.0.0.1`). Guests run in a worker, which mounts its own live instances
+//! from the same allowlist (see `oanix-worker`); the page's are never copied.
+
+use leptos::prelude::*;
+use oanix_core::net::{Allowlist, NetGrant};
+use oanix_core::services::{is_capability, HttpFs, WsFs};
+use oanix_core::Namespace;
+use std::sync::Arc;
+
+/// The page's own host (with its port) and `127.0.0.1`.
+pub fn default_allowlist() -> String {
+    let host = web_sys::window()
+        .and_then(|w| w.location().host().ok())
+        .unwrap_or_default();
+    if host.is_empty() || host == "127.0.0.1" {
+        "127.0.0.1".into()
+    } else {
+        format!("{host}, 127.0.0.1")
+    }
+}
+
+/// (Re)mounts `/cap/http` and `/cap/ws` for `allow`; an empty allowlist unmounts them.
+pub fn mount_caps(ns: &mut Namespace, allow: &str) -> Result<(), String> {
+    let allow = Allowlist::parse([allow]).map_err(|e| e.to_string())?;
+    let _ = ns.unmount("/cap/http");
+    let _ = ns.unmount("/cap/ws");
+    if allow.rules().is_empty() {
+        return Ok(());
+    }
+    let grant = NetGrant::new(allow);
+    ns.mount("/cap/http", Arc::new(HttpFs::new(grant.clone())))
+        .map_err(|e| e.to_string())?;
+    ns.mount("/cap/ws", Arc::new(WsFs::new(grant)))
+        .map_err(|e| e.to_string())
+}
+
+/// Moves the capability mounts of `from` into `to` (a namespace rebuilt from a snapshot).
+pub fn carry_caps(from: &Namespace, to: &mut Namespace) {
+    for m in from.mounts() {
+        for l in &m.layers {
+            if is_capability(l.service.kind()) {
+                let p = m.path.to_absolute();
+                let _ = to.unmount(&p);
+                let _ = to.mount(&p, l.service.clone());
+            }
+        }
+    }
+}
+
+/// One WebSocket of the last run, as the worker reported it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Conn {
+    /// Its id under `/cap/ws/conns`.
+    pub id: String,
+    /// connecting, open, closing, closed.
+    pub state: String,
+    /// Where it goes.
+    pub url: String,
+    /// Why it closed abnormally.
+    pub error: Option<String>,
+}
+
+/// The worker's `{kind: "ws", conns: [...]}` message as rows.
+pub fn parse_conns(conns: &wasm_bindgen::JsValue) -> Vec<Conn> {
+    let get = |o: &wasm_bindgen::JsValue, k: &str| {
+        js_sys::Reflect::get(o, &k.into())
+            .ok()
+            .and_then(|v| v.as_string())
+    };
+    js_sys::Array::from(conns)
+        .iter()
+        .map(|c| Conn {
+            id: get(&c, "id").unwrap_or_default(),
+            state: get(&c, "state").unwrap_or_default(),
+            url: get(&c, "url").unwrap_or_default(),
+            error: get(&c, "error"),
+        })
+        .collect()
+}
+
+/// The small table of the last run's WebSocket connections.
+#[component]
+pub fn WsConnections(conns: RwSignal<Vec<Conn>>) -> impl IntoView {
+    view! {
+        <div class="ws-conns" aria-label="WebSocket connections">
+            <h3>"WebSocket connections (/cap/ws)"</h3>
+            {move || {
+                let rows = conns.get();
+                if rows.is_empty() {
+                    view! { <p class="muted">"none opened by the last run"</p> }.into_any()
+                } else {
+                    view! {
+                        <table>
+                            <thead><tr><th>"id"</th><th>"state"</th><th>"url"</th><th>"error"</th></tr></thead>
+                            <tbody>
+                                {rows.into_iter().map(|c| {
+                                    let class = format!("ws-state-{}", c.state);
+                                    view! {
+                                    <tr class=class>
+                                        <td>{c.id}</td>
+                                        <td class="ws-state">{c.state}</td>
+                                        <td><code>{c.url}</code></td>
+                                        <td class="error">{c.error.unwrap_or_default()}</td>
+                                    </tr>
+                                    }
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    }.into_any()
+                }
+            }}
+        </div>
+    }
+}
