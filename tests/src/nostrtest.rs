@@ -62,3 +62,17 @@ pub fn test_provider(url: &str) -> (RelayPool, std::thread::JoinHandle<()>) {
     });
     (p, handle)
 }
+
+/// An in-process relay (`MockRelay`, verifies ids and signatures) on a free loopback port.
+/// `MockRelay::run` picks a free port and binds it afterwards, so tests starting relays at the
+/// same time can collide (`AddrInUse`): that case is retried with a fresh port.
+pub async fn mock_relay() -> nostr_relay_builder::prelude::MockRelay {
+    let mut last = None;
+    for _ in 0..20 {
+        match nostr_relay_builder::prelude::MockRelay::run().await {
+            Ok(r) => return r,
+            Err(e) => last = Some(e),
+        }
+    }
+    panic!("no loopback relay after 20 tries: {last:?}")
+}

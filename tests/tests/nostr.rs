@@ -4,7 +4,7 @@
 //! `nostr` crate as an independent check of our ids and BIP-340 signatures.
 
 use nostr::JsonUtil as _;
-use nostr_relay_builder::prelude::{LocalRelay, MockRelay, RelayBuilder};
+use nostr_relay_builder::prelude::{LocalRelay, RelayBuilder};
 use oanix_core::net::nostr::{Event, Keys, RelayPool, RelayState, RelayStatus};
 use oanix_core::net::platform_transport;
 use oanix_core::run::RunConfig;
@@ -86,7 +86,7 @@ fn our_ids_and_signatures_match_the_nostr_crate_both_ways() {
 #[test]
 fn a_verifying_relay_accepts_our_events_and_rejects_a_tampered_one() {
     let rt = rt();
-    let relay = rt.block_on(MockRelay::run()).expect("relay");
+    let relay = rt.block_on(oanix_tests::nostrtest::mock_relay());
     let url = rt.block_on(relay.url()).to_string();
     let (p, _) = pool(&url);
     let keys = Keys::generate();
@@ -109,8 +109,8 @@ fn a_verifying_relay_accepts_our_events_and_rejects_a_tampered_one() {
 #[test]
 fn inbound_events_are_verified_and_deduplicated_across_relays() {
     let rt = rt();
-    let r1 = rt.block_on(MockRelay::run()).expect("relay");
-    let r2 = rt.block_on(MockRelay::run()).expect("relay");
+    let r1 = rt.block_on(oanix_tests::nostrtest::mock_relay());
+    let r2 = rt.block_on(oanix_tests::nostrtest::mock_relay());
     let urls = [
         rt.block_on(r1.url()).to_string(),
         rt.block_on(r2.url()).to_string(),
@@ -162,7 +162,7 @@ const GUEST_STDOUT: &str = include_str!("../nostr_guest.stdout");
 #[test]
 fn a_guest_submits_a_job_and_reads_the_result_through_files_only() {
     let rt = rt();
-    let relay = rt.block_on(MockRelay::run()).expect("relay");
+    let relay = rt.block_on(oanix_tests::nostrtest::mock_relay());
     let url = rt.block_on(relay.url()).to_string();
     let (provider, _h) = test_provider(&url);
     wait_for("provider connected", || {
@@ -193,7 +193,7 @@ fn a_guest_submits_a_job_and_reads_the_result_through_files_only() {
 #[test]
 fn nostrfs_refuses_bad_requests_without_publishing_and_hides_the_secret() {
     let rt = rt();
-    let relay = rt.block_on(MockRelay::run()).expect("relay");
+    let relay = rt.block_on(oanix_tests::nostrtest::mock_relay());
     let url = rt.block_on(relay.url()).to_string();
     let keys = Keys::generate();
     let secret = keys.secret_hex();
@@ -298,7 +298,7 @@ fn oanix() -> std::path::PathBuf {
 #[test]
 fn oanix_run_cap_nostr_gives_the_guest_the_same_files() {
     let rt = rt();
-    let relay = rt.block_on(MockRelay::run()).expect("relay");
+    let relay = rt.block_on(oanix_tests::nostrtest::mock_relay());
     let url = rt.block_on(relay.url()).to_string();
     let (provider, _h) = test_provider(&url);
     wait_for("provider connected", || {

@@ -3,7 +3,7 @@
 //! a real relay on loopback (nostr-relay-builder), modules downloaded from a tiny HTTP server
 //! on 127.0.0.1, and a customer using `/cap/nostr` (NostrFs) like a guest would.
 
-use nostr_relay_builder::prelude::{LocalRelay, MockRelay, RelayBuilder};
+use nostr_relay_builder::prelude::{LocalRelay, RelayBuilder};
 use oanix_core::net::nostr::Keys;
 use oanix_core::services::NostrFs;
 use oanix_core::{FileService, FsError, FsPath, Interest, OpenOptions};
@@ -235,7 +235,7 @@ fn content(ev: &Value) -> Value {
 #[test]
 fn provider_runs_jobs_reports_errors_and_keeps_serving() {
     let rt = rt();
-    let relay = rt.block_on(MockRelay::run()).expect("relay");
+    let relay = rt.block_on(oanix_tests::nostrtest::mock_relay());
     let url = rt.block_on(relay.url()).to_string();
     let http = module_server(&rt);
     let mut p = Provider::start(&url, &["--max-timeout", "20s"]);
@@ -311,7 +311,7 @@ fn provider_runs_jobs_reports_errors_and_keeps_serving() {
 #[test]
 fn provider_enforces_module_host_allowlist_size_and_memory_limits() {
     let rt = rt();
-    let relay = rt.block_on(MockRelay::run()).expect("relay");
+    let relay = rt.block_on(oanix_tests::nostrtest::mock_relay());
     let url = rt.block_on(relay.url()).to_string();
     let http = module_server(&rt);
     let mut p = Provider::start(
