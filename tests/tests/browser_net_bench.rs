@@ -39,7 +39,7 @@ use web_sys::{MessageEvent, Response, WebSocket, WorkerGlobalScope};
 wasm_bindgen_test_configure!(run_in_dedicated_worker);
 
 /// Timed rounds per side (direct and files alternate; the better round of each is printed).
-const ROUNDS: usize = 2;
+const ROUNDS: usize = 3;
 
 fn n(v: Option<&str>, default: usize) -> usize {
     v.and_then(|s| s.parse().ok()).unwrap_or(default)
@@ -232,7 +232,7 @@ async fn print_browser_net_figures() {
     check_file(&file_request(&ns, req.as_bytes()).await);
     assert_eq!(fetch_text(&url).await, (200, "status 200".into()));
 
-    // Direct and files alternate, twice each, and the better round of each is kept: the
+    // Direct and files alternate, ROUNDS times each, and the better round of each is kept: the
     // order they run in does not favour either.
     let (mut direct_http, mut files_http) = (0f64, 0f64);
     for _ in 0..ROUNDS {
