@@ -177,7 +177,8 @@ case "${1:-}" in
     # Over the runner's default 20 s test timeout at these sizes: give it more.
     start_test_server &&
       WASM_BINDGEN_TEST_TIMEOUT=${WASM_BINDGEN_TEST_TIMEOUT:-300} OANIX_REQUIRE_TEST_SERVER=1 \
-      OANIX_BENCH_NET_REQUESTS=${OANIX_BENCH_REQUESTS:-2000} OANIX_BENCH_NET_WS=${OANIX_BENCH_WS:-5000} cargo test --release -p oanix-tests \
+      OANIX_BENCH_NET_REQUESTS=${OANIX_BENCH_REQUESTS:-2000} \
+      OANIX_BENCH_NET_WS=${OANIX_BENCH_WS:-5000} cargo test --release -p oanix-tests \
       --target wasm32-unknown-unknown --test browser_net_bench -- --nocapture
     cargo bench -p oanix-native-runner --bench start_bench
     OANIX_BENCH_WRITES=${OANIX_BENCH_WRITES:-1000000} OANIX_BENCH_MIB=${OANIX_BENCH_MIB:-64} \
