@@ -1,4 +1,5 @@
 //! `oanix`: the native OANIX command line.
+#![forbid(unsafe_code)]
 
 use clap::{Parser, Subcommand};
 use oanix_core::net::Allowlist;

@@ -2,6 +2,7 @@
 //! host: the OANIX shim natively (wasmtime), the wasmtime-wasi reference, and (later) the
 //! browser. Each case says what to put in `/workspace`, what to run, and what must come out;
 //! parity means every host produces the same stdout, stderr, exit code and `/workspace` tree.
+#![forbid(unsafe_code)]
 
 use oanix_core::run::{RunConfig, RunOutput};
 use oanix_core::{wasi::InputPipe, FileService, FsPath, FsResult, MemFs};

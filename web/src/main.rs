@@ -1,4 +1,5 @@
 //! OANIX Namespace Explorer: a Leptos (CSR) page over an OANIX namespace.
+#![forbid(unsafe_code)]
 #![cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 // In the browser services are single-threaded (they hold JS objects, e.g. OPFS handles), so
 // an `Arc` of one is not `Send` (see core's `MaybeSendSync`).

@@ -2,6 +2,7 @@
 //! ids and signatures) with the test NIP-90 provider of `oanix_tests::nostrtest` answering
 //! on it. Binds a free port (or `--port N`), prints its URL (`ws://127.0.0.1:<port>`) as the
 //! first line of stdout, and serves until killed. Used by the Chromium test `browser_nostr`.
+#![forbid(unsafe_code)]
 
 #[cfg(not(target_arch = "wasm32"))]
 fn main() {

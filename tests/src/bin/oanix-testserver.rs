@@ -1,6 +1,7 @@
 //! `oanix-testserver`: the loopback HTTP + WebSocket test server (see
 //! `oanix_tests::testserver`). Binds `127.0.0.1` on a free port (or `--port N`), prints its
 //! base URL (`http://127.0.0.1:<port>`) as the first line of stdout, and serves until killed.
+#![forbid(unsafe_code)]
 
 #[cfg(not(target_arch = "wasm32"))]
 fn main() {

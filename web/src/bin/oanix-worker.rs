@@ -13,6 +13,7 @@
 //! - worker → page, at the end: `{ kind: "done", exit_code: number | null,
 //!   error: string | null, error_kind: "invalid" | "trap" | "timeout" | "memory" | "setup" |
 //!   "host" | null, duration_ms: number, snapshot: string | null }`
+#![forbid(unsafe_code)]
 #![cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 // Services are single-threaded on wasm32 (they may hold JS objects): an `Arc` of one is not
 // `Send` (see core's `MaybeSendSync`).
