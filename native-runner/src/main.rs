@@ -194,13 +194,13 @@ struct ProviderArgs {
     #[arg(long, default_value_t = 2)]
     concurrency: usize,
     /// Default and largest job timeout (a job's ["param", "timeout", s] may ask for less).
-    #[arg(long = "max-timeout", value_name = "DURATION", value_parser = parse_duration, default_value = "60s")]
+    #[arg(long = "max-timeout", value_name = "DURATION", value_parser = cli::parse_duration, default_value = "60s")]
     max_timeout: Duration,
     /// Largest guest memory.
-    #[arg(long = "max-memory", value_name = "SIZE", value_parser = parse_size, default_value = "256MiB")]
+    #[arg(long = "max-memory", value_name = "SIZE", value_parser = cli::parse_size, default_value = "256MiB")]
     max_memory: usize,
     /// Largest module download.
-    #[arg(long = "max-module-size", value_name = "SIZE", value_parser = parse_size, default_value = "16MiB")]
+    #[arg(long = "max-module-size", value_name = "SIZE", value_parser = cli::parse_size, default_value = "16MiB")]
     max_module_size: usize,
     /// Only download modules from these hosts (repeatable; default: any http(s) host).
     #[arg(long = "allow-module-host", value_name = "HOST")]
@@ -221,37 +221,6 @@ fn provider(a: ProviderArgs) -> Result<(), String> {
         max_module_size: a.max_module_size,
         allow_module_hosts: allow,
     })
-}
-
-fn parse_duration(s: &str) -> Result<Duration, String> {
-    let (num, unit) = s.split_at(s.find(|c: char| c.is_alphabetic()).unwrap_or(s.len()));
-    let n: f64 = num.parse().map_err(|_| format!("bad duration {s:?}"))?;
-    let secs = match unit {
-        "ms" => n / 1000.0,
-        "s" | "" => n,
-        "m" | "min" => n * 60.0,
-        "h" => n * 3600.0,
-        _ => return Err(format!("bad duration unit in {s:?} (use ms, s, m, h)")),
-    };
-    if !(secs.is_finite() && secs > 0.0) {
-        return Err(format!("duration must be positive: {s:?}"));
-    }
-    Ok(Duration::from_secs_f64(secs))
-}
-
-fn parse_size(s: &str) -> Result<usize, String> {
-    let (num, unit) = s.split_at(s.find(|c: char| c.is_alphabetic()).unwrap_or(s.len()));
-    let n: u64 = num.trim().parse().map_err(|_| format!("bad size {s:?}"))?;
-    let mul: u64 = match unit {
-        "" | "B" => 1,
-        "K" | "KiB" | "k" => 1 << 10,
-        "M" | "MiB" => 1 << 20,
-        "G" | "GiB" => 1 << 30,
-        _ => return Err(format!("bad size unit in {s:?} (use KiB, MiB, GiB)")),
-    };
-    n.checked_mul(mul)
-        .map(|v| v as usize)
-        .ok_or_else(|| format!("size too large: {s:?}"))
 }
 
 fn split_spec(spec: &str, what: &str) -> Result<(String, PathBuf), String> {
