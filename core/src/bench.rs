@@ -4,6 +4,7 @@
 
 use crate::clock::monotonic;
 use crate::path::FsPath;
+use crate::service::Follow;
 use crate::service::{FileService, OpenOptions};
 use crate::{MemFs, Namespace};
 use std::sync::Arc;
@@ -66,7 +67,7 @@ pub fn memfs_ops(n: u64) -> Vec<Figure> {
     let figures = vec![
         time("memfs stat (depth 4)", n, || {
             for _ in 0..n {
-                sink += fs.stat(&path).map(|m| m.size).unwrap_or(0);
+                sink += fs.stat(&path, Follow::Yes).map(|m| m.size).unwrap_or(0);
             }
         }),
         time("memfs read_at 4 KiB", n, || {
@@ -103,7 +104,7 @@ pub fn resolution(mounts: usize, n: u64) -> Figure {
     let mut sink = 0u64;
     let fig = time(&format!("namespace stat, {mounts} mounts"), n, || {
         for _ in 0..n {
-            sink += ns.stat(&path).map(|m| m.size).unwrap_or(0);
+            sink += ns.stat(&path, Follow::Yes).map(|m| m.size).unwrap_or(0);
         }
     });
     std::hint::black_box(sink);

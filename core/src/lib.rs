@@ -71,6 +71,7 @@ pub use fs::{Change, ChangeKind, CowFs, FuncFs, MapFs, MemFs, MemFsLimits};
 pub use namespace::{BindMode, Layer, MountInfo, Namespace};
 pub use path::FsPath;
 pub use service::{
-    DirEntry, FileHandle, FileKind, FileService, Interest, MaybeSendSync, Metadata, OpenOptions,
+    DirEntry, FileHandle, FileKind, FileService, Follow, Interest, MaybeSendSync, Metadata,
+    OpenOptions,
 };
 pub use snapshot::{NamespaceSnapshot, ServiceSnapshot};

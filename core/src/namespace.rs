@@ -18,7 +18,8 @@ use crate::clock::Timestamp;
 use crate::error::{FsError, FsResult};
 use crate::path::FsPath;
 use crate::service::{
-    read_all, write_all_at, DirEntry, FileHandle, FileKind, FileService, Metadata, OpenOptions,
+    open_dir, read_all, write_all_at, DirEntry, FileHandle, FileKind, FileService, Follow,
+    Metadata, OpenOptions,
 };
 use crate::snapshot::{LayerSnapshot, MountSnapshot, NamespaceSnapshot};
 use std::collections::{BTreeMap, HashMap};
@@ -96,11 +97,19 @@ struct Resolved<'a> {
     is_mount_point: bool,
     /// Children the path has as a synthetic directory (ancestor of mount points).
     synthetic: Option<&'a BTreeMap<String, usize>>,
+    /// Whether the path is the namespace root.
+    is_root: bool,
 }
 
 impl Resolved<'_> {
     fn is_synthetic_dir(&self) -> bool {
         self.synthetic.is_some()
+    }
+
+    /// Whether the namespace itself has a directory here (the root, a mount point or an
+    /// ancestor of one), whatever the services below say.
+    fn is_namespace_dir(&self) -> bool {
+        self.is_synthetic_dir() || self.is_mount_point || self.is_root
     }
 }
 
@@ -155,7 +164,7 @@ impl Namespace {
         };
         let found: Vec<Layer> = layers
             .iter()
-            .filter(|l| l.service.stat(&l.at(&rest)).is_ok())
+            .filter(|l| l.service.stat(&l.at(&rest), Follow::Yes).is_ok())
             .map(|l| Layer {
                 service: l.service.clone(),
                 subpath: l.at(&rest),
@@ -265,6 +274,7 @@ impl Namespace {
             mount,
             is_mount_point,
             synthetic,
+            is_root: path.is_root(),
         }
     }
 
@@ -272,7 +282,7 @@ impl Namespace {
     fn find<'a>(layers: &'a [Layer], rest: &FsPath) -> FsResult<(&'a Layer, Metadata)> {
         let mut first_err = None;
         for l in layers {
-            match l.service.lstat(&l.at(rest)) {
+            match l.service.stat(&l.at(rest), Follow::No) {
                 Ok(m) => return Ok((l, m)),
                 Err(e) => {
                     if first_err.is_none() || first_err == Some(FsError::NotFound) {
@@ -290,7 +300,7 @@ impl Namespace {
         let parent = rest.parent().ok_or(FsError::AlreadyExists)?;
         let mut first_err = None;
         for l in layers {
-            match l.service.stat(&l.at(&parent)) {
+            match l.service.stat(&l.at(&parent), Follow::Yes) {
                 Ok(m) if m.is_dir() => return Ok(l),
                 Ok(_) => first_err = first_err.or(Some(FsError::NotADirectory)),
                 Err(e) => first_err = first_err.or(Some(e)),
@@ -310,7 +320,10 @@ impl Namespace {
         if result.as_ref().err() == Some(&FsError::ReadOnly) {
             let parent = rest.parent().unwrap_or_default();
             for l in layers.iter().filter(|l| !std::ptr::eq(*l, first)) {
-                if l.service.stat(&l.at(&parent)).is_ok_and(|m| m.is_dir()) {
+                if l.service
+                    .stat(&l.at(&parent), Follow::Yes)
+                    .is_ok_and(|m| m.is_dir())
+                {
                     result = op(l, &l.at(rest));
                     if result.as_ref().err() != Some(&FsError::ReadOnly) {
                         break;
@@ -343,9 +356,25 @@ impl Namespace {
         self.readdir(&FsPath::parse(path)?)
     }
 
+    /// Where the directory with inode `ino`, last seen at `near`, is now: asked of the
+    /// services of the mount covering `near` ([`FileService::dir_path`]). `None` when it
+    /// is gone or its service cannot tell.
+    pub fn locate_dir(&self, near: &FsPath, ino: u64) -> Option<FsPath> {
+        let end = near
+            .prefix_ends()
+            .into_iter()
+            .rev()
+            .find(|&end| self.mounts.contains_key(near.prefix_str(end)))?;
+        let mount_point = FsPath::parse(near.prefix_str(end)).ok()?;
+        self.mounts[near.prefix_str(end)].iter().find_map(|l| {
+            let rest = l.service.dir_path(ino)?.strip_prefix(&l.subpath)?;
+            Some(mount_point.join(&rest))
+        })
+    }
+
     /// Metadata by raw path.
     pub fn metadata(&self, path: &str) -> FsResult<Metadata> {
-        self.stat(&FsPath::parse(path)?)
+        self.stat(&FsPath::parse(path)?, Follow::Yes)
     }
 
     /// Snapshot of every mount and the contents of layers that support snapshots.
@@ -406,79 +435,69 @@ impl Namespace {
     }
 }
 
-/// A handle on a synthetic directory.
-struct SyntheticDir(Metadata);
-
-impl FileHandle for SyntheticDir {
-    fn read_at(&self, _buf: &mut [u8], _offset: u64) -> FsResult<usize> {
-        Err(FsError::IsADirectory)
-    }
-    fn metadata(&self) -> FsResult<Metadata> {
-        Ok(self.0.clone())
-    }
-}
-
 impl FileService for Namespace {
     fn open(&self, path: &FsPath, opts: &OpenOptions) -> FsResult<Box<dyn FileHandle>> {
         let r = self.resolve(path);
-        let dir_here = r.is_synthetic_dir() || r.is_mount_point || path.is_root();
-        if let Some((layers, rest)) = &r.mount {
-            match Self::find(layers, rest) {
-                Ok((layer, _)) => return layer.service.open(&layer.at(rest), opts),
-                Err(FsError::NotFound) if dir_here => {}
+        let opened = match &r.mount {
+            // One layer (the usual mount): the service's `open` decides everything, in one
+            // lookup, with no look-then-open race.
+            Some(([layer], rest)) => layer.service.open(&layer.at(rest), opts),
+            // A union: the first layer holding the name opens it; a new name is created in
+            // the first layer that can hold it.
+            Some((layers, rest)) => match Self::find(layers, rest) {
+                Ok((layer, _)) => layer.service.open(&layer.at(rest), opts),
                 Err(FsError::NotFound) if opts.create || opts.create_new => {
-                    return Self::create_in(layers, rest, |l, p| l.service.open(p, opts))
+                    Self::create_in(layers, rest, |l, p| l.service.open(p, opts))
                 }
-                Err(e) => return Err(e),
+                Err(e) => Err(e),
+            },
+            None => Err(FsError::NotFound),
+        };
+        let handle = match opened {
+            Err(FsError::NotFound) if r.is_namespace_dir() => {
+                return open_dir(Self::synthetic_meta(path), opts)
             }
+            Err(FsError::NotFound) if r.mount.is_none() && (opts.create || opts.create_new) => {
+                return Err(self.outside_mounts_error(path))
+            }
+            h => h?,
+        };
+        // A service that does not check `directory` on its files is held to it here.
+        if opts.directory && !handle.metadata()?.is_dir() {
+            return Err(FsError::NotADirectory);
         }
-        if dir_here {
-            return if opts.write || opts.append || opts.truncate {
-                Err(FsError::IsADirectory)
-            } else if opts.create_new {
-                Err(FsError::AlreadyExists)
-            } else {
-                Ok(Box::new(SyntheticDir(Self::synthetic_meta(path))))
+        Ok(handle)
+    }
+
+    fn stat(&self, path: &FsPath, follow: Follow) -> FsResult<Metadata> {
+        let r = self.resolve(path);
+        if let Some((layers, rest)) = &r.mount {
+            let found = match follow {
+                Follow::No => Self::find(layers, rest).map(|(_, m)| m),
+                // The first layer where the path leads somewhere (a dangling link in one
+                // layer does not hide the next).
+                Follow::Yes => {
+                    let mut first_err = None;
+                    let mut found = None;
+                    for l in layers.iter() {
+                        match l.service.stat(&l.at(rest), Follow::Yes) {
+                            Ok(m) => {
+                                found = Some(m);
+                                break;
+                            }
+                            Err(e) => first_err = first_err.or(Some(e)),
+                        }
+                    }
+                    found.ok_or_else(|| first_err.unwrap_or(FsError::NotFound))
+                }
             };
-        }
-        Err(if opts.create || opts.create_new {
-            self.outside_mounts_error(path)
-        } else {
-            FsError::NotFound
-        })
-    }
-
-    fn stat(&self, path: &FsPath) -> FsResult<Metadata> {
-        let r = self.resolve(path);
-        if let Some((layers, rest)) = &r.mount {
-            let mut first_err = None;
-            for l in layers.iter() {
-                match l.service.stat(&l.at(rest)) {
-                    Ok(m) => return Ok(m),
-                    Err(e) => first_err = first_err.or(Some(e)),
-                }
-            }
-            if !(r.is_synthetic_dir() || r.is_mount_point) {
-                return Err(first_err.unwrap_or(FsError::NotFound));
-            }
-        }
-        if r.is_synthetic_dir() || r.is_mount_point || path.is_root() {
-            Ok(Self::synthetic_meta(path))
-        } else {
-            Err(FsError::NotFound)
-        }
-    }
-
-    fn lstat(&self, path: &FsPath) -> FsResult<Metadata> {
-        let r = self.resolve(path);
-        if let Some((layers, rest)) = &r.mount {
-            match Self::find(layers, rest) {
-                Ok((_, m)) => return Ok(m),
-                Err(e) if !(r.is_synthetic_dir() || r.is_mount_point) => return Err(e),
+            match found {
+                Ok(m) => return Ok(m),
+                Err(e) if !r.is_namespace_dir() => return Err(e),
                 Err(_) => {}
             }
         }
-        if r.is_synthetic_dir() || r.is_mount_point || path.is_root() {
+        if r.is_namespace_dir() {
             Ok(Self::synthetic_meta(path))
         } else {
             Err(FsError::NotFound)
@@ -490,7 +509,7 @@ impl FileService for Namespace {
         let n = r.mount.as_ref().map_or(0, |(l, _)| l.len()) as u64 + 1;
         let mut out: Vec<DirEntry> = Vec::new();
         let mut seen: HashMap<String, usize> = HashMap::new();
-        let mut any_dir = r.is_synthetic_dir() || path.is_root() || r.is_mount_point;
+        let mut any_dir = r.is_namespace_dir();
         let mut first_err = None;
         if let Some((layers, rest)) = &r.mount {
             for (i, l) in layers.iter().enumerate() {
@@ -537,7 +556,7 @@ impl FileService for Namespace {
 
     fn mkdir(&self, path: &FsPath) -> FsResult<()> {
         let r = self.resolve(path);
-        if r.is_synthetic_dir() || r.is_mount_point || path.is_root() {
+        if r.is_namespace_dir() {
             return Err(FsError::AlreadyExists);
         }
         let Some((layers, rest)) = &r.mount else {
@@ -563,7 +582,7 @@ impl FileService for Namespace {
     fn rename(&self, from: &FsPath, to: &FsPath) -> FsResult<()> {
         let (src, src_rest) = self.existing(from)?;
         let rt = self.resolve(to);
-        if rt.is_synthetic_dir() || rt.is_mount_point || to.is_root() {
+        if rt.is_namespace_dir() {
             return Err(FsError::Busy);
         }
         let Some((layers, rest)) = &rt.mount else {
@@ -585,22 +604,23 @@ impl FileService for Namespace {
         path: &FsPath,
         atime: Option<Timestamp>,
         mtime: Option<Timestamp>,
+        follow: Follow,
     ) -> FsResult<()> {
-        self.set_times_with(path, |svc, p| svc.set_times(p, atime, mtime))
-    }
-
-    fn set_times_nofollow(
-        &self,
-        path: &FsPath,
-        atime: Option<Timestamp>,
-        mtime: Option<Timestamp>,
-    ) -> FsResult<()> {
-        self.set_times_with(path, |svc, p| svc.set_times_nofollow(p, atime, mtime))
+        let r = self.resolve(path);
+        match &r.mount {
+            Some((layers, rest)) => match Self::find(layers, rest) {
+                Ok((l, _)) => l.service.set_times(&l.at(rest), atime, mtime, follow),
+                Err(_) if r.is_synthetic_dir() || r.is_mount_point => Err(FsError::ReadOnly),
+                Err(e) => Err(e),
+            },
+            None if r.is_synthetic_dir() || path.is_root() => Err(FsError::ReadOnly),
+            None => Err(FsError::NotFound),
+        }
     }
 
     fn symlink(&self, target: &str, link: &FsPath) -> FsResult<()> {
         let r = self.resolve(link);
-        if r.is_synthetic_dir() || r.is_mount_point || link.is_root() {
+        if r.is_namespace_dir() {
             return Err(FsError::AlreadyExists);
         }
         let Some((layers, rest)) = &r.mount else {
@@ -623,7 +643,7 @@ impl FileService for Namespace {
     fn link(&self, existing: &FsPath, new: &FsPath) -> FsResult<()> {
         let (src, src_rest) = self.existing(existing)?;
         let rn = self.resolve(new);
-        if rn.is_synthetic_dir() || rn.is_mount_point || new.is_root() {
+        if rn.is_namespace_dir() {
             return Err(FsError::AlreadyExists);
         }
         let Some((layers, rest)) = &rn.mount else {
@@ -649,7 +669,7 @@ impl Namespace {
     /// The layer holding an existing non-mount-point path (for remove/rename/readlink).
     fn existing(&self, path: &FsPath) -> FsResult<(Layer, FsPath)> {
         let r = self.resolve(path);
-        if r.is_mount_point || r.is_synthetic_dir() || path.is_root() {
+        if r.is_namespace_dir() {
             return Err(FsError::Busy);
         }
         let Some((layers, rest)) = &r.mount else {
@@ -657,24 +677,6 @@ impl Namespace {
         };
         let (layer, _) = Self::find(layers, rest)?;
         Ok((layer.clone(), rest.clone()))
-    }
-
-    /// Routes a set-times call to the layer holding `path`; synthetic dirs are read-only.
-    fn set_times_with(
-        &self,
-        path: &FsPath,
-        op: impl FnOnce(&dyn FileService, &FsPath) -> FsResult<()>,
-    ) -> FsResult<()> {
-        let r = self.resolve(path);
-        match &r.mount {
-            Some((layers, rest)) => match Self::find(layers, rest) {
-                Ok((l, _)) => op(l.service.as_ref(), &l.at(rest)),
-                Err(_) if r.is_synthetic_dir() || r.is_mount_point => Err(FsError::ReadOnly),
-                Err(e) => Err(e),
-            },
-            None if r.is_synthetic_dir() || path.is_root() => Err(FsError::ReadOnly),
-            None => Err(FsError::NotFound),
-        }
     }
 
     /// Error for creating `path` outside every mount: read-only if its parent is synthetic.

@@ -241,18 +241,35 @@ pub trait FileHandle: MaybeSendSync {
     }
 }
 
+/// Whether an operation on a path whose last component is a symlink acts on the link's
+/// target ([`Follow::Yes`], as `stat`) or on the link itself ([`Follow::No`], as `lstat`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Follow {
+    /// Follow a symlink to its target.
+    Yes,
+    /// Act on the symlink itself.
+    No,
+}
+
+impl Follow {
+    /// [`Follow::Yes`] when `follow`.
+    pub fn from_bool(follow: bool) -> Self {
+        if follow {
+            Follow::Yes
+        } else {
+            Follow::No
+        }
+    }
+}
+
 /// A file service: a tree of files mounted somewhere in a [`crate::Namespace`].
 pub trait FileService: MaybeSendSync {
     /// Opens (and perhaps creates) the file at `path`.
     fn open(&self, path: &FsPath, opts: &OpenOptions) -> FsResult<Box<dyn FileHandle>>;
 
-    /// Metadata of `path`, following symlinks.
-    fn stat(&self, path: &FsPath) -> FsResult<Metadata>;
-
-    /// Metadata of `path` itself (a symlink is not followed). Default: [`Self::stat`].
-    fn lstat(&self, path: &FsPath) -> FsResult<Metadata> {
-        self.stat(path)
-    }
+    /// Metadata of `path`; `follow` says whether a symlink there is followed (`stat`) or
+    /// described itself (`lstat`). A service without symlinks ignores it.
+    fn stat(&self, path: &FsPath, follow: Follow) -> FsResult<Metadata>;
 
     /// Lists a directory, sorted by [`DirEntry::cookie`]; no `.`/`..` entries.
     fn readdir(&self, path: &FsPath) -> FsResult<Vec<DirEntry>>;
@@ -278,28 +295,16 @@ pub trait FileService: MaybeSendSync {
         Err(FsError::ReadOnly)
     }
 
-    /// Sets times of `path` (following symlinks); `None` leaves a time unchanged.
+    /// Sets times of `path` (of a symlink's target, or with [`Follow::No`] of the link
+    /// itself); `None` leaves a time unchanged.
     fn set_times(
         &self,
         _path: &FsPath,
         _atime: Option<Timestamp>,
         _mtime: Option<Timestamp>,
+        _follow: Follow,
     ) -> FsResult<()> {
         Err(FsError::ReadOnly)
-    }
-
-    /// Sets times of `path` itself: a symlink's own times, not its target's. Default: like
-    /// [`Self::set_times`] for anything but a symlink, which is not supported.
-    fn set_times_nofollow(
-        &self,
-        path: &FsPath,
-        atime: Option<Timestamp>,
-        mtime: Option<Timestamp>,
-    ) -> FsResult<()> {
-        if self.lstat(path)?.kind == FileKind::Symlink {
-            return Err(FsError::NotSupported);
-        }
-        self.set_times(path, atime, mtime)
     }
 
     /// Creates a symlink at `link` whose content is `target` (not checked).
@@ -317,6 +322,13 @@ pub trait FileService: MaybeSendSync {
         Err(FsError::NotSupported)
     }
 
+    /// The path now of the directory whose inode is `ino`, for a service that can tell (it
+    /// keeps parent links); `None` otherwise. A directory fd uses it to follow its
+    /// directory through renames.
+    fn dir_path(&self, _ino: u64) -> Option<FsPath> {
+        None
+    }
+
     /// A serialisable copy of the contents, if the service can make one.
     fn snapshot(&self) -> Option<ServiceSnapshot> {
         None
@@ -325,6 +337,61 @@ pub trait FileService: MaybeSendSync {
     /// A short name of the service kind, shown by explorers (`memfs`, `mapfs`, ...).
     fn kind(&self) -> &'static str {
         "service"
+    }
+}
+
+/// The rules of `open` for something that already exists at the path (after following a
+/// final symlink unless [`OpenOptions::nofollow`]); every service applies them, so they are
+/// written once: a non-directory asked for as a directory is `NotADirectory`, an exclusive
+/// create `AlreadyExists`, a directory opened to write, truncate or create `IsADirectory`,
+/// and a symlink reached with `nofollow` `Loop`.
+pub fn open_existing(meta: &Metadata, opts: &OpenOptions) -> FsResult<()> {
+    if opts.directory && !meta.is_dir() {
+        return Err(FsError::NotADirectory);
+    }
+    if opts.create_new {
+        return Err(FsError::AlreadyExists);
+    }
+    if meta.is_dir() {
+        if opts.write || opts.append || opts.truncate || opts.create {
+            return Err(FsError::IsADirectory);
+        }
+    } else if meta.kind == FileKind::Symlink {
+        return Err(FsError::Loop);
+    }
+    Ok(())
+}
+
+/// The rule of `open` for a name that does not exist: created as an empty file when asked
+/// (`Ok(())`, the caller creates it), `IsADirectory` when it was asked for as a directory
+/// (only files are created by `open`), else `NotFound`.
+pub fn open_missing(opts: &OpenOptions) -> FsResult<()> {
+    if !(opts.create || opts.create_new) {
+        return Err(FsError::NotFound);
+    }
+    if opts.directory {
+        return Err(FsError::IsADirectory);
+    }
+    Ok(())
+}
+
+/// Opens a directory whose metadata is `meta`: [`open_existing`]'s rules, then a handle
+/// that describes it (a directory's entries are read with [`FileService::readdir`]).
+pub fn open_dir(meta: Metadata, opts: &OpenOptions) -> FsResult<Box<dyn FileHandle>> {
+    open_existing(&meta, opts)?;
+    Ok(Box::new(DirHandle(meta)))
+}
+
+/// A handle on a directory of a service whose directories are not files of their own
+/// (synthetic trees): it answers `metadata` and nothing else.
+pub struct DirHandle(pub Metadata);
+
+impl FileHandle for DirHandle {
+    fn read_at(&self, _buf: &mut [u8], _offset: u64) -> FsResult<usize> {
+        Err(FsError::IsADirectory)
+    }
+    fn metadata(&self) -> FsResult<Metadata> {
+        Ok(self.0.clone())
     }
 }
 

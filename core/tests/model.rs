@@ -2,6 +2,7 @@
 //! reference model. Natively proptest drives them; in the browser a seeded generator runs
 //! a fixed set of sequences (the fast subset).
 
+use oanix_core::Follow;
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;
 #[cfg(target_arch = "wasm32")]
@@ -80,7 +81,7 @@ fn check_cowfs(base_words: &[u64], words: &[u64]) {
 }
 
 fn remove_tree(fs: &MemFs, p: &FsPath) {
-    if fs.lstat(p).unwrap().kind == FileKind::Dir {
+    if fs.stat(p, Follow::No).unwrap().kind == FileKind::Dir {
         for e in fs.readdir(p).unwrap() {
             remove_tree(fs, &p.join_name(&e.name));
         }
@@ -169,6 +170,7 @@ impl NsModel {
                     Op::Write(..) | Op::Append(..) | Op::Create(_) | Op::CreateNew(_)
                 );
                 match place(&norm(p)) {
+                    Place::DirHere if matches!(op, Op::CreateNew(_)) => Err(Errno::Exist),
                     Place::DirHere => Err(Errno::IsDir),
                     Place::Outside(p) if creates => Err(outside_err(&p)),
                     Place::Outside(_) => Err(Errno::NoEnt),

@@ -15,6 +15,7 @@
 
 use oanix_core::service::{read_all, write_all_at};
 use oanix_core::services::WorkspaceFs;
+use oanix_core::Follow;
 use oanix_core::{Errno, FileHandle, FileKind, FileService, FsError, FsPath, MemFs, OpenOptions};
 use std::collections::{BTreeMap, VecDeque};
 use std::fs::File;
@@ -274,11 +275,11 @@ impl<'a> SvcRunner<'a> {
                 Op::RemoveDir(a) => fs.remove_dir(&p(a)?).map(|_| V::Unit)?,
                 Op::Rename(a, b) => fs.rename(&p(a)?, &p(b)?).map(|_| V::Unit)?,
                 Op::Stat(a) => {
-                    let m = fs.stat(&p(a)?)?;
+                    let m = fs.stat(&p(a)?, Follow::Yes)?;
                     meta_v(m.kind, m.size, m.nlink)
                 }
                 Op::Lstat(a) => {
-                    let m = fs.lstat(&p(a)?)?;
+                    let m = fs.stat(&p(a)?, Follow::No)?;
                     meta_v(m.kind, m.size, m.nlink)
                 }
                 Op::Readdir(a) => {
@@ -294,8 +295,8 @@ impl<'a> SvcRunner<'a> {
                 Op::Readlink(a) => V::Target(fs.readlink(&p(a)?)?),
                 Op::Link(a, b) => fs.link(&p(a)?, &p(b)?).map(|_| V::Unit)?,
                 Op::SetTimes(a, at, mt) => {
-                    fs.set_times(&p(a)?, *at, *mt)?;
-                    let m = fs.stat(&p(a)?)?;
+                    fs.set_times(&p(a)?, *at, *mt, Follow::Yes)?;
+                    let m = fs.stat(&p(a)?, Follow::Yes)?;
                     times_v(*at, *mt, m.atime, m.mtime)
                 }
                 Op::Open(s, a, mode) => {
@@ -740,7 +741,7 @@ fn dump_service(fs: &dyn FileService) -> Tree {
         for e in fs.readdir(&FsPath::parse(dir).unwrap()).unwrap() {
             let p = join(dir, &e.name);
             let fp = FsPath::parse(&p).unwrap();
-            let m = fs.lstat(&fp).unwrap();
+            let m = fs.stat(&fp, Follow::No).unwrap();
             let n = match m.kind {
                 FileKind::Dir => {
                     walk(fs, &p, out);

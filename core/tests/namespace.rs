@@ -3,6 +3,7 @@
 // Services are single-threaded on wasm32 by design (see `MaybeSendSync`).
 #![cfg_attr(target_arch = "wasm32", allow(clippy::arc_with_non_send_sync))]
 
+use oanix_core::Follow;
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;
 #[cfg(target_arch = "wasm32")]
@@ -119,8 +120,8 @@ fn bind_before_after_and_replace_make_unions() {
     assert_eq!(before.read_file("/a/bin/ls").unwrap(), b"b-ls");
     assert_eq!(before.read_file("/a/bin/cat").unwrap(), b"a-cat");
     before.write_file("/a/bin/new", b"n").unwrap();
-    assert!(b.stat(&p("/new")).is_ok());
-    assert_eq!(a.stat(&p("/bin/new")), Err(FsError::NotFound));
+    assert!(b.stat(&p("/new"), Follow::Yes).is_ok());
+    assert_eq!(a.stat(&p("/bin/new"), Follow::Yes), Err(FsError::NotFound));
 
     // Replace: only the bound directory.
     let mut replace = ns.clone();
@@ -149,7 +150,7 @@ fn union_creation_skips_a_read_only_first_layer() {
     assert_eq!(ns.read_file("/u/readme").unwrap(), b"ro");
     ns.write_file("/u/out.txt", b"written").unwrap();
     assert_eq!(ns.read_file("/u/out.txt").unwrap(), b"written");
-    assert!(rw.stat(&p("/out.txt")).is_ok());
+    assert!(rw.stat(&p("/out.txt"), Follow::Yes).is_ok());
     assert_eq!(ns.write_file("/u/readme", b"x"), Err(FsError::ReadOnly));
 }
 
@@ -179,7 +180,7 @@ fn clones_share_services_but_not_mount_tables() {
         ns.read_file("/workspace/shared.txt").unwrap(),
         b"both see me"
     );
-    assert!(ws.stat(&p("/shared.txt")).is_ok());
+    assert!(ws.stat(&p("/shared.txt"), Follow::Yes).is_ok());
     assert!(ns.metadata("/task/spec.json").is_ok());
     assert_eq!(child.metadata("/task/spec.json"), Err(FsError::NotFound));
 }

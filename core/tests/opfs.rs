@@ -6,6 +6,7 @@
 
 use js_sys::{Function, Promise, Reflect, Uint8Array};
 use oanix_core::services::OpfsFs;
+use oanix_core::Follow;
 use oanix_core::{FileService, FsError, FsPath, Namespace, OpenOptions};
 use std::sync::Arc;
 use wasm_bindgen::{JsCast, JsValue};
@@ -94,7 +95,10 @@ async fn changes_are_mirrored_and_restored() {
         oanix_core::service::read_all(h.as_ref()).unwrap(),
         b"hello opfs"
     );
-    assert_eq!(again.stat(&p("/notes.md")), Err(FsError::NotFound));
+    assert_eq!(
+        again.stat(&p("/notes.md"), Follow::Yes),
+        Err(FsError::NotFound)
+    );
     let names: Vec<String> = again
         .readdir(&p("/"))
         .unwrap()

@@ -5,6 +5,7 @@
 #![cfg(not(target_arch = "wasm32"))]
 
 use oanix_core::services::WorkspaceFs;
+use oanix_core::Follow;
 use oanix_core::{FileService, FsError, FsPath, OpenOptions};
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
@@ -92,14 +93,25 @@ fn works_inside_the_directory() {
         .collect();
     assert_eq!(names, ["deeper"]);
     assert_eq!(fs.readlink(&p("/ok_link")).unwrap(), "inner.txt");
-    assert_eq!(fs.stat(&p("/missing")).unwrap_err(), FsError::NotFound);
+    assert_eq!(
+        fs.stat(&p("/missing"), Follow::Yes).unwrap_err(),
+        FsError::NotFound
+    );
     assert_eq!(
         fs.remove_dir(&p("/sub")).unwrap_err(),
         FsError::DirectoryNotEmpty
     );
-    fs.set_times(&p("/inner.txt"), Some(1_000_000_000), Some(2_000_000_000))
-        .unwrap();
-    assert_eq!(fs.stat(&p("/inner.txt")).unwrap().mtime, 2_000_000_000);
+    fs.set_times(
+        &p("/inner.txt"),
+        Some(1_000_000_000),
+        Some(2_000_000_000),
+        Follow::Yes,
+    )
+    .unwrap();
+    assert_eq!(
+        fs.stat(&p("/inner.txt"), Follow::Yes).unwrap().mtime,
+        2_000_000_000
+    );
     assert!(f.outside_untouched());
 }
 
@@ -146,7 +158,8 @@ fn escape_battery_has_zero_escapes() {
     );
     attempt(
         "stat outside",
-        fs.stat(&p("/up/outside/secret.txt")).map(|_| ()),
+        fs.stat(&p("/up/outside/secret.txt"), Follow::Yes)
+            .map(|_| ()),
     );
     attempt("readdir outside", fs.readdir(&p("/up")).map(|_| ()));
     attempt(
@@ -155,7 +168,7 @@ fn escape_battery_has_zero_escapes() {
     );
     attempt(
         "set times through a symlink",
-        fs.set_times(&p("/secret_link"), Some(0), Some(0)),
+        fs.set_times(&p("/secret_link"), Some(0), Some(0), Follow::Yes),
     );
     // A symlink the guest makes itself is confined like any other.
     fs.symlink("../../outside", &p("/sub/made")).unwrap();
@@ -260,7 +273,10 @@ fn read_only_mode_refuses_every_write() {
     assert_eq!(fs.rename(&p("/inner.txt"), &p("/x")), ro);
     assert_eq!(fs.link(&p("/inner.txt"), &p("/x")), ro);
     assert_eq!(fs.symlink("inner.txt", &p("/x")), ro);
-    assert_eq!(fs.set_times(&p("/inner.txt"), Some(0), Some(0)), ro);
+    assert_eq!(
+        fs.set_times(&p("/inner.txt"), Some(0), Some(0), Follow::Yes),
+        ro
+    );
     let h = fs.open(&p("/inner.txt"), &OpenOptions::read()).unwrap();
     assert_eq!(h.write_at(b"x", 0), Err(FsError::ReadOnly));
     assert_eq!(h.set_len(0), Err(FsError::ReadOnly));

@@ -94,7 +94,11 @@ fn a_host_file_dated_after_2554_is_eoverflow_not_a_panic() {
         return;
     }
     let fs = oanix_core::services::WorkspaceFs::open(&dir.0, false).unwrap();
-    let got = oanix_core::FileService::stat(&fs, &oanix_core::FsPath::parse("/late").unwrap());
+    let got = oanix_core::FileService::stat(
+        &fs,
+        &oanix_core::FsPath::parse("/late").unwrap(),
+        oanix_core::Follow::Yes,
+    );
     assert_eq!(got.err(), Some(oanix_core::FsError::Overflow));
 
     // And through a guest, on both hosts: path_filestat_get answers EOVERFLOW (61).

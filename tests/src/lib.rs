@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 use oanix_core::run::{RunConfig, RunOutput};
+use oanix_core::Follow;
 use oanix_core::{wasi::InputPipe, FileService, FsPath, FsResult, MemFs};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -145,7 +146,7 @@ impl Case {
             let mut p = FsPath::root();
             for part in d.split('/').filter(|s| !s.is_empty()) {
                 p = p.join_name(part);
-                if fs.stat(&p).is_err() {
+                if fs.stat(&p, Follow::Yes).is_err() {
                     fs.mkdir(&p)?;
                 }
             }

@@ -18,7 +18,8 @@ use crate::error::{FsError, FsResult};
 use crate::fs::MemFs;
 use crate::path::FsPath;
 use crate::service::{
-    read_all, write_all_at, DirEntry, FileHandle, FileKind, FileService, Metadata, OpenOptions,
+    open_existing, open_missing, read_all, write_all_at, DirEntry, FileHandle, FileKind,
+    FileService, Follow, Metadata, OpenOptions,
 };
 use crate::snapshot::ServiceSnapshot;
 use serde::{Deserialize, Serialize};
@@ -168,11 +169,11 @@ impl CowFs {
         if Self::whited_out(st, path) {
             return None;
         }
-        self.base.lstat(path).ok()
+        self.base.stat(path, Follow::No).ok()
     }
 
     fn locate(&self, st: &State, path: &FsPath) -> FsResult<Loc> {
-        match st.upper.lstat(path) {
+        match st.upper.stat(path, Follow::No) {
             Ok(m) => return Ok(Loc::Upper(m)),
             Err(FsError::NotFound) => {}
             Err(e) => return Err(e),
@@ -180,7 +181,7 @@ impl CowFs {
         if Self::whited_out(st, path) {
             return Err(FsError::NotFound);
         }
-        match self.base.lstat(path) {
+        match self.base.stat(path, Follow::No) {
             Ok(m) => Ok(Loc::Base(m)),
             Err(e) => Err(e),
         }
@@ -209,7 +210,7 @@ impl CowFs {
         let mut cur = FsPath::root();
         for comp in dir.components() {
             cur = cur.join_name(comp);
-            match st.upper.lstat(&cur) {
+            match st.upper.stat(&cur, Follow::No) {
                 Ok(m) if m.is_dir() => continue,
                 Ok(_) => return Err(FsError::NotADirectory),
                 Err(FsError::NotFound) => {
@@ -234,7 +235,7 @@ impl CowFs {
         };
         let h = st.upper.open(path, &OpenOptions::create_truncate())?;
         write_all_at(h.as_ref(), &data, 0)?;
-        if let Ok(m) = self.base.stat(path) {
+        if let Ok(m) = self.base.stat(path, Follow::Yes) {
             h.set_times(Some(m.atime), Some(m.mtime))?;
         }
         Ok(())
@@ -305,7 +306,7 @@ impl CowFs {
         for m in &merged {
             let p = dir.join_name(&m.name);
             let base = base_entries.iter().find(|b| b.name == m.name);
-            let in_upper = st.upper.lstat(&p).is_ok();
+            let in_upper = st.upper.stat(&p, Follow::No).is_ok();
             let hidden = Self::whited_out(st, &p);
             match base {
                 Some(b) if (b.kind == FileKind::Dir) != (m.kind == FileKind::Dir) || hidden => {
@@ -374,7 +375,7 @@ impl CowFs {
 
 /// Removes a file or a whole directory tree from a service.
 fn remove_tree(fs: &dyn FileService, path: &FsPath) -> FsResult<()> {
-    let meta = fs.lstat(path)?;
+    let meta = fs.stat(path, Follow::No)?;
     if meta.is_dir() {
         for e in fs.readdir(path)? {
             remove_tree(fs, &path.join_name(&e.name))?;
@@ -388,9 +389,6 @@ fn remove_tree(fs: &dyn FileService, path: &FsPath) -> FsResult<()> {
 impl FileService for CowFs {
     fn open(&self, path: &FsPath, opts: &OpenOptions) -> FsResult<Box<dyn FileHandle>> {
         let st = self.lock();
-        if path.is_root() && (opts.create || opts.create_new) {
-            return Err(FsError::IsADirectory);
-        }
         let found = match self.locate(&st, path) {
             Ok(loc) => Some(loc),
             Err(FsError::NotFound) => None,
@@ -399,17 +397,9 @@ impl FileService for CowFs {
         match found {
             Some(loc) => {
                 let meta = loc.meta().clone();
-                if opts.create_new {
-                    return Err(FsError::AlreadyExists);
-                }
-                if meta.kind == FileKind::Symlink && opts.nofollow {
-                    return Err(FsError::Loop);
-                }
-                if meta.is_dir() && (opts.write || opts.append || opts.truncate) {
-                    return Err(FsError::IsADirectory);
-                }
-                if !meta.is_dir() && opts.directory {
-                    return Err(FsError::NotADirectory);
+                // A symlink (only the base holds them) is followed by the base's own open.
+                if meta.kind != FileKind::Symlink || opts.nofollow || opts.create_new {
+                    open_existing(&meta, opts)?;
                 }
                 let writes = opts.write || opts.append || opts.truncate;
                 match loc {
@@ -421,32 +411,26 @@ impl FileService for CowFs {
                     }
                 }
             }
-            None if opts.create || opts.create_new => {
+            None => {
+                open_missing(opts)?;
                 let parent = path.parent().ok_or(FsError::IsADirectory)?;
                 self.require_dir(&st, &parent)?;
                 self.ensure_upper_dir(&st, &parent)?;
                 st.upper.open(path, opts)
             }
-            None => Err(FsError::NotFound),
         }
     }
 
-    fn stat(&self, path: &FsPath) -> FsResult<Metadata> {
+    fn stat(&self, path: &FsPath, follow: Follow) -> FsResult<Metadata> {
         let st = self.lock();
         let loc = self.locate(&st, path)?;
-        if loc.meta().kind == FileKind::Symlink {
+        if follow == Follow::Yes && loc.meta().kind == FileKind::Symlink {
             // Only the base can hold symlinks: follow there.
             return self
                 .base
-                .stat(path)
+                .stat(path, Follow::Yes)
                 .map(|m| self.merged_meta(&Loc::Base(m)));
         }
-        Ok(self.merged_meta(&loc))
-    }
-
-    fn lstat(&self, path: &FsPath) -> FsResult<Metadata> {
-        let st = self.lock();
-        let loc = self.locate(&st, path)?;
         Ok(self.merged_meta(&loc))
     }
 
@@ -565,14 +549,20 @@ impl FileService for CowFs {
         path: &FsPath,
         atime: Option<Timestamp>,
         mtime: Option<Timestamp>,
+        follow: Follow,
     ) -> FsResult<()> {
         let st = self.lock();
-        match self.locate(&st, path)? {
+        let loc = self.locate(&st, path)?;
+        if follow == Follow::No && loc.meta().kind == FileKind::Symlink {
+            // A symlink's own times cannot be set here.
+            return Err(FsError::NotSupported);
+        }
+        match loc {
             Loc::Base(m) if m.is_dir() => self.ensure_upper_dir(&st, path)?,
             Loc::Base(_) => self.copy_up_file(&st, path, false)?,
             Loc::Upper(_) => {}
         }
-        st.upper.set_times(path, atime, mtime)
+        st.upper.set_times(path, atime, mtime, follow)
     }
 
     fn readlink(&self, path: &FsPath) -> FsResult<String> {
@@ -687,7 +677,7 @@ mod tests {
         cow.remove_dir(&p("/d/sub")).unwrap();
         cow.remove_file(&p("/d/a.txt")).unwrap();
         cow.remove_dir(&p("/d")).unwrap();
-        assert_eq!(cow.stat(&p("/d")), Err(FsError::NotFound));
+        assert_eq!(cow.stat(&p("/d"), Follow::Yes), Err(FsError::NotFound));
         cow.mkdir(&p("/d")).unwrap();
         assert!(names(&cow, "/d").is_empty());
         assert_eq!(read(&cow, "/d/a.txt"), Err(FsError::NotFound));
@@ -702,7 +692,7 @@ mod tests {
         let b = base();
         let cow = CowFs::new(b.clone());
         cow.rename(&p("/d"), &p("/e")).unwrap();
-        assert_eq!(cow.stat(&p("/d")), Err(FsError::NotFound));
+        assert_eq!(cow.stat(&p("/d"), Follow::Yes), Err(FsError::NotFound));
         assert_eq!(read(&cow, "/e/sub/b.txt").unwrap(), b"B");
         assert_eq!(names(&cow, "/"), ["e", "top.txt"]);
         cow.mkdir(&p("/d")).unwrap();

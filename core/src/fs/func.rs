@@ -11,7 +11,8 @@ use crate::clock;
 use crate::error::{FsError, FsResult};
 use crate::path::FsPath;
 use crate::service::{
-    DirEntry, FileHandle, FileKind, FileService, MaybeSendSync, Metadata, OpenOptions,
+    open_dir, DirEntry, FileHandle, FileKind, FileService, Follow, MaybeSendSync, Metadata,
+    OpenOptions,
 };
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -131,13 +132,7 @@ impl FuncFs {
 impl FileService for FuncFs {
     fn open(&self, path: &FsPath, opts: &OpenOptions) -> FsResult<Box<dyn FileHandle>> {
         if let Some(&ino) = self.dirs.get(path) {
-            if opts.write || opts.append || opts.truncate {
-                return Err(FsError::IsADirectory);
-            }
-            if opts.create_new {
-                return Err(FsError::AlreadyExists);
-            }
-            return Ok(Box::new(DirHandle(Metadata::synthetic_dir(ino))));
+            return open_dir(Metadata::synthetic_dir(ino), opts);
         }
         let Some(file) = self.files.get(path) else {
             return Err(if opts.create || opts.create_new {
@@ -175,7 +170,7 @@ impl FileService for FuncFs {
         }))
     }
 
-    fn stat(&self, path: &FsPath) -> FsResult<Metadata> {
+    fn stat(&self, path: &FsPath, _follow: Follow) -> FsResult<Metadata> {
         if let Some(&ino) = self.dirs.get(path) {
             return Ok(Metadata::synthetic_dir(ino));
         }
@@ -217,17 +212,6 @@ impl FileService for FuncFs {
 
     fn kind(&self) -> &'static str {
         "funcfs"
-    }
-}
-
-struct DirHandle(Metadata);
-
-impl FileHandle for DirHandle {
-    fn read_at(&self, _buf: &mut [u8], _offset: u64) -> FsResult<usize> {
-        Err(FsError::IsADirectory)
-    }
-    fn metadata(&self) -> FsResult<Metadata> {
-        Ok(self.0.clone())
     }
 }
 

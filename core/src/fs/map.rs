@@ -6,7 +6,7 @@
 use crate::error::FsResult;
 use crate::fs::MemFs;
 use crate::path::FsPath;
-use crate::service::{DirEntry, FileHandle, FileService, Metadata, OpenOptions};
+use crate::service::{DirEntry, FileHandle, FileService, Follow, Metadata, OpenOptions};
 use crate::snapshot::{MemFsSnapshot, ServiceSnapshot};
 use std::collections::BTreeMap;
 
@@ -78,12 +78,13 @@ impl FileService for MapFs {
     fn open(&self, path: &FsPath, opts: &OpenOptions) -> FsResult<Box<dyn FileHandle>> {
         self.fs.open(path, opts)
     }
-    fn stat(&self, path: &FsPath) -> FsResult<Metadata> {
-        self.fs.stat(path)
+    fn stat(&self, path: &FsPath, follow: Follow) -> FsResult<Metadata> {
+        self.fs.stat(path, follow)
     }
-    fn lstat(&self, path: &FsPath) -> FsResult<Metadata> {
-        self.fs.lstat(path)
+    fn dir_path(&self, ino: u64) -> Option<FsPath> {
+        self.fs.dir_path(ino)
     }
+
     fn readdir(&self, path: &FsPath) -> FsResult<Vec<DirEntry>> {
         self.fs.readdir(path)
     }
@@ -126,7 +127,7 @@ mod tests {
         assert_eq!(fs.mkdir(&new), Err(FsError::ReadOnly));
         assert_eq!(fs.remove_file(&spec), Err(FsError::ReadOnly));
         assert_eq!(fs.rename(&spec, &new), Err(FsError::ReadOnly));
-        assert!(fs.stat(&spec).unwrap().readonly);
+        assert!(fs.stat(&spec, Follow::Yes).unwrap().readonly);
         let names: Vec<_> = fs
             .readdir(&FsPath::root())
             .unwrap()

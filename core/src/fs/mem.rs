@@ -13,7 +13,10 @@
 use crate::clock::{self, Timestamp};
 use crate::error::{FsError, FsResult};
 use crate::path::{validate_name, FsPath};
-use crate::service::{lock, DirEntry, FileHandle, FileKind, FileService, Metadata, OpenOptions};
+use crate::service::{
+    lock, open_existing, open_missing, DirEntry, FileHandle, FileKind, FileService, Follow,
+    Metadata, OpenOptions,
+};
 use crate::snapshot::ServiceSnapshot;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -215,7 +218,7 @@ impl MemFs {
             match self.mkdir(&cur) {
                 Ok(()) => {}
                 Err(FsError::AlreadyExists) => {
-                    if !self.stat(&cur)?.is_dir() {
+                    if !self.stat(&cur, Follow::Yes)?.is_dir() {
                         return Err(FsError::NotADirectory);
                     }
                 }
@@ -400,6 +403,24 @@ impl Inner {
         })
     }
 
+    /// The path of directory `ino`, walking parent links up to the root.
+    fn dir_path(&self, mut ino: Ino) -> Option<FsPath> {
+        let mut names = Vec::new();
+        while ino != ROOT_INO {
+            let parent = self.dir(ino).ok()?.parent;
+            let (name, _) = self
+                .dir(parent)
+                .ok()?
+                .entries
+                .iter()
+                .find(|(_, slot)| slot.ino == ino)?;
+            names.push(name.clone());
+            ino = parent;
+        }
+        names.reverse();
+        FsPath::parse(&names.join("/")).ok()
+    }
+
     /// Whether `ancestor` is `ino` or one of its ancestors (walking parent links).
     fn is_ancestor(&self, ancestor: Ino, mut ino: Ino) -> FsResult<bool> {
         loop {
@@ -463,41 +484,24 @@ impl FileService for MemFs {
         if opts.mutates() {
             inner.check_writable()?;
         }
-        let ino = if opts.create || opts.create_new {
-            let (dir, name) = inner.resolve_parent(path).map_err(|e| match e {
-                FsError::Busy => FsError::IsADirectory,
-                e => e,
-            })?;
-            match inner.lookup(dir, name)? {
-                Some(_) if opts.create_new => return Err(FsError::AlreadyExists),
-                Some(_) => match inner.walk(path, !opts.nofollow)? {
-                    Walk::Found(ino) => ino,
-                    // A dangling symlink: create its target.
-                    Walk::Missing(dir, name) => {
-                        validate_name(&name)?;
-                        let ino = inner.alloc(Data::File(Vec::new()));
-                        inner.insert_entry(dir, &name, ino)?;
-                        ino
-                    }
-                },
-                None => {
-                    let ino = inner.alloc(Data::File(Vec::new()));
-                    inner.insert_entry(dir, name, ino)?;
-                    ino
-                }
+        // One walk under one lock decides everything (no look-then-open race). An
+        // exclusive create never follows a final symlink: the link itself exists.
+        let follow = !opts.nofollow && !opts.create_new;
+        let ino = match inner.walk(path, follow)? {
+            Walk::Found(ino) => {
+                open_existing(&inner.metadata(ino)?, opts)?;
+                ino
             }
-        } else {
-            inner.resolve(path, !opts.nofollow)?
+            // Missing, or a dangling symlink followed: create (its target), as POSIX does.
+            Walk::Missing(dir, name) => {
+                open_missing(opts)?;
+                validate_name(&name)?;
+                let ino = inner.alloc(Data::File(Vec::new()));
+                inner.insert_entry(dir, &name, ino)?;
+                ino
+            }
         };
         let node = inner.node(ino)?;
-        match node.data {
-            Data::Symlink(_) => return Err(FsError::Loop),
-            Data::Dir(_) if opts.write || opts.append || opts.truncate => {
-                return Err(FsError::IsADirectory)
-            }
-            Data::File(_) if opts.directory => return Err(FsError::NotADirectory),
-            _ => {}
-        }
         if opts.truncate && matches!(node.data, Data::File(_)) {
             inner.resize(ino, 0)?;
         }
@@ -510,16 +514,14 @@ impl FileService for MemFs {
         }))
     }
 
-    fn stat(&self, path: &FsPath) -> FsResult<Metadata> {
+    fn stat(&self, path: &FsPath, follow: Follow) -> FsResult<Metadata> {
         let inner = lock(&self.inner);
-        let ino = inner.resolve(path, true)?;
+        let ino = inner.resolve(path, follow == Follow::Yes)?;
         inner.metadata(ino)
     }
 
-    fn lstat(&self, path: &FsPath) -> FsResult<Metadata> {
-        let inner = lock(&self.inner);
-        let ino = inner.resolve(path, false)?;
-        inner.metadata(ino)
+    fn dir_path(&self, ino: u64) -> Option<FsPath> {
+        lock(&self.inner).dir_path(ino)
     }
 
     fn readdir(&self, path: &FsPath) -> FsResult<Vec<DirEntry>> {
@@ -642,17 +644,9 @@ impl FileService for MemFs {
         path: &FsPath,
         atime: Option<Timestamp>,
         mtime: Option<Timestamp>,
+        follow: Follow,
     ) -> FsResult<()> {
-        self.set_path_times(path, true, atime, mtime)
-    }
-
-    fn set_times_nofollow(
-        &self,
-        path: &FsPath,
-        atime: Option<Timestamp>,
-        mtime: Option<Timestamp>,
-    ) -> FsResult<()> {
-        self.set_path_times(path, false, atime, mtime)
+        self.set_path_times(path, follow == Follow::Yes, atime, mtime)
     }
 
     fn symlink(&self, target: &str, link: &FsPath) -> FsResult<()> {

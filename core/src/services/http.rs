@@ -27,7 +27,7 @@ use crate::error::{FsError, FsResult};
 use crate::net::{platform_transport, HttpCall, HttpRequest, HttpResult, NetGrant, Transport};
 use crate::path::FsPath;
 use crate::service::{
-    DirEntry, FileHandle, FileKind, FileService, Interest, Metadata, OpenOptions,
+    open_dir, DirEntry, FileHandle, FileKind, FileService, Follow, Interest, Metadata, OpenOptions,
 };
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
@@ -409,7 +409,7 @@ impl FileService for HttpFs {
             return Err(FsError::AlreadyExists);
         }
         match path.as_str() {
-            "" => Err(FsError::IsADirectory),
+            "" => open_dir(self.stat(path, Follow::Yes)?, opts),
             "request" => Ok(Box::new(RequestHandle {
                 shared: self.shared.clone(),
                 input: Mutex::new(JsonInput::new(self.shared.grant.limits.max_request)),
@@ -427,7 +427,7 @@ impl FileService for HttpFs {
         }
     }
 
-    fn stat(&self, path: &FsPath) -> FsResult<Metadata> {
+    fn stat(&self, path: &FsPath, _follow: Follow) -> FsResult<Metadata> {
         match path.as_str() {
             "" => Ok(Metadata::synthetic_dir(INO_ROOT)),
             "request" => Ok(stream_meta(INO_REQUEST, false)),

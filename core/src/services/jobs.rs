@@ -5,7 +5,8 @@ use crate::error::{FsError, FsResult};
 use crate::path::FsPath;
 use crate::scheduler::{Job, JobId, JobState, Scheduler};
 use crate::service::{
-    read_at_bytes, DirEntry, FileHandle, FileKind, FileService, Metadata, OpenOptions,
+    open_dir, read_at_bytes, DirEntry, FileHandle, FileKind, FileService, Follow, Metadata,
+    OpenOptions,
 };
 use crate::services::file_meta;
 use serde::Serialize;
@@ -83,7 +84,7 @@ impl FileService for JobsFs {
     fn open(&self, path: &FsPath, opts: &OpenOptions) -> FsResult<Box<dyn FileHandle>> {
         let (id, file) = Self::parse(path)?;
         let (Some(id), Some(file)) = (id, file) else {
-            return Err(FsError::IsADirectory);
+            return open_dir(self.stat(path, Follow::Yes)?, opts);
         };
         let job = self.scheduler.job(id).ok_or(FsError::NotFound)?;
         if file == "ctl" {
@@ -101,7 +102,7 @@ impl FileService for JobsFs {
         }))
     }
 
-    fn stat(&self, path: &FsPath) -> FsResult<Metadata> {
+    fn stat(&self, path: &FsPath, _follow: Follow) -> FsResult<Metadata> {
         let (id, file) = Self::parse(path)?;
         match (id, file) {
             (None, _) => Ok(Metadata::synthetic_dir(1)),

@@ -29,7 +29,8 @@ use crate::clock::{self, Timestamp};
 use crate::error::{FsError, FsResult};
 use crate::path::FsPath;
 use crate::service::{
-    lock, read_at_bytes, DirEntry, FileHandle, FileKind, FileService, Metadata, OpenOptions,
+    lock, open_dir, read_at_bytes, DirEntry, FileHandle, FileKind, FileService, Follow, Metadata,
+    OpenOptions,
 };
 use serde_json::{json, Map, Value};
 use std::collections::VecDeque;
@@ -374,7 +375,7 @@ impl FileService for LogsFs {
             other => other?,
         };
         if matches!(node, Node::Root | Node::EventsDir | Node::AtifDir) {
-            return Err(FsError::IsADirectory);
+            return open_dir(self.stat(path, Follow::Yes)?, opts);
         }
         if opts.directory {
             return Err(FsError::NotADirectory);
@@ -400,7 +401,7 @@ impl FileService for LogsFs {
         }))
     }
 
-    fn stat(&self, path: &FsPath) -> FsResult<Metadata> {
+    fn stat(&self, path: &FsPath, _follow: Follow) -> FsResult<Metadata> {
         let node = self.inner.node(path)?;
         self.inner.meta(node, &lock(&self.inner.state))
     }

@@ -35,7 +35,7 @@ use crate::net::nostr::{parse_relay_url, unix_now, Event, Keys, RelayPool, Relay
 use crate::net::{platform_transport, Allowlist, NetGrant, Transport};
 use crate::path::FsPath;
 use crate::service::{
-    DirEntry, FileHandle, FileKind, FileService, Interest, Metadata, OpenOptions,
+    open_dir, DirEntry, FileHandle, FileKind, FileService, Follow, Interest, Metadata, OpenOptions,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};
@@ -538,7 +538,9 @@ impl FileService for NostrFs {
             }
         };
         match node {
-            Node::Root | Node::Events | Node::Results => Err(FsError::IsADirectory),
+            Node::Root | Node::Events | Node::Results => {
+                open_dir(self.stat(path, Follow::Yes)?, opts)
+            }
             Node::Config => Ok(Box::new(ConfigHandle {
                 shared: self.shared.clone(),
                 input: Mutex::new(JsonInput::new(MAX_SUBMIT)),
@@ -576,7 +578,7 @@ impl FileService for NostrFs {
         }
     }
 
-    fn stat(&self, path: &FsPath) -> FsResult<Metadata> {
+    fn stat(&self, path: &FsPath, _follow: Follow) -> FsResult<Metadata> {
         Ok(match self.node(path)? {
             Node::Root => Metadata::synthetic_dir(INO_ROOT),
             Node::Events => Metadata::synthetic_dir(INO_EVENTS),

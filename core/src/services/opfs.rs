@@ -13,7 +13,7 @@ use super::OPFS_KIND;
 use crate::error::{FsError, FsResult};
 use crate::fs::MemFs;
 use crate::path::FsPath;
-use crate::service::{DirEntry, FileHandle, FileKind, FileService, Metadata, OpenOptions};
+use crate::service::{DirEntry, FileHandle, FileKind, FileService, Follow, Metadata, OpenOptions};
 use js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array};
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
@@ -246,7 +246,7 @@ async fn sync(s: &Shared, path: &FsPath) -> FsResult<()> {
         return reconcile_dir(s, &s.root, &FsPath::root()).await;
     };
     let parts: Vec<&str> = parent.components().collect();
-    match s.mem.lstat(path) {
+    match s.mem.stat(path, Follow::No) {
         Err(FsError::NotFound) => match dir_of(&s.root, &parts, false).await {
             Ok(dir) => match call(&dir, "removeEntry", &[name.into(), recursive()]).await {
                 Ok(_) | Err(FsError::NotFound) => Ok(()),
@@ -398,7 +398,7 @@ impl FileHandle for Tracked {
 
 impl FileService for OpfsFs {
     fn open(&self, path: &FsPath, opts: &OpenOptions) -> FsResult<Box<dyn FileHandle>> {
-        let existed = self.shared.mem.lstat(path).is_ok();
+        let existed = self.shared.mem.stat(path, Follow::No).is_ok();
         let inner = self.shared.mem.open(path, opts)?;
         if !opts.mutates() {
             return Ok(inner);
@@ -413,12 +413,12 @@ impl FileService for OpfsFs {
         }))
     }
 
-    fn stat(&self, path: &FsPath) -> FsResult<Metadata> {
-        self.shared.mem.stat(path)
+    fn stat(&self, path: &FsPath, follow: Follow) -> FsResult<Metadata> {
+        self.shared.mem.stat(path, follow)
     }
 
-    fn lstat(&self, path: &FsPath) -> FsResult<Metadata> {
-        self.shared.mem.lstat(path)
+    fn dir_path(&self, ino: u64) -> Option<FsPath> {
+        self.shared.mem.dir_path(ino)
     }
 
     fn readdir(&self, path: &FsPath) -> FsResult<Vec<DirEntry>> {
@@ -450,8 +450,14 @@ impl FileService for OpfsFs {
         Ok(())
     }
 
-    fn set_times(&self, path: &FsPath, a: Option<u64>, m: Option<u64>) -> FsResult<()> {
-        self.shared.mem.set_times(path, a, m)
+    fn set_times(
+        &self,
+        path: &FsPath,
+        a: Option<u64>,
+        m: Option<u64>,
+        follow: Follow,
+    ) -> FsResult<()> {
+        self.shared.mem.set_times(path, a, m, follow)
     }
 
     fn symlink(&self, _target: &str, _link: &FsPath) -> FsResult<()> {

@@ -19,7 +19,8 @@ use crate::clock::{self, Timestamp};
 use crate::error::{FsError, FsResult};
 use crate::path::FsPath;
 use crate::service::{
-    lock, read_at_bytes, DirEntry, FileHandle, FileKind, FileService, Metadata, OpenOptions,
+    lock, open_dir, read_at_bytes, DirEntry, FileHandle, FileKind, FileService, Follow, Metadata,
+    OpenOptions,
 };
 use serde::{Deserialize, Serialize};
 use std::sync::{Arc, Mutex};
@@ -211,7 +212,7 @@ impl TaskFs {
 impl FileService for TaskFs {
     fn open(&self, path: &FsPath, opts: &OpenOptions) -> FsResult<Box<dyn FileHandle>> {
         let Some((name, ino)) = Self::which(path)? else {
-            return Err(FsError::IsADirectory);
+            return open_dir(self.stat(path, Follow::Yes)?, opts);
         };
         if opts.create_new {
             return Err(FsError::AlreadyExists);
@@ -248,7 +249,7 @@ impl FileService for TaskFs {
         }
     }
 
-    fn stat(&self, path: &FsPath) -> FsResult<Metadata> {
+    fn stat(&self, path: &FsPath, _follow: Follow) -> FsResult<Metadata> {
         let Some((name, ino)) = Self::which(path)? else {
             return Ok(Metadata::synthetic_dir(DIR_INO));
         };

@@ -12,7 +12,10 @@
 use crate::clock::Timestamp;
 use crate::error::{FsError, FsResult};
 use crate::path::FsPath;
-use crate::service::{DirEntry, FileHandle, FileKind, FileService, Metadata, OpenOptions};
+use crate::service::{
+    open_existing, open_missing, DirEntry, FileHandle, FileKind, FileService, Follow, Metadata,
+    OpenOptions,
+};
 use cap_fs_ext::OsMetadataExt;
 use cap_fs_ext::{DirExt, FollowSymlinks, OpenOptionsFollowExt, SystemTimeSpec};
 use cap_std::fs::Dir;
@@ -134,11 +137,18 @@ impl FileService for WorkspaceFs {
         } else {
             self.root.metadata(rel(path))
         };
-        if let Ok(m) = existing {
-            let ft = m.file_type();
-            if !(ft.is_file() || ft.is_dir() || ft.is_symlink()) {
-                return Err(FsError::NotSupported);
+        match existing {
+            Ok(m) => {
+                let ft = m.file_type();
+                if !(ft.is_file() || ft.is_dir() || ft.is_symlink()) {
+                    return Err(FsError::NotSupported);
+                }
+                // The rules every service applies (the host would answer some of them in
+                // its own words, e.g. ELOOP for a symlink asked for as a directory).
+                open_existing(&meta(&m, self.readonly)?, opts)?;
             }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => open_missing(opts)?,
+            Err(_) => {}
         }
         let file = self.root.open_with(rel(path), &o).map_err(io)?;
         let std_file = file.into_std();
@@ -157,15 +167,12 @@ impl FileService for WorkspaceFs {
         }))
     }
 
-    fn stat(&self, path: &FsPath) -> FsResult<Metadata> {
-        meta(&self.root.metadata(rel(path)).map_err(io)?, self.readonly)
-    }
-
-    fn lstat(&self, path: &FsPath) -> FsResult<Metadata> {
-        meta(
-            &self.root.symlink_metadata(rel(path)).map_err(io)?,
-            self.readonly,
-        )
+    fn stat(&self, path: &FsPath, follow: Follow) -> FsResult<Metadata> {
+        let m = match follow {
+            Follow::Yes => self.root.metadata(rel(path)),
+            Follow::No => self.root.symlink_metadata(rel(path)),
+        };
+        meta(&m.map_err(io)?, self.readonly)
     }
 
     fn readdir(&self, path: &FsPath) -> FsResult<Vec<DirEntry>> {
@@ -224,23 +231,15 @@ impl FileService for WorkspaceFs {
         path: &FsPath,
         atime: Option<Timestamp>,
         mtime: Option<Timestamp>,
+        follow: Follow,
     ) -> FsResult<()> {
         self.writable()?;
-        self.root
-            .set_times(rel(path), spec(atime), spec(mtime))
-            .map_err(io)
-    }
-
-    fn set_times_nofollow(
-        &self,
-        path: &FsPath,
-        atime: Option<Timestamp>,
-        mtime: Option<Timestamp>,
-    ) -> FsResult<()> {
-        self.writable()?;
-        self.root
-            .set_symlink_times(rel(path), spec(atime), spec(mtime))
-            .map_err(io)
+        let (a, m) = (spec(atime), spec(mtime));
+        match follow {
+            Follow::Yes => self.root.set_times(rel(path), a, m),
+            Follow::No => self.root.set_symlink_times(rel(path), a, m),
+        }
+        .map_err(io)
     }
 
     fn symlink(&self, target: &str, link: &FsPath) -> FsResult<()> {

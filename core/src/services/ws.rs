@@ -28,7 +28,7 @@ use crate::net::{
 };
 use crate::path::FsPath;
 use crate::service::{
-    DirEntry, FileHandle, FileKind, FileService, Interest, Metadata, OpenOptions,
+    open_dir, DirEntry, FileHandle, FileKind, FileService, Follow, Interest, Metadata, OpenOptions,
 };
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -383,7 +383,9 @@ impl FileService for WsFs {
             n => n?,
         };
         match node {
-            Node::Root | Node::Conns | Node::ConnDir(_) => Err(FsError::IsADirectory),
+            Node::Root | Node::Conns | Node::ConnDir(_) => {
+                open_dir(self.stat(path, Follow::Yes)?, opts)
+            }
             Node::Control => Ok(Box::new(ControlHandle {
                 shared: self.shared.clone(),
                 input: Mutex::new(JsonInput::new(MAX_COMMAND)),
@@ -403,7 +405,7 @@ impl FileService for WsFs {
         }
     }
 
-    fn stat(&self, path: &FsPath) -> FsResult<Metadata> {
+    fn stat(&self, path: &FsPath, _follow: Follow) -> FsResult<Metadata> {
         Ok(match self.node(path)? {
             Node::Root => Metadata::synthetic_dir(INO_ROOT),
             Node::Conns => Metadata::synthetic_dir(INO_CONNS),

@@ -5,6 +5,7 @@ use super::types::{fdflags, rights, Errno};
 use crate::error::FsError;
 use crate::namespace::Namespace;
 use crate::path::FsPath;
+use crate::service::Follow;
 use crate::service::{FileHandle, FileService, Interest};
 use std::future::Future;
 use std::pin::Pin;
@@ -24,14 +25,18 @@ pub enum FdKind {
         /// Cursor for `fd_read`/`fd_write`/`fd_seek`.
         pos: u64,
     },
-    /// A directory, named by its namespace path.
+    /// A directory.
     Dir {
-        /// Absolute path in the namespace.
+        /// Its path in the namespace when it was opened.
         path: FsPath,
         /// The preopen this directory was reached from: `..` never climbs above it.
         root: FsPath,
         /// The name a preopen is announced under (`fd_prestat_dir_name`).
         preopen: Option<String>,
+        /// For a directory opened by `path_open`, its inode: the fd keeps referring to that
+        /// directory when it is renamed (see [`WasiCtx::dir_at`]). Preopens (mount points,
+        /// which cannot be renamed) have none.
+        ino: Option<u64>,
     },
 }
 
@@ -68,12 +73,23 @@ impl FdEntry {
         }
     }
 
-    pub(crate) fn dir(path: FsPath, root: FsPath, preopen: Option<String>) -> Self {
+    /// A preopened directory.
+    pub(crate) fn preopen(path: FsPath, name: String) -> Self {
+        Self::dir(path.clone(), path, Some(name), None)
+    }
+
+    /// A directory opened by `path_open`: its own sandbox root, followed by inode.
+    pub(crate) fn opened_dir(path: FsPath, ino: u64) -> Self {
+        Self::dir(path.clone(), path, None, Some(ino))
+    }
+
+    fn dir(path: FsPath, root: FsPath, preopen: Option<String>, ino: Option<u64>) -> Self {
         FdEntry {
             kind: FdKind::Dir {
                 path,
                 root,
                 preopen,
+                ino,
             },
             flags: 0,
             rights_base: rights::DIR,
@@ -216,10 +232,10 @@ impl WasiCtxBuilder {
         ];
         for (name, path) in &self.preopens {
             let p = FsPath::parse(path)?;
-            if !self.ns.stat(&p)?.is_dir() {
+            if !self.ns.stat(&p, Follow::Yes)?.is_dir() {
                 return Err(FsError::NotADirectory);
             }
-            fds.push(Some(FdEntry::dir(p.clone(), p, Some(name.clone()))));
+            fds.push(Some(FdEntry::preopen(p, name.clone())));
         }
         Ok(WasiCtx {
             ns: self.ns,
@@ -317,16 +333,34 @@ impl WasiCtx {
         Ok((self.fds.len() - 1) as u32)
     }
 
+    /// The directory behind `fd` as it is now: its namespace path and the root `..` may
+    /// not climb above. A directory opened by `path_open` is found by its inode: renamed
+    /// (by this guest or another in the namespace), the fd follows it; removed, or on a
+    /// service that cannot say where it went, `ENOENT` (never whatever took its name).
+    pub(crate) fn dir_at(&self, fd: u32) -> Result<(FsPath, FsPath), Errno> {
+        let FdKind::Dir {
+            path, root, ino, ..
+        } = &self.entry(fd)?.kind
+        else {
+            return Err(Errno::NotDir);
+        };
+        let Some(ino) = *ino else {
+            return Ok((path.clone(), root.clone()));
+        };
+        match self.ns.stat(path, Follow::No) {
+            Ok(m) if m.ino == ino && m.is_dir() => Ok((path.clone(), path.clone())),
+            _ => {
+                let now = self.ns.locate_dir(path, ino).ok_or(Errno::NoEnt)?;
+                Ok((now.clone(), now))
+            }
+        }
+    }
+
     /// Resolves `path` relative to the directory fd `dirfd` into a namespace path; `..`
     /// may not climb above the preopen the directory came from (`ENOTCAPABLE`). Also
     /// returns whether the path names a directory by its form ([`requires_dir`]).
     pub(crate) fn resolve_at(&self, dirfd: u32, path: &str) -> Result<(FsPath, bool), Errno> {
-        let FdKind::Dir {
-            path: base, root, ..
-        } = &self.entry(dirfd)?.kind
-        else {
-            return Err(Errno::NotDir);
-        };
+        let (base, root) = self.dir_at(dirfd)?;
         if path.is_empty() {
             return Err(Errno::NoEnt);
         }

@@ -7,7 +7,7 @@ use super::preview1::{read_path, times, write_filestat};
 use super::types::*;
 use crate::error::FsError;
 use crate::path::FsPath;
-use crate::service::{FileHandle, FileKind, FileService, Metadata, OpenOptions};
+use crate::service::{FileHandle, FileService, Follow, Metadata, OpenOptions};
 use std::sync::Arc;
 
 type R = Result<(), Errno>;
@@ -53,11 +53,7 @@ impl WasiCtx {
     }
 
     fn stat_path(&self, p: &FsPath, follow: bool, trailing: bool) -> Result<Metadata, Errno> {
-        let m = if follow || trailing {
-            self.ns.stat(p)
-        } else {
-            self.ns.lstat(p)
-        }?;
+        let m = self.ns.stat(p, Follow::from_bool(follow || trailing))?;
         if trailing && !m.is_dir() {
             return Err(Errno::NotDir);
         }
@@ -99,11 +95,9 @@ impl WasiCtx {
         let (p, trailing) = self.path(mem, fd, ptr, len)?;
         let follow = flags & lookupflags::SYMLINK_FOLLOW != 0;
         self.stat_path(&p, follow, trailing)?;
-        if follow {
-            self.ns.set_times(&p, a, m).map_err(Errno::from)
-        } else {
-            self.ns.set_times_nofollow(&p, a, m).map_err(Errno::from)
-        }
+        self.ns
+            .set_times(&p, a, m, Follow::from_bool(follow))
+            .map_err(Errno::from)
     }
 
     /// `path_link(old_fd, old_flags, old_path, new_fd, new_path)`.
@@ -139,7 +133,7 @@ impl WasiCtx {
             return Err(Errno::Exist);
         }
         // As linkat(2): an existing target is EEXIST before a directory source is EPERM.
-        if self.ns.lstat(&new).is_ok() {
+        if self.ns.stat(&new, Follow::No).is_ok() {
             return Err(Errno::Exist);
         }
         if src.is_dir() {
@@ -159,7 +153,7 @@ impl WasiCtx {
         } else {
             p.parent().unwrap_or_else(FsPath::root)
         };
-        match self.ns.stat(&dir) {
+        match self.ns.stat(&dir, Follow::Yes) {
             Ok(m) if m.is_dir() => Ok(()),
             Ok(_) => Err(Errno::NotDir),
             Err(e) => Err(e.into()),
@@ -171,7 +165,7 @@ impl WasiCtx {
     /// lookup error), be a directory (`ENOTDIR`), and then the call's answer for a
     /// directory, `if_dir` (e.g. `EEXIST` to create a link there, `EISDIR` to unlink it).
     fn dir_form_answer(&self, p: &FsPath, if_dir: Errno) -> Errno {
-        match self.ns.stat(p) {
+        match self.ns.stat(p, Follow::Yes) {
             Ok(m) if m.is_dir() => if_dir,
             Ok(_) => Errno::NotDir,
             Err(e) => e.into(),
@@ -198,7 +192,7 @@ impl WasiCtx {
             return Err(Errno::NotDir);
         }
         let creat = oflags & oflags::CREAT != 0;
-        let excl = oflags & oflags::EXCL != 0;
+        let trunc = oflags & oflags::TRUNC != 0;
         // As wasmtime: the sync flags are not supported, and a directory cannot be
         // created, exclusively opened or truncated by `path_open`.
         if fdflags & (fdflags::DSYNC | fdflags::RSYNC | fdflags::SYNC) != 0 {
@@ -209,79 +203,36 @@ impl WasiCtx {
         {
             return Err(Errno::Inval);
         }
-        let (p, trailing) = self.resolve_at(dirfd, &raw)?;
+        let (p, dir_form) = self.resolve_at(dirfd, &raw)?;
         // O_CREAT of a name with a trailing slash is EISDIR, as open(2).
         if creat && raw.ends_with('/') {
             return Err(Errno::IsDir);
         }
-        let follow = dirflags & lookupflags::SYMLINK_FOLLOW != 0;
-        let want_dir = oflags & oflags::DIRECTORY != 0 || trailing;
-        // As wasmtime: a file opened without FD_WRITE is opened for reading even if FD_READ
-        // was not asked for either.
+        // The rights say how the file is open (as wasmtime: without FD_WRITE it is open
+        // for reading even if FD_READ was not asked for); the service's `open` applies
+        // every rule about what is at the path, in one step.
+        let write = rights_base & rights::FD_WRITE != 0 || trunc;
         let read = rights_base & (rights::FD_READ | rights::FD_READDIR) != 0
             || rights_base & rights::FD_WRITE == 0;
-        let write = rights_base
-            & (rights::FD_WRITE
-                | rights::FD_ALLOCATE
-                | rights::FD_FILESTAT_SET_SIZE
-                | rights::FD_DATASYNC)
-            != 0;
-        let trunc = oflags & oflags::TRUNC != 0;
-        let existing = if follow {
-            self.ns.stat(&p)
-        } else {
-            self.ns.lstat(&p)
-        };
-        match existing {
-            Ok(m) => {
-                // "f/." names a directory; a file there is ENOTDIR before anything else.
-                if trailing && !m.is_dir() {
-                    return Err(Errno::NotDir);
-                }
-                if creat && excl {
-                    return Err(Errno::Exist);
-                }
-                if m.is_dir() {
-                    // Creating, truncating or the FD_WRITE right asks for a writable open
-                    // (EISDIR); APPEND and other rights do not (as wasmtime).
-                    if creat || trunc || rights_base & rights::FD_WRITE != 0 {
-                        return Err(Errno::IsDir);
-                    }
-                    // Like a cap-std `Dir`, every directory fd is its own sandbox: `..`
-                    // never leads above the directory it was opened on.
-                    let entry = FdEntry::dir(p.clone(), p, None);
-                    let fd = self.insert(entry)?;
-                    return mem.write_u32(out, fd);
-                }
-                if m.kind == FileKind::Symlink {
-                    return Err(if want_dir { Errno::NotDir } else { Errno::Loop });
-                }
-                if want_dir {
-                    return Err(Errno::NotDir);
-                }
-            }
-            Err(FsError::NotFound) if creat => {
-                if trailing {
-                    return Err(Errno::IsDir);
-                }
-                if oflags & oflags::DIRECTORY != 0 {
-                    return Err(Errno::Inval);
-                }
-            }
-            Err(e) => return Err(e.into()),
-        }
         let opts = OpenOptions {
             read,
-            write: write || trunc,
+            write,
             append: false,
             create: creat,
-            create_new: creat && excl,
+            create_new: creat && oflags & oflags::EXCL != 0,
             truncate: trunc,
-            directory: false,
-            nofollow: !follow,
+            directory: oflags & oflags::DIRECTORY != 0 || dir_form,
+            nofollow: dirflags & lookupflags::SYMLINK_FOLLOW == 0,
         };
         let handle: Arc<dyn FileHandle> = Arc::from(self.ns.open(&p, &opts)?);
-        let entry = FdEntry::file(handle, read, write || trunc, fdflags);
+        let meta = handle.metadata()?;
+        // Like a cap-std `Dir`, every directory fd is its own sandbox: `..` never leads
+        // above the directory it was opened on.
+        let entry = if meta.is_dir() {
+            FdEntry::opened_dir(p, meta.ino)
+        } else {
+            FdEntry::file(handle, read, write, fdflags)
+        };
         let fd = self.insert(entry)?;
         mem.write_u32(out, fd)
     }
@@ -303,7 +254,7 @@ impl WasiCtx {
         if requires_dir(&raw) {
             return Err(self.dir_form_answer(&p, Errno::Inval));
         }
-        if self.ns.lstat(&p).is_ok_and(|m| m.is_dir()) {
+        if self.ns.stat(&p, Follow::No).is_ok_and(|m| m.is_dir()) {
             return Err(Errno::Inval);
         }
         let target = self.ns.readlink(&p).map_err(|e| match e {
@@ -358,13 +309,13 @@ impl WasiCtx {
         self.open_parent(&new, dots(&new_raw))?;
         if dots(&old_raw) || dots(&new_raw) {
             for (p, raw) in [(&old, &old_raw), (&new, &new_raw)] {
-                if dots(raw) && !self.ns.stat(p)?.is_dir() {
+                if dots(raw) && !self.ns.stat(p, Follow::Yes)?.is_dir() {
                     return Err(Errno::NotDir);
                 }
             }
             return Err(Errno::Busy);
         }
-        let src = self.ns.lstat(&old)?;
+        let src = self.ns.stat(&old, Follow::No)?;
         if (old_dir_form || new_dir_form) && !src.is_dir() {
             return Err(Errno::NotDir);
         }

@@ -11,6 +11,7 @@ use super::memory::{offset, GuestMemory, MemExt};
 use super::types::*;
 use crate::clock;
 use crate::error::FsError;
+use crate::service::Follow;
 use crate::service::{DirEntry, FileHandle, FileKind, FileService, Interest, Metadata};
 
 type R = Result<(), Errno>;
@@ -233,7 +234,7 @@ impl WasiCtx {
     pub fn fd_filestat_get(&self, mem: &mut dyn GuestMemory, fd: u32, out: u32) -> R {
         let meta = match &self.entry(fd)?.kind {
             FdKind::File { handle, .. } => handle.metadata(),
-            FdKind::Dir { path, .. } => self.ns.stat(path),
+            FdKind::Dir { .. } => self.ns.stat(&self.dir_at(fd)?.0, Follow::Yes),
         }?;
         write_filestat(mem, out, &meta)
     }
@@ -253,7 +254,7 @@ impl WasiCtx {
         let (a, m) = times(atim, mtim, flags)?;
         match &self.entry(fd)?.kind {
             FdKind::File { handle, .. } => handle.set_times(a, m),
-            FdKind::Dir { path, .. } => self.ns.set_times(path, a, m),
+            FdKind::Dir { .. } => self.ns.set_times(&self.dir_at(fd)?.0, a, m, Follow::Yes),
         }
         .map_err(Errno::from)
     }
@@ -437,13 +438,15 @@ impl WasiCtx {
         cookie: u64,
         bufused: u32,
     ) -> R {
-        let FdKind::Dir { path, .. } = &self.entry(fd)?.kind else {
+        let FdKind::Dir { .. } = &self.entry(fd)?.kind else {
             return Err(Errno::Badf); // as wasmtime: a file fd lacks the FD_READDIR right
         };
-        let dir_ino = self.ns.stat(path)?.ino;
+        let (dir, _) = self.dir_at(fd)?;
+        let path = &dir;
+        let dir_ino = self.ns.stat(path, Follow::Yes)?.ino;
         let parent_ino = path
             .parent()
-            .and_then(|p| self.ns.stat(&p).ok())
+            .and_then(|p| self.ns.stat(&p, Follow::Yes).ok())
             .map_or(dir_ino, |m| m.ino);
         let mut entries: Vec<DirEntry> = vec![
             DirEntry {

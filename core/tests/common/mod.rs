@@ -3,6 +3,7 @@
 //! and by a seeded generator in the browser).
 #![allow(dead_code)]
 
+use oanix_core::Follow;
 use oanix_core::{
     service::{read_all, write_all_at},
     Errno, FileKind, FileService, FsError, FsPath, OpenOptions,
@@ -204,8 +205,9 @@ impl Model {
             }
             Op::Create(p) => self.open_create(p, true).map(|_| Value::Unit),
             Op::CreateNew(p) => {
+                // O_CREAT|O_EXCL of anything that exists, the root too, is EEXIST (POSIX).
                 if p.is_empty() {
-                    return Err(Errno::IsDir);
+                    return Err(Errno::Exist);
                 }
                 self.check_parent(p)?;
                 if self.nodes.contains_key(p) {
@@ -356,8 +358,8 @@ pub fn apply_service(fs: &dyn FileService, op: &Op) -> Outcome {
             }
             Op::SetTimes(p, at, mt) => {
                 let p = FsPath::parse(p)?;
-                fs.set_times(&p, *at, *mt)?;
-                let m = fs.stat(&p)?;
+                fs.set_times(&p, *at, *mt, Follow::Yes)?;
+                let m = fs.stat(&p, Follow::Yes)?;
                 Value::Times(at.map(|_| m.atime), mt.map(|_| m.mtime))
             }
             Op::Create(p) => {
@@ -388,7 +390,7 @@ pub fn apply_service(fs: &dyn FileService, op: &Op) -> Outcome {
                 .rename(&FsPath::parse(a)?, &FsPath::parse(b)?)
                 .map(|_| Value::Unit)?,
             Op::Stat(p) => {
-                let m = fs.stat(&FsPath::parse(p)?)?;
+                let m = fs.stat(&FsPath::parse(p)?, Follow::Yes)?;
                 let size = (m.kind == FileKind::File).then_some(m.size);
                 Value::Kind(m.kind, size)
             }

@@ -1,7 +1,7 @@
 //! MemFs unit tests.
 
 use super::*;
-use crate::service::read_all;
+use crate::service::{read_all, Follow};
 
 fn p(s: &str) -> FsPath {
     FsPath::parse(s).unwrap()
@@ -31,7 +31,7 @@ fn unlinked_file_lives_while_open() {
     fs.write_file("/f", b"data").unwrap();
     let h = fs.open(&p("/f"), &OpenOptions::read()).unwrap();
     fs.remove_file(&p("/f")).unwrap();
-    assert_eq!(fs.stat(&p("/f")), Err(FsError::NotFound));
+    assert_eq!(fs.stat(&p("/f"), Follow::Yes), Err(FsError::NotFound));
     assert_eq!(read_all(h.as_ref()).unwrap(), b"data");
     let inodes = fs.inode_count();
     drop(h);
@@ -81,7 +81,7 @@ fn rename_overwrites_files_and_empty_dirs() {
     fs.write_file("/b", b"B").unwrap();
     fs.rename(&p("/a"), &p("/b")).unwrap();
     assert_eq!(read(&fs, "/b"), b"A");
-    assert_eq!(fs.stat(&p("/a")), Err(FsError::NotFound));
+    assert_eq!(fs.stat(&p("/a"), Follow::Yes), Err(FsError::NotFound));
     fs.mkdir(&p("/d1")).unwrap();
     fs.write_file("/d1/f", b"F").unwrap();
     fs.mkdir(&p("/d2")).unwrap();
@@ -104,12 +104,21 @@ fn symlinks_and_loops() {
     fs.symlink("loop1", &p("/loop2")).unwrap();
     fs.symlink("nowhere", &p("/dangling")).unwrap();
     assert_eq!(read(&fs, "/rel/file"), b"content");
-    assert_eq!(fs.stat(&p("/abs")), Err(FsError::NotCapable));
+    assert_eq!(fs.stat(&p("/abs"), Follow::Yes), Err(FsError::NotCapable));
     fs.symlink("../dir/file", &p("/escape")).unwrap();
-    assert_eq!(fs.stat(&p("/escape")), Err(FsError::NotCapable));
-    assert_eq!(fs.stat(&p("/loop1")), Err(FsError::Loop));
-    assert_eq!(fs.stat(&p("/dangling")), Err(FsError::NotFound));
-    assert_eq!(fs.lstat(&p("/dangling")).unwrap().kind, FileKind::Symlink);
+    assert_eq!(
+        fs.stat(&p("/escape"), Follow::Yes),
+        Err(FsError::NotCapable)
+    );
+    assert_eq!(fs.stat(&p("/loop1"), Follow::Yes), Err(FsError::Loop));
+    assert_eq!(
+        fs.stat(&p("/dangling"), Follow::Yes),
+        Err(FsError::NotFound)
+    );
+    assert_eq!(
+        fs.stat(&p("/dangling"), Follow::No).unwrap().kind,
+        FileKind::Symlink
+    );
     assert_eq!(fs.readlink(&p("/abs")).unwrap(), "/dir/file");
     assert!(matches!(
         fs.readlink(&p("/dir")),
@@ -128,12 +137,12 @@ fn hard_links_share_content() {
     let fs = MemFs::new();
     fs.write_file("/a", b"one").unwrap();
     fs.link(&p("/a"), &p("/b")).unwrap();
-    assert_eq!(fs.stat(&p("/a")).unwrap().nlink, 2);
+    assert_eq!(fs.stat(&p("/a"), Follow::Yes).unwrap().nlink, 2);
     fs.write_file("/b", b"two").unwrap();
     assert_eq!(read(&fs, "/a"), b"two");
     fs.remove_file(&p("/a")).unwrap();
     assert_eq!(read(&fs, "/b"), b"two");
-    assert_eq!(fs.stat(&p("/b")).unwrap().nlink, 1);
+    assert_eq!(fs.stat(&p("/b"), Follow::Yes).unwrap().nlink, 1);
     fs.mkdir(&p("/d")).unwrap();
     assert_eq!(fs.link(&p("/d"), &p("/d2")), Err(FsError::NotPermitted));
 }

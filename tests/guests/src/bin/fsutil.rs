@@ -1,6 +1,6 @@
 //! A tiny file tool for CLI and mount tests: `cat PATH`, `write PATH TEXT`, `ls DIR`,
-//! `rm PATH`. Prints each outcome (`ok` or the errno's name) so runs are comparable across
-//! hosts; exits 1 when any step failed.
+//! `rm PATH`, `mkdir DIR`, `rmdir DIR`, `mv FROM TO`. Prints each outcome (`ok` or the errno's name) so
+//! runs are comparable across hosts; exits 1 when any step failed.
 use oanix_guests::io;
 use std::fs;
 
@@ -28,6 +28,9 @@ fn main() {
                 println!("{}", names.join(" "));
             }),
             "rm" => fs::remove_file(path),
+            "mkdir" => fs::create_dir(path),
+            "rmdir" => fs::remove_dir(path),
+            "mv" => fs::rename(path, it.next().map(String::as_str).unwrap_or("")),
             other => {
                 eprintln!("fsutil: unknown command {other:?}");
                 std::process::exit(2);
