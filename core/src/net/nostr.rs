@@ -16,6 +16,7 @@
 
 use super::{Transport, WsMessage, WsSocket, WsState};
 use crate::error::{FsError, FsResult};
+use crate::service::lock;
 use k256::schnorr::signature::hazmat::{PrehashSigner, PrehashVerifier};
 use k256::schnorr::{Signature, SigningKey, VerifyingKey};
 use serde::{Deserialize, Serialize};
@@ -23,7 +24,7 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::future::poll_fn;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::task::{Poll, Waker};
 use std::time::Duration;
 
@@ -37,10 +38,6 @@ pub const MAX_MESSAGE: usize = 1 << 20;
 pub const MIN_BACKOFF: Duration = Duration::from_millis(500);
 /// Longest reconnect delay.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(30);
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
 
 /// A NIP-01 event.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -27,21 +27,17 @@ use crate::error::{FsError, FsResult};
 use crate::net::{platform_transport, HttpCall, HttpRequest, HttpResult, NetGrant, Transport};
 use crate::path::FsPath;
 use crate::service::{
-    DirEntry, FileHandle, FileKind, FileService, Interest, Metadata, OpenOptions,
+    lock, DirEntry, FileHandle, FileKind, FileService, Interest, Metadata, OpenOptions,
 };
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 const INO_ROOT: u64 = 1;
 const INO_REQUEST: u64 = 2;
 const INO_RESPONSE: u64 = 3;
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
 
 /// A request as written by a guest.
 #[derive(Deserialize)]

@@ -35,11 +35,11 @@ use crate::net::nostr::{parse_relay_url, unix_now, Event, Keys, RelayPool, Relay
 use crate::net::{platform_transport, Allowlist, NetGrant, Transport};
 use crate::path::FsPath;
 use crate::service::{
-    DirEntry, FileHandle, FileKind, FileService, Interest, Metadata, OpenOptions,
+    lock, DirEntry, FileHandle, FileKind, FileService, Interest, Metadata, OpenOptions,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 
 /// Requests remembered (their results stay readable).
@@ -57,10 +57,6 @@ const INO_SUBMIT: u64 = 3;
 const INO_EVENTS: u64 = 4;
 const INO_RESULTS: u64 = 5;
 const INO_STATUS: u64 = 6;
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
 
 #[derive(Default)]
 struct State {

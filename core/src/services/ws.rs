@@ -28,11 +28,11 @@ use crate::net::{
 };
 use crate::path::FsPath;
 use crate::service::{
-    DirEntry, FileHandle, FileKind, FileService, Interest, Metadata, OpenOptions,
+    lock, DirEntry, FileHandle, FileKind, FileService, Interest, Metadata, OpenOptions,
 };
 use serde::Deserialize;
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 /// Closed connections kept listed under `/conns`.
@@ -43,10 +43,6 @@ const MAX_COMMAND: usize = 64 * 1024;
 const INO_ROOT: u64 = 1;
 const INO_CONTROL: u64 = 2;
 const INO_CONNS: u64 = 3;
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "lowercase")]
