@@ -164,12 +164,5 @@ fn a_crash_mid_save_keeps_the_previous_state() {
         .unwrap()
         .unwrap();
     assert!(back.problems.is_empty(), "{:?}", back.problems);
-    assert_eq!(
-        back.namespace.read_file("/workspace/a.txt").unwrap(),
-        b"alpha"
-    );
-    assert_eq!(
-        back.namespace.read_file("/workspace/c.txt"),
-        Err(FsError::NotFound)
-    );
+    persist_suite::assert_previous_state(&back.namespace, "/workspace/c.txt");
 }

@@ -15,28 +15,20 @@ const NAMES: &[&str] = &[
 /// Components of symlink targets: names, `.`, and `..` (which may climb out of the root).
 const TARGET_PARTS: &[&str] = &["a", "b", ".", "..", "a", "b", "zz"];
 
+/// `n` of `parts`, chosen by the base-`parts.len()` digits of `bits`, joined by `/`.
+fn pick(mut bits: u64, n: usize, parts: &[&str]) -> String {
+    let mut chosen = Vec::new();
+    for _ in 0..n {
+        chosen.push(parts[(bits % parts.len() as u64) as usize]);
+        bits /= parts.len() as u64;
+    }
+    chosen.join("/")
+}
+
 /// One operation per four words (so that shrinking a failing case drops whole operations).
 pub(super) fn ops_from_words(words: &[[u64; 4]]) -> Vec<Op> {
-    let path = |w: u64| -> String {
-        let depth = if w % 4 == 3 { 2 } else { 1 };
-        let mut bits = w / 4;
-        let mut parts = Vec::new();
-        for _ in 0..depth {
-            parts.push(NAMES[(bits % NAMES.len() as u64) as usize]);
-            bits /= NAMES.len() as u64;
-        }
-        parts.join("/")
-    };
-    let target = |w: u64| -> String {
-        let n = 1 + (w % 3) as usize;
-        let mut bits = w / 3;
-        let mut parts = Vec::new();
-        for _ in 0..n {
-            parts.push(TARGET_PARTS[(bits % TARGET_PARTS.len() as u64) as usize]);
-            bits /= TARGET_PARTS.len() as u64;
-        }
-        parts.join("/")
-    };
+    let path = |w: u64| pick(w / 4, if w % 4 == 3 { 2 } else { 1 }, NAMES);
+    let target = |w: u64| pick(w / 3, 1 + (w % 3) as usize, TARGET_PARTS);
     // Mostly a few bytes; sometimes a few KiB, so writes cross page-sized boundaries.
     let data = |w: u64| -> Vec<u8> {
         let len = if w.is_multiple_of(8) {

@@ -28,6 +28,13 @@ pub trait Store: Sized {
     async fn corrupt(&self, name: &str, mount: &str, layer: u32, ino: u64);
 }
 
+/// `ns` is the sample as first saved (`/workspace/a.txt` is `alpha`) and `missing` is not
+/// there: what is left after a save that did not land, or of a record that did not load.
+pub fn assert_previous_state(ns: &Namespace, missing: &str) {
+    assert_eq!(ns.read_file("/workspace/a.txt").unwrap(), b"alpha");
+    assert_eq!(ns.read_file(missing), Err(FsError::NotFound), "{missing}");
+}
+
 /// Loads `name`, which must have been saved.
 async fn load<S: Store>(db: &S, name: &str) -> Loaded {
     db.load(name).await.unwrap().expect("saved")
@@ -94,14 +101,7 @@ pub async fn an_interrupted_save_leaves_the_previous_state<S: Store>(db: S) {
     db.save_interrupted_after_one("main", &ns).await;
     let back = load(&db.reopen().await, "main").await;
     assert!(back.problems.is_empty(), "{:?}", back.problems);
-    assert_eq!(
-        back.namespace.read_file("/workspace/a.txt").unwrap(),
-        b"alpha"
-    );
-    assert_eq!(
-        back.namespace.read_file("/workspace/new.txt"),
-        Err(FsError::NotFound)
-    );
+    assert_previous_state(&back.namespace, "/workspace/new.txt");
 }
 
 /// An unreadable record is reported and skipped (the entry naming it is dropped); the rest
@@ -117,14 +117,7 @@ pub async fn a_corrupt_record_is_reported_and_the_rest_loads<S: Store>(db: S) {
         "{:?}",
         loaded.problems
     );
-    assert_eq!(
-        loaded.namespace.read_file("/workspace/a.txt").unwrap(),
-        b"alpha"
-    );
-    assert_eq!(
-        loaded.namespace.read_file("/workspace/dir/b.txt"),
-        Err(FsError::NotFound)
-    );
+    assert_previous_state(&loaded.namespace, "/workspace/dir/b.txt");
 }
 
 /// Several namespaces in one database: listed, each restored, one deleted without touching
