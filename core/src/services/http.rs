@@ -22,7 +22,7 @@
 //! text starts with a stable category (see [`crate::net::category`]). Reads block (readiness
 //! rule, no spinning) until the response is complete; every response ends with `\n`.
 
-use super::file_meta;
+use super::ctl::{json_line, serve, stream_meta, JsonInput};
 use crate::error::{FsError, FsResult};
 use crate::net::{platform_transport, HttpCall, HttpRequest, HttpResult, NetGrant, Transport};
 use crate::path::FsPath;
@@ -103,57 +103,7 @@ pub fn render_response(r: &HttpResult) -> Vec<u8> {
             error: None,
         }
     };
-    let mut v = serde_json::to_vec(&doc).unwrap_or_default();
-    v.push(b'\n');
-    v
-}
-
-/// Accumulates the bytes of JSON commands written to a file: `Ok(None)` while the document
-/// is unfinished, `Ok(Some(doc))` once complete, `EINVAL` on a syntax or type error (the
-/// buffer is then dropped), `EFBIG` past `max`.
-pub(crate) struct JsonInput {
-    buf: Vec<u8>,
-    max: usize,
-}
-
-impl JsonInput {
-    pub(crate) fn new(max: usize) -> Self {
-        JsonInput {
-            buf: Vec::new(),
-            max,
-        }
-    }
-
-    pub(crate) fn push<T: serde::de::DeserializeOwned>(
-        &mut self,
-        data: &[u8],
-    ) -> FsResult<Option<T>> {
-        if self.buf.len() + data.len() > self.max {
-            self.buf.clear();
-            return Err(FsError::FileTooLarge);
-        }
-        self.buf.extend_from_slice(data);
-        if self.buf.iter().all(u8::is_ascii_whitespace) {
-            self.buf.clear();
-            return Ok(None);
-        }
-        match serde_json::from_slice::<T>(&self.buf) {
-            Ok(doc) => {
-                self.buf.clear();
-                Ok(Some(doc))
-            }
-            Err(e) if e.is_eof() => Ok(None),
-            Err(e) => {
-                self.buf.clear();
-                Err(FsError::InvalidInput(format!("bad JSON: {e}")))
-            }
-        }
-    }
-
-    /// Whether part of a document is waiting for the rest.
-    pub(crate) fn is_partial(&self) -> bool {
-        !self.buf.is_empty()
-    }
+    json_line(&doc)
 }
 
 fn is_token(s: &str) -> bool {
@@ -273,10 +223,7 @@ impl Reply {
             }
         }
         let bytes = self.bytes.as_deref().unwrap_or_default();
-        let n = buf.len().min(bytes.len() - self.pos);
-        buf[..n].copy_from_slice(&bytes[self.pos..self.pos + n]);
-        self.pos += n;
-        Ok(n)
+        Ok(serve(bytes, &mut self.pos, buf))
     }
 
     fn poll(&self, cx: &mut Context<'_>) -> Poll<FsResult<()>> {
@@ -389,13 +336,6 @@ impl FileHandle for ResponseHandle {
         let mut reply = lock(&self.reply);
         self.bind(&mut reply);
         reply.poll(cx)
-    }
-}
-
-fn stream_meta(ino: u64, readonly: bool) -> Metadata {
-    Metadata {
-        kind: FileKind::Stream,
-        ..file_meta(ino, 0, 0, readonly)
     }
 }
 

@@ -6,6 +6,7 @@
 //! ([`HttpFs`]), `/cap/ws` ([`WsFs`]) and `/cap/nostr` ([`NostrFs`], NIP-01/NIP-90 jobs);
 //! their transports and the Nostr relay client live in [`crate::net`].
 
+mod ctl;
 pub mod http;
 pub mod jobs;
 pub mod logs;

@@ -28,8 +28,8 @@
 //! NIP-90 is marked "unrecommended" in the NIPs index since 2026-05-31; it is what the
 //! OANIX seed specifies.
 
+use super::ctl::{serve, stream_meta, CommandHandle, JsonInput};
 use super::file_meta;
-use super::http::JsonInput;
 use crate::error::{FsError, FsResult};
 use crate::net::nostr::{parse_relay_url, unix_now, Event, Keys, RelayPool, RelayStatus};
 use crate::net::{platform_transport, Allowlist, NetGrant, Transport};
@@ -292,14 +292,6 @@ impl Drop for NostrFs {
     }
 }
 
-/// Bytes served from an internal cursor.
-fn serve(bytes: &[u8], pos: &mut usize, buf: &mut [u8]) -> usize {
-    let n = buf.len().min(bytes.len() - *pos);
-    buf[..n].copy_from_slice(&bytes[*pos..*pos + n]);
-    *pos += n;
-    n
-}
-
 /// A snapshot file (config.json, events/<id>.json, status) read at offsets.
 struct BytesHandle {
     bytes: Vec<u8>,
@@ -363,51 +355,6 @@ impl FileHandle for ConfigHandle {
     }
 }
 
-struct SubmitHandle {
-    shared: Arc<Shared>,
-    input: Mutex<JsonInput>,
-    reply: Mutex<Option<(Vec<u8>, usize)>>,
-}
-
-impl FileHandle for SubmitHandle {
-    fn read_at(&self, buf: &mut [u8], _offset: u64) -> FsResult<usize> {
-        let mut reply = lock(&self.reply);
-        let Some((bytes, pos)) = reply.as_mut() else {
-            return Err(FsError::InvalidInput(
-                "no job request written on this fd".into(),
-            ));
-        };
-        Ok(serve(bytes, pos, buf))
-    }
-
-    fn write_at(&self, buf: &[u8], _offset: u64) -> FsResult<usize> {
-        if let Some(doc) = lock(&self.input).push::<SubmitDoc>(buf)? {
-            let ev = self.shared.submit(doc)?;
-            let mut bytes =
-                serde_json::to_vec(&serde_json::json!({ "id": ev.id })).unwrap_or_default();
-            bytes.push(b'\n');
-            *lock(&self.reply) = Some((bytes, 0));
-        }
-        Ok(buf.len())
-    }
-
-    fn append(&self, buf: &[u8]) -> FsResult<u64> {
-        self.write_at(buf, 0).map(|n| n as u64)
-    }
-
-    fn set_len(&self, _len: u64) -> FsResult<()> {
-        Ok(())
-    }
-
-    fn metadata(&self) -> FsResult<Metadata> {
-        Ok(stream_meta(INO_SUBMIT, false))
-    }
-
-    fn is_seekable(&self) -> bool {
-        false
-    }
-}
-
 struct ResultHandle {
     state: Arc<Mutex<State>>,
     request: String,
@@ -454,13 +401,6 @@ impl FileHandle for ResultHandle {
             st.waiters.push(cx.waker().clone());
         }
         Poll::Pending
-    }
-}
-
-fn stream_meta(ino: u64, readonly: bool) -> Metadata {
-    Metadata {
-        kind: FileKind::Stream,
-        ..file_meta(ino, 0, 0, readonly)
     }
 }
 
@@ -541,11 +481,19 @@ impl FileService for NostrFs {
                 read: opts.read || !opts.mutates(),
                 write: opts.mutates(),
             })),
-            Node::Submit => Ok(Box::new(SubmitHandle {
-                shared: self.shared.clone(),
-                input: Mutex::new(JsonInput::new(MAX_SUBMIT)),
-                reply: Mutex::new(None),
-            })),
+            Node::Submit => {
+                let shared = self.shared.clone();
+                let run = move |doc: SubmitDoc| {
+                    let ev = shared.submit(doc)?;
+                    Ok(serde_json::json!({ "id": ev.id }))
+                };
+                Ok(Box::new(CommandHandle::new(
+                    MAX_SUBMIT,
+                    INO_SUBMIT,
+                    "job request",
+                    run,
+                )))
+            }
             Node::Status => {
                 ro(!opts.mutates())?;
                 Ok(Box::new(BytesHandle {

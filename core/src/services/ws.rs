@@ -20,15 +20,16 @@
 //! more than [`KEEP_CLOSED`] closed ones accumulate (oldest first removed); open fds keep
 //! working either way.
 
+use super::ctl::{serve, stream_meta, CommandHandle};
 use super::file_meta;
-use super::http::JsonInput;
 use crate::error::{FsError, FsResult};
 use crate::net::{
     category, err, platform_transport, NetGrant, Transport, WsMessage, WsSocket, WsState,
 };
 use crate::path::FsPath;
 use crate::service::{
-    lock, DirEntry, FileHandle, FileKind, FileService, Interest, Metadata, OpenOptions,
+    lock, read_at_bytes, DirEntry, FileHandle, FileKind, FileService, Interest, Metadata,
+    OpenOptions,
 };
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -177,54 +178,6 @@ impl Drop for WsFs {
     }
 }
 
-struct ControlHandle {
-    shared: Arc<Shared>,
-    input: Mutex<JsonInput>,
-    reply: Mutex<Option<(Vec<u8>, usize)>>,
-}
-
-impl FileHandle for ControlHandle {
-    fn read_at(&self, buf: &mut [u8], _offset: u64) -> FsResult<usize> {
-        let mut reply = lock(&self.reply);
-        let Some((bytes, pos)) = reply.as_mut() else {
-            return Err(FsError::InvalidInput(
-                "no command written on this fd".into(),
-            ));
-        };
-        let n = buf.len().min(bytes.len() - *pos);
-        buf[..n].copy_from_slice(&bytes[*pos..*pos + n]);
-        *pos += n;
-        Ok(n)
-    }
-
-    fn write_at(&self, buf: &[u8], _offset: u64) -> FsResult<usize> {
-        let cmd = lock(&self.input).push::<Command>(buf)?;
-        if let Some(cmd) = cmd {
-            let v = self.shared.command(cmd)?;
-            let mut bytes = serde_json::to_vec(&v).unwrap_or_default();
-            bytes.push(b'\n');
-            *lock(&self.reply) = Some((bytes, 0));
-        }
-        Ok(buf.len())
-    }
-
-    fn append(&self, buf: &[u8]) -> FsResult<u64> {
-        self.write_at(buf, 0).map(|n| n as u64)
-    }
-
-    fn set_len(&self, _len: u64) -> FsResult<()> {
-        Ok(())
-    }
-
-    fn metadata(&self) -> FsResult<Metadata> {
-        Ok(stream_meta(INO_CONTROL, false))
-    }
-
-    fn is_seekable(&self) -> bool {
-        false
-    }
-}
-
 struct InHandle {
     sock: Arc<WsSocket>,
     /// The message being read and how much of it was returned.
@@ -243,9 +196,7 @@ impl FileHandle for InHandle {
         let Some((bytes, pos)) = partial.as_mut() else {
             return Ok(0);
         };
-        let n = buf.len().min(bytes.len() - *pos);
-        buf[..n].copy_from_slice(&bytes[*pos..*pos + n]);
-        *pos += n;
+        let n = serve(bytes, pos, buf);
         if *pos == bytes.len() {
             *partial = None;
         }
@@ -311,21 +262,11 @@ struct StatusHandle {
 
 impl FileHandle for StatusHandle {
     fn read_at(&self, buf: &mut [u8], offset: u64) -> FsResult<usize> {
-        let start = (offset as usize).min(self.bytes.len());
-        let n = buf.len().min(self.bytes.len() - start);
-        buf[..n].copy_from_slice(&self.bytes[start..start + n]);
-        Ok(n)
+        Ok(read_at_bytes(&self.bytes, buf, offset))
     }
 
     fn metadata(&self) -> FsResult<Metadata> {
         Ok(file_meta(0, self.bytes.len() as u64, 0, true))
-    }
-}
-
-fn stream_meta(ino: u64, readonly: bool) -> Metadata {
-    Metadata {
-        kind: FileKind::Stream,
-        ..file_meta(ino, 0, 0, readonly)
     }
 }
 
@@ -380,11 +321,16 @@ impl FileService for WsFs {
         };
         match node {
             Node::Root | Node::Conns | Node::ConnDir(_) => Err(FsError::IsADirectory),
-            Node::Control => Ok(Box::new(ControlHandle {
-                shared: self.shared.clone(),
-                input: Mutex::new(JsonInput::new(MAX_COMMAND)),
-                reply: Mutex::new(None),
-            })),
+            Node::Control => {
+                let shared = self.shared.clone();
+                let run = move |cmd: Command| shared.command(cmd);
+                Ok(Box::new(CommandHandle::new(
+                    MAX_COMMAND,
+                    INO_CONTROL,
+                    "command",
+                    run,
+                )))
+            }
             Node::ConnFile(_, sock, 0) if !opts.mutates() => Ok(Box::new(InHandle {
                 sock,
                 partial: Mutex::new(None),

@@ -1,0 +1,153 @@
+//! What the capability services' control files share (`/cap/http/request`,
+//! `/cap/ws/control`, `/cap/nostr/submit` and `config.json`): a JSON document is written
+//! to the file, possibly across several writes ([`JsonInput`]); the files are streams
+//! ([`stream_meta`]) read from a cursor ([`serve`]); and a command file answers each
+//! command with one JSON line read back on the same fd ([`CommandHandle`]).
+
+use super::file_meta;
+use crate::error::{FsError, FsResult};
+use crate::service::{lock, read_at_bytes, FileHandle, FileKind, MaybeSendSync, Metadata};
+use serde::de::DeserializeOwned;
+use std::marker::PhantomData;
+use std::sync::Mutex;
+
+/// Accumulates the bytes of JSON commands written to a file: `Ok(None)` while the document
+/// is unfinished, `Ok(Some(doc))` once complete, `EINVAL` on a syntax or type error (the
+/// buffer is then dropped), `EFBIG` past `max`.
+pub(crate) struct JsonInput {
+    buf: Vec<u8>,
+    max: usize,
+}
+
+impl JsonInput {
+    pub(crate) fn new(max: usize) -> Self {
+        JsonInput {
+            buf: Vec::new(),
+            max,
+        }
+    }
+
+    pub(crate) fn push<T: DeserializeOwned>(&mut self, data: &[u8]) -> FsResult<Option<T>> {
+        if self.buf.len() + data.len() > self.max {
+            self.buf.clear();
+            return Err(FsError::FileTooLarge);
+        }
+        self.buf.extend_from_slice(data);
+        if self.buf.iter().all(u8::is_ascii_whitespace) {
+            self.buf.clear();
+            return Ok(None);
+        }
+        match serde_json::from_slice::<T>(&self.buf) {
+            Ok(doc) => {
+                self.buf.clear();
+                Ok(Some(doc))
+            }
+            Err(e) if e.is_eof() => Ok(None),
+            Err(e) => {
+                self.buf.clear();
+                Err(FsError::InvalidInput(format!("bad JSON: {e}")))
+            }
+        }
+    }
+
+    /// Whether part of a document is waiting for the rest.
+    pub(crate) fn is_partial(&self) -> bool {
+        !self.buf.is_empty()
+    }
+}
+
+/// Metadata of a stream file (size 0, not seekable) with inode `ino`.
+pub(crate) fn stream_meta(ino: u64, readonly: bool) -> Metadata {
+    Metadata {
+        kind: FileKind::Stream,
+        ..file_meta(ino, 0, 0, readonly)
+    }
+}
+
+/// Copies `bytes` from the cursor `pos` into `buf` and moves the cursor: a stream's read of
+/// a reply it holds.
+pub(crate) fn serve(bytes: &[u8], pos: &mut usize, buf: &mut [u8]) -> usize {
+    let n = read_at_bytes(bytes, buf, *pos as u64);
+    *pos += n;
+    n
+}
+
+/// `v` as one line of JSON (a reply, a response).
+pub(crate) fn json_line(v: &impl serde::Serialize) -> Vec<u8> {
+    let mut bytes = serde_json::to_vec(v).unwrap_or_default();
+    bytes.push(b'\n');
+    bytes
+}
+
+/// A command file: each JSON document of type `T` written to it is run by `run`, and its
+/// answer is what reads from the same fd return (one JSON line, the last command's). A
+/// read before any command is `EINVAL`; an error of `run` fails the write.
+pub(crate) struct CommandHandle<T, F> {
+    input: Mutex<JsonInput>,
+    reply: Mutex<Option<(Vec<u8>, usize)>>,
+    ino: u64,
+    /// What a command is called in the error of a read before one ("job request").
+    what: &'static str,
+    run: F,
+    doc: PhantomData<fn() -> T>,
+}
+
+impl<T, F> CommandHandle<T, F>
+where
+    T: DeserializeOwned,
+    F: Fn(T) -> FsResult<serde_json::Value>,
+{
+    /// A command file of inode `ino` taking documents up to `max` bytes.
+    pub(crate) fn new(max: usize, ino: u64, what: &'static str, run: F) -> Self {
+        CommandHandle {
+            input: Mutex::new(JsonInput::new(max)),
+            reply: Mutex::new(None),
+            ino,
+            what,
+            run,
+            doc: PhantomData,
+        }
+    }
+}
+
+impl<T, F> FileHandle for CommandHandle<T, F>
+where
+    T: DeserializeOwned,
+    F: Fn(T) -> FsResult<serde_json::Value> + MaybeSendSync,
+{
+    fn read_at(&self, buf: &mut [u8], _offset: u64) -> FsResult<usize> {
+        let mut reply = lock(&self.reply);
+        let Some((bytes, pos)) = reply.as_mut() else {
+            return Err(FsError::InvalidInput(format!(
+                "no {} written on this fd",
+                self.what
+            )));
+        };
+        Ok(serve(bytes, pos, buf))
+    }
+
+    fn write_at(&self, buf: &[u8], _offset: u64) -> FsResult<usize> {
+        let doc = lock(&self.input).push::<T>(buf)?;
+        if let Some(doc) = doc {
+            let answer = (self.run)(doc)?;
+            *lock(&self.reply) = Some((json_line(&answer), 0));
+        }
+        Ok(buf.len())
+    }
+
+    fn append(&self, buf: &[u8]) -> FsResult<u64> {
+        self.write_at(buf, 0).map(|n| n as u64)
+    }
+
+    fn set_len(&self, _len: u64) -> FsResult<()> {
+        Ok(())
+    }
+
+    fn metadata(&self) -> FsResult<Metadata> {
+        Ok(stream_meta(self.ino, false))
+    }
+
+    fn is_seekable(&self) -> bool {
+        false
+    }
+}
