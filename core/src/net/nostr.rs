@@ -401,26 +401,25 @@ impl RelayPool {
     /// reconnect).
     pub fn subscribe(&self, sub: &str, filter: Value) {
         let frame = json!(["REQ", sub, filter]).to_string();
-        let relays: Vec<Arc<Relay>> = {
-            let mut inner = lock(&self.shared.inner);
-            inner.subs.insert(sub.to_string(), filter);
-            inner.relays.values().cloned().collect()
-        };
-        for r in relays {
-            let mut ri = lock(&r.inner);
-            if ri.status.state == RelayState::Connected {
-                ri.unsent.push_back(frame.clone());
-            }
-            Relay::wake(&mut ri);
-        }
+        self.change_subs(frame, |subs| {
+            subs.insert(sub.to_string(), filter);
+        });
     }
 
     /// Closes subscription `sub`.
     pub fn unsubscribe(&self, sub: &str) {
         let frame = json!(["CLOSE", sub]).to_string();
+        self.change_subs(frame, |subs| {
+            subs.remove(sub);
+        });
+    }
+
+    /// Changes the subscription table with `edit` and sends `frame` (the change) to every
+    /// connected relay; the others send the whole table when they (re)connect.
+    fn change_subs(&self, frame: String, edit: impl FnOnce(&mut BTreeMap<String, Value>)) {
         let relays: Vec<Arc<Relay>> = {
             let mut inner = lock(&self.shared.inner);
-            inner.subs.remove(sub);
+            edit(&mut inner.subs);
             inner.relays.values().cloned().collect()
         };
         for r in relays {
