@@ -1,15 +1,20 @@
 //! What the capability services' control files share (`/cap/http/request`,
 //! `/cap/ws/control`, `/cap/nostr/submit` and `config.json`): a JSON document is written
 //! to the file, possibly across several writes ([`JsonInput`]); the files are streams
-//! ([`stream_meta`]) read from a cursor ([`serve`]); and a command file answers each
-//! command with one JSON line read back on the same fd ([`CommandHandle`]).
+//! ([`stream_meta`]) read from a cursor ([`serve`]); the writable ones differ only in how
+//! they read, write and wait ([`WritableStream`], made a handle by [`Stream`]); and a
+//! command file answers each command with one JSON line read back on the same fd
+//! ([`CommandHandle`]).
 
 use super::file_meta;
 use crate::error::{FsError, FsResult};
-use crate::service::{lock, read_at_bytes, FileHandle, FileKind, MaybeSendSync, Metadata};
+use crate::service::{
+    lock, read_at_bytes, FileHandle, FileKind, Interest, MaybeSendSync, Metadata,
+};
 use serde::de::DeserializeOwned;
 use std::marker::PhantomData;
 use std::sync::Mutex;
+use std::task::{Context, Poll};
 
 /// Accumulates the bytes of JSON commands written to a file: `Ok(None)` while the document
 /// is unfinished, `Ok(Some(doc))` once complete, `EINVAL` on a syntax or type error (the
@@ -81,7 +86,8 @@ pub(crate) fn json_line(v: &impl serde::Serialize) -> Vec<u8> {
 
 /// A command file: each JSON document of type `T` written to it is run by `run`, and its
 /// answer is what reads from the same fd return (one JSON line, the last command's). A
-/// read before any command is `EINVAL`; an error of `run` fails the write.
+/// read before any command is `EINVAL`; an error of `run` fails the write. Opened as
+/// `Stream(CommandHandle::new(..))`.
 pub(crate) struct CommandHandle<T, F> {
     input: Mutex<JsonInput>,
     reply: Mutex<Option<(Vec<u8>, usize)>>,
@@ -110,12 +116,16 @@ where
     }
 }
 
-impl<T, F> FileHandle for CommandHandle<T, F>
+impl<T, F> WritableStream for CommandHandle<T, F>
 where
     T: DeserializeOwned,
     F: Fn(T) -> FsResult<serde_json::Value> + MaybeSendSync,
 {
-    fn read_at(&self, buf: &mut [u8], _offset: u64) -> FsResult<usize> {
+    fn ino(&self) -> u64 {
+        self.ino
+    }
+
+    fn read(&self, buf: &mut [u8]) -> FsResult<usize> {
         let mut reply = lock(&self.reply);
         let Some((bytes, pos)) = reply.as_mut() else {
             return Err(FsError::InvalidInput(format!(
@@ -126,7 +136,7 @@ where
         Ok(serve(bytes, pos, buf))
     }
 
-    fn write_at(&self, buf: &[u8], _offset: u64) -> FsResult<usize> {
+    fn write(&self, buf: &[u8]) -> FsResult<usize> {
         let doc = lock(&self.input).push::<T>(buf)?;
         if let Some(doc) = doc {
             let answer = (self.run)(doc)?;
@@ -134,9 +144,44 @@ where
         }
         Ok(buf.len())
     }
+}
+
+/// A writable stream file (`/cap/http/request`, `/cap/ws/conns/<id>/out`, the command
+/// files): what makes it itself. [`Stream`] turns it into a [`FileHandle`] with what every
+/// such file has alike: offsets mean nothing (not seekable), `append` is a write, `set_len`
+/// does nothing (so opening with `O_TRUNC` works), and its metadata is [`stream_meta`].
+pub(crate) trait WritableStream: MaybeSendSync {
+    /// Its inode number (in [`FileHandle::metadata`]).
+    fn ino(&self) -> u64;
+
+    /// Writes `buf`.
+    fn write(&self, buf: &[u8]) -> FsResult<usize>;
+
+    /// Reads into `buf`; by default the file cannot be read (`EBADF`).
+    fn read(&self, _buf: &mut [u8]) -> FsResult<usize> {
+        Err(FsError::BadHandle)
+    }
+
+    /// Readiness for `interest`; by default always ready.
+    fn poll_ready(&self, _interest: Interest, _cx: &mut Context<'_>) -> Poll<FsResult<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
+
+/// The [`FileHandle`] of a [`WritableStream`].
+pub(crate) struct Stream<S>(pub(crate) S);
+
+impl<S: WritableStream> FileHandle for Stream<S> {
+    fn read_at(&self, buf: &mut [u8], _offset: u64) -> FsResult<usize> {
+        self.0.read(buf)
+    }
+
+    fn write_at(&self, buf: &[u8], _offset: u64) -> FsResult<usize> {
+        self.0.write(buf)
+    }
 
     fn append(&self, buf: &[u8]) -> FsResult<u64> {
-        self.write_at(buf, 0).map(|n| n as u64)
+        self.0.write(buf).map(|n| n as u64)
     }
 
     fn set_len(&self, _len: u64) -> FsResult<()> {
@@ -144,10 +189,14 @@ where
     }
 
     fn metadata(&self) -> FsResult<Metadata> {
-        Ok(stream_meta(self.ino, false))
+        Ok(stream_meta(self.0.ino(), false))
     }
 
     fn is_seekable(&self) -> bool {
         false
+    }
+
+    fn poll_ready(&self, interest: Interest, cx: &mut Context<'_>) -> Poll<FsResult<()>> {
+        self.0.poll_ready(interest, cx)
     }
 }

@@ -22,7 +22,7 @@
 //! text starts with a stable category (see [`crate::net::category`]). Reads block (readiness
 //! rule, no spinning) until the response is complete; every response ends with `\n`.
 
-use super::ctl::{json_line, serve, stream_meta, JsonInput};
+use super::ctl::{json_line, serve, stream_meta, JsonInput, Stream, WritableStream};
 use crate::error::{FsError, FsResult};
 use crate::net::{platform_transport, HttpCall, HttpRequest, HttpResult, NetGrant, Transport};
 use crate::path::FsPath;
@@ -242,8 +242,12 @@ struct RequestHandle {
     write: bool,
 }
 
-impl FileHandle for RequestHandle {
-    fn read_at(&self, buf: &mut [u8], _offset: u64) -> FsResult<usize> {
+impl WritableStream for RequestHandle {
+    fn ino(&self) -> u64 {
+        INO_REQUEST
+    }
+
+    fn read(&self, buf: &mut [u8]) -> FsResult<usize> {
         if !self.read {
             return Err(FsError::BadHandle);
         }
@@ -254,7 +258,7 @@ impl FileHandle for RequestHandle {
         reply.read(buf)
     }
 
-    fn write_at(&self, buf: &[u8], _offset: u64) -> FsResult<usize> {
+    fn write(&self, buf: &[u8]) -> FsResult<usize> {
         if !self.write {
             return Err(FsError::BadHandle);
         }
@@ -268,22 +272,6 @@ impl FileHandle for RequestHandle {
             };
         }
         Ok(buf.len())
-    }
-
-    fn append(&self, buf: &[u8]) -> FsResult<u64> {
-        self.write_at(buf, 0).map(|n| n as u64)
-    }
-
-    fn set_len(&self, _len: u64) -> FsResult<()> {
-        Ok(())
-    }
-
-    fn metadata(&self) -> FsResult<Metadata> {
-        Ok(stream_meta(INO_REQUEST, false))
-    }
-
-    fn is_seekable(&self) -> bool {
-        false
     }
 
     fn poll_ready(&self, interest: Interest, cx: &mut Context<'_>) -> Poll<FsResult<()>> {
@@ -346,13 +334,13 @@ impl FileService for HttpFs {
         }
         match path.as_str() {
             "" => Err(FsError::IsADirectory),
-            "request" => Ok(Box::new(RequestHandle {
+            "request" => Ok(Box::new(Stream(RequestHandle {
                 shared: self.shared.clone(),
                 input: Mutex::new(JsonInput::new(self.shared.grant.limits.max_request)),
                 reply: Mutex::new(Reply::default()),
                 read: opts.read,
                 write: opts.mutates(),
-            })),
+            }))),
             "response" if opts.mutates() => Err(FsError::PermissionDenied),
             "response" => Ok(Box::new(ResponseHandle {
                 shared: self.shared.clone(),

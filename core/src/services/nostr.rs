@@ -28,7 +28,7 @@
 //! NIP-90 is marked "unrecommended" in the NIPs index since 2026-05-31; it is what the
 //! OANIX seed specifies.
 
-use super::ctl::{serve, stream_meta, CommandHandle, JsonInput};
+use super::ctl::{serve, stream_meta, CommandHandle, JsonInput, Stream};
 use super::file_meta;
 use crate::error::{FsError, FsResult};
 use crate::net::nostr::{parse_relay_url, unix_now, Event, Keys, RelayPool, RelayStatus};
@@ -487,12 +487,12 @@ impl FileService for NostrFs {
                     let ev = shared.submit(doc)?;
                     Ok(serde_json::json!({ "id": ev.id }))
                 };
-                Ok(Box::new(CommandHandle::new(
+                Ok(Box::new(Stream(CommandHandle::new(
                     MAX_SUBMIT,
                     INO_SUBMIT,
                     "job request",
                     run,
-                )))
+                ))))
             }
             Node::Status => {
                 ro(!opts.mutates())?;

@@ -20,7 +20,7 @@
 //! more than [`KEEP_CLOSED`] closed ones accumulate (oldest first removed); open fds keep
 //! working either way.
 
-use super::ctl::{serve, stream_meta, CommandHandle};
+use super::ctl::{serve, stream_meta, CommandHandle, Stream, WritableStream};
 use super::file_meta;
 use crate::error::{FsError, FsResult};
 use crate::net::{
@@ -226,26 +226,14 @@ struct OutHandle {
     sock: Arc<WsSocket>,
 }
 
-impl FileHandle for OutHandle {
-    fn write_at(&self, buf: &[u8], _offset: u64) -> FsResult<usize> {
+impl WritableStream for OutHandle {
+    fn ino(&self) -> u64 {
+        0
+    }
+
+    fn write(&self, buf: &[u8]) -> FsResult<usize> {
         self.sock.try_send(WsMessage::from_bytes(buf))?;
         Ok(buf.len())
-    }
-
-    fn append(&self, buf: &[u8]) -> FsResult<u64> {
-        self.write_at(buf, 0).map(|n| n as u64)
-    }
-
-    fn set_len(&self, _len: u64) -> FsResult<()> {
-        Ok(())
-    }
-
-    fn metadata(&self) -> FsResult<Metadata> {
-        Ok(stream_meta(0, false))
-    }
-
-    fn is_seekable(&self) -> bool {
-        false
     }
 
     fn poll_ready(&self, interest: Interest, cx: &mut Context<'_>) -> Poll<FsResult<()>> {
@@ -324,18 +312,18 @@ impl FileService for WsFs {
             Node::Control => {
                 let shared = self.shared.clone();
                 let run = move |cmd: Command| shared.command(cmd);
-                Ok(Box::new(CommandHandle::new(
+                Ok(Box::new(Stream(CommandHandle::new(
                     MAX_COMMAND,
                     INO_CONTROL,
                     "command",
                     run,
-                )))
+                ))))
             }
             Node::ConnFile(_, sock, 0) if !opts.mutates() => Ok(Box::new(InHandle {
                 sock,
                 partial: Mutex::new(None),
             })),
-            Node::ConnFile(_, sock, 1) if !opts.read => Ok(Box::new(OutHandle { sock })),
+            Node::ConnFile(_, sock, 1) if !opts.read => Ok(Box::new(Stream(OutHandle { sock }))),
             Node::ConnFile(_, sock, 2) if !opts.mutates() => {
                 let mut bytes = sock.status_json().into_bytes();
                 bytes.push(b'\n');
