@@ -1,10 +1,10 @@
 //! What the capability services' control files share (`/cap/http/request`,
 //! `/cap/ws/control`, `/cap/nostr/submit` and `config.json`): a JSON document is written
 //! to the file, possibly across several writes ([`JsonInput`]); the files are streams
-//! ([`stream_meta`]) read from a cursor ([`serve`]); the writable ones differ only in how
-//! they read, write and wait ([`WritableStream`], made a handle by [`Stream`]); and a
-//! command file answers each command with one JSON line read back on the same fd
-//! ([`CommandHandle`]).
+//! ([`stream_meta`]) read from a cursor ([`serve`]); they differ only in how they read,
+//! write and wait ([`WritableStream`] and [`ReadableStream`], made handles by
+//! [`WriteStream`] and [`ReadStream`]); and a command file answers each command with one
+//! JSON line read back on the same fd ([`CommandHandle`]).
 
 use super::file_meta;
 use crate::error::{FsError, FsResult};
@@ -87,7 +87,7 @@ pub(crate) fn json_line(v: &impl serde::Serialize) -> Vec<u8> {
 /// A command file: each JSON document of type `T` written to it is run by `run`, and its
 /// answer is what reads from the same fd return (one JSON line, the last command's). A
 /// read before any command is `EINVAL`; an error of `run` fails the write. Opened as
-/// `Stream(CommandHandle::new(..))`.
+/// `WriteStream(CommandHandle::new(..))`.
 pub(crate) struct CommandHandle<T, F> {
     input: Mutex<JsonInput>,
     reply: Mutex<Option<(Vec<u8>, usize)>>,
@@ -147,7 +147,7 @@ where
 }
 
 /// A writable stream file (`/cap/http/request`, `/cap/ws/conns/<id>/out`, the command
-/// files): what makes it itself. [`Stream`] turns it into a [`FileHandle`] with what every
+/// files): what makes it itself. [`WriteStream`] turns it into a [`FileHandle`] with what every
 /// such file has alike: offsets mean nothing (not seekable), `append` is a write, `set_len`
 /// does nothing (so opening with `O_TRUNC` works), and its metadata is [`stream_meta`].
 pub(crate) trait WritableStream: MaybeSendSync {
@@ -169,9 +169,9 @@ pub(crate) trait WritableStream: MaybeSendSync {
 }
 
 /// The [`FileHandle`] of a [`WritableStream`].
-pub(crate) struct Stream<S>(pub(crate) S);
+pub(crate) struct WriteStream<S>(pub(crate) S);
 
-impl<S: WritableStream> FileHandle for Stream<S> {
+impl<S: WritableStream> FileHandle for WriteStream<S> {
     fn read_at(&self, buf: &mut [u8], _offset: u64) -> FsResult<usize> {
         self.0.read(buf)
     }
@@ -198,5 +198,44 @@ impl<S: WritableStream> FileHandle for Stream<S> {
 
     fn poll_ready(&self, interest: Interest, cx: &mut Context<'_>) -> Poll<FsResult<()>> {
         self.0.poll_ready(interest, cx)
+    }
+}
+
+/// A read-only stream file (`/cap/http/response`, `/cap/ws/conns/<id>/in`,
+/// `/cap/nostr/results/<id>`): what makes it itself. [`ReadStream`] turns it into a
+/// [`FileHandle`] with what every such file has alike: not seekable, not writable (waiting
+/// to write is `EBADF`), its metadata [`stream_meta`] read-only.
+pub(crate) trait ReadableStream: MaybeSendSync {
+    /// Its inode number (in [`FileHandle::metadata`]).
+    fn ino(&self) -> u64;
+
+    /// Reads into `buf`.
+    fn read(&self, buf: &mut [u8]) -> FsResult<usize>;
+
+    /// Ready when a read would not give `EAGAIN`.
+    fn poll_read(&self, cx: &mut Context<'_>) -> Poll<FsResult<()>>;
+}
+
+/// The [`FileHandle`] of a [`ReadableStream`].
+pub(crate) struct ReadStream<S>(pub(crate) S);
+
+impl<S: ReadableStream> FileHandle for ReadStream<S> {
+    fn read_at(&self, buf: &mut [u8], _offset: u64) -> FsResult<usize> {
+        self.0.read(buf)
+    }
+
+    fn metadata(&self) -> FsResult<Metadata> {
+        Ok(stream_meta(self.0.ino(), true))
+    }
+
+    fn is_seekable(&self) -> bool {
+        false
+    }
+
+    fn poll_ready(&self, interest: Interest, cx: &mut Context<'_>) -> Poll<FsResult<()>> {
+        if interest == Interest::Write {
+            return Poll::Ready(Err(FsError::BadHandle));
+        }
+        self.0.poll_read(cx)
     }
 }

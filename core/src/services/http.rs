@@ -22,7 +22,10 @@
 //! text starts with a stable category (see [`crate::net::category`]). Reads block (readiness
 //! rule, no spinning) until the response is complete; every response ends with `\n`.
 
-use super::ctl::{json_line, serve, stream_meta, JsonInput, Stream, WritableStream};
+use super::ctl::{
+    json_line, serve, stream_meta, JsonInput, ReadStream, ReadableStream, WritableStream,
+    WriteStream,
+};
 use crate::error::{FsError, FsResult};
 use crate::net::{platform_transport, HttpCall, HttpRequest, HttpResult, NetGrant, Transport};
 use crate::path::FsPath;
@@ -302,25 +305,18 @@ impl ResponseHandle {
     }
 }
 
-impl FileHandle for ResponseHandle {
-    fn read_at(&self, buf: &mut [u8], _offset: u64) -> FsResult<usize> {
+impl ReadableStream for ResponseHandle {
+    fn ino(&self) -> u64 {
+        INO_RESPONSE
+    }
+
+    fn read(&self, buf: &mut [u8]) -> FsResult<usize> {
         let mut reply = lock(&self.reply);
         self.bind(&mut reply);
         reply.read(buf)
     }
 
-    fn metadata(&self) -> FsResult<Metadata> {
-        Ok(stream_meta(INO_RESPONSE, true))
-    }
-
-    fn is_seekable(&self) -> bool {
-        false
-    }
-
-    fn poll_ready(&self, interest: Interest, cx: &mut Context<'_>) -> Poll<FsResult<()>> {
-        if interest == Interest::Write {
-            return Poll::Ready(Err(FsError::BadHandle));
-        }
+    fn poll_read(&self, cx: &mut Context<'_>) -> Poll<FsResult<()>> {
         let mut reply = lock(&self.reply);
         self.bind(&mut reply);
         reply.poll(cx)
@@ -334,7 +330,7 @@ impl FileService for HttpFs {
         }
         match path.as_str() {
             "" => Err(FsError::IsADirectory),
-            "request" => Ok(Box::new(Stream(RequestHandle {
+            "request" => Ok(Box::new(WriteStream(RequestHandle {
                 shared: self.shared.clone(),
                 input: Mutex::new(JsonInput::new(self.shared.grant.limits.max_request)),
                 reply: Mutex::new(Reply::default()),
@@ -342,10 +338,10 @@ impl FileService for HttpFs {
                 write: opts.mutates(),
             }))),
             "response" if opts.mutates() => Err(FsError::PermissionDenied),
-            "response" => Ok(Box::new(ResponseHandle {
+            "response" => Ok(Box::new(ReadStream(ResponseHandle {
                 shared: self.shared.clone(),
                 reply: Mutex::new(Reply::default()),
-            })),
+            }))),
             _ if opts.create => Err(FsError::ReadOnly),
             _ => Err(FsError::NotFound),
         }

@@ -28,15 +28,15 @@
 //! NIP-90 is marked "unrecommended" in the NIPs index since 2026-05-31; it is what the
 //! OANIX seed specifies.
 
-use super::ctl::{serve, stream_meta, CommandHandle, JsonInput, Stream};
+use super::ctl::{
+    serve, stream_meta, CommandHandle, JsonInput, ReadStream, ReadableStream, WriteStream,
+};
 use super::file_meta;
 use crate::error::{FsError, FsResult};
 use crate::net::nostr::{parse_relay_url, unix_now, Event, Keys, RelayPool, RelayStatus};
 use crate::net::{platform_transport, Allowlist, NetGrant, Transport};
 use crate::path::FsPath;
-use crate::service::{
-    lock, DirEntry, FileHandle, FileKind, FileService, Interest, Metadata, OpenOptions,
-};
+use crate::service::{lock, DirEntry, FileHandle, FileKind, FileService, Metadata, OpenOptions};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -362,8 +362,12 @@ struct ResultHandle {
     bytes: Mutex<Option<(Vec<u8>, usize)>>,
 }
 
-impl FileHandle for ResultHandle {
-    fn read_at(&self, buf: &mut [u8], _offset: u64) -> FsResult<usize> {
+impl ReadableStream for ResultHandle {
+    fn ino(&self) -> u64 {
+        self.ino
+    }
+
+    fn read(&self, buf: &mut [u8]) -> FsResult<usize> {
         let mut bytes = lock(&self.bytes);
         if bytes.is_none() {
             let st = lock(&self.state);
@@ -378,18 +382,7 @@ impl FileHandle for ResultHandle {
         Ok(serve(b, pos, buf))
     }
 
-    fn metadata(&self) -> FsResult<Metadata> {
-        Ok(stream_meta(self.ino, true))
-    }
-
-    fn is_seekable(&self) -> bool {
-        false
-    }
-
-    fn poll_ready(&self, interest: Interest, cx: &mut Context<'_>) -> Poll<FsResult<()>> {
-        if interest == Interest::Write {
-            return Poll::Ready(Err(FsError::BadHandle));
-        }
+    fn poll_read(&self, cx: &mut Context<'_>) -> Poll<FsResult<()>> {
         if lock(&self.bytes).is_some() {
             return Poll::Ready(Ok(()));
         }
@@ -487,7 +480,7 @@ impl FileService for NostrFs {
                     let ev = shared.submit(doc)?;
                     Ok(serde_json::json!({ "id": ev.id }))
                 };
-                Ok(Box::new(Stream(CommandHandle::new(
+                Ok(Box::new(WriteStream(CommandHandle::new(
                     MAX_SUBMIT,
                     INO_SUBMIT,
                     "job request",
@@ -510,12 +503,12 @@ impl FileService for NostrFs {
             }
             Node::Result(seq, request) => {
                 ro(!opts.mutates())?;
-                Ok(Box::new(ResultHandle {
+                Ok(Box::new(ReadStream(ResultHandle {
                     state: self.shared.state.clone(),
                     request,
                     ino: 0x1_0000 + seq,
                     bytes: Mutex::new(None),
-                }))
+                })))
             }
         }
     }

@@ -20,7 +20,9 @@
 //! more than [`KEEP_CLOSED`] closed ones accumulate (oldest first removed); open fds keep
 //! working either way.
 
-use super::ctl::{serve, stream_meta, CommandHandle, Stream, WritableStream};
+use super::ctl::{
+    serve, stream_meta, CommandHandle, ReadStream, ReadableStream, WritableStream, WriteStream,
+};
 use super::file_meta;
 use crate::error::{FsError, FsResult};
 use crate::net::{
@@ -184,8 +186,12 @@ struct InHandle {
     partial: Mutex<Option<(Vec<u8>, usize)>>,
 }
 
-impl FileHandle for InHandle {
-    fn read_at(&self, buf: &mut [u8], _offset: u64) -> FsResult<usize> {
+impl ReadableStream for InHandle {
+    fn ino(&self) -> u64 {
+        0
+    }
+
+    fn read(&self, buf: &mut [u8]) -> FsResult<usize> {
         let mut partial = lock(&self.partial);
         if partial.is_none() {
             match self.sock.try_recv()? {
@@ -203,18 +209,7 @@ impl FileHandle for InHandle {
         Ok(n)
     }
 
-    fn metadata(&self) -> FsResult<Metadata> {
-        Ok(stream_meta(0, true))
-    }
-
-    fn is_seekable(&self) -> bool {
-        false
-    }
-
-    fn poll_ready(&self, interest: Interest, cx: &mut Context<'_>) -> Poll<FsResult<()>> {
-        if interest == Interest::Write {
-            return Poll::Ready(Err(FsError::BadHandle));
-        }
+    fn poll_read(&self, cx: &mut Context<'_>) -> Poll<FsResult<()>> {
         if lock(&self.partial).is_some() {
             return Poll::Ready(Ok(()));
         }
@@ -312,18 +307,20 @@ impl FileService for WsFs {
             Node::Control => {
                 let shared = self.shared.clone();
                 let run = move |cmd: Command| shared.command(cmd);
-                Ok(Box::new(Stream(CommandHandle::new(
+                Ok(Box::new(WriteStream(CommandHandle::new(
                     MAX_COMMAND,
                     INO_CONTROL,
                     "command",
                     run,
                 ))))
             }
-            Node::ConnFile(_, sock, 0) if !opts.mutates() => Ok(Box::new(InHandle {
+            Node::ConnFile(_, sock, 0) if !opts.mutates() => Ok(Box::new(ReadStream(InHandle {
                 sock,
                 partial: Mutex::new(None),
-            })),
-            Node::ConnFile(_, sock, 1) if !opts.read => Ok(Box::new(Stream(OutHandle { sock }))),
+            }))),
+            Node::ConnFile(_, sock, 1) if !opts.read => {
+                Ok(Box::new(WriteStream(OutHandle { sock })))
+            }
             Node::ConnFile(_, sock, 2) if !opts.mutates() => {
                 let mut bytes = sock.status_json().into_bytes();
                 bytes.push(b'\n');
