@@ -9,7 +9,7 @@
 use super::file_meta;
 use crate::error::{FsError, FsResult};
 use crate::service::{
-    lock, read_at_bytes, FileHandle, FileKind, Interest, MaybeSendSync, Metadata,
+    lock, read_at_bytes, FileHandle, FileKind, Interest, MaybeSendSync, Metadata, OpenOptions,
 };
 use serde::de::DeserializeOwned;
 use std::marker::PhantomData;
@@ -58,6 +58,22 @@ impl JsonInput {
     /// Whether part of a document is waiting for the rest.
     pub(crate) fn is_partial(&self) -> bool {
         !self.buf.is_empty()
+    }
+}
+
+/// The node of a capability service that `open` with `opts` gets from `find`: every name
+/// such a service has already exists and it makes no new ones, so `O_EXCL` is `EEXIST`
+/// (before any lookup) and creating a name it does not have is `EROFS`.
+pub(crate) fn node_to_open<N>(
+    opts: &OpenOptions,
+    find: impl FnOnce() -> FsResult<N>,
+) -> FsResult<N> {
+    if opts.create_new {
+        return Err(FsError::AlreadyExists);
+    }
+    match find() {
+        Err(FsError::NotFound) if opts.create => Err(FsError::ReadOnly),
+        n => n,
     }
 }
 

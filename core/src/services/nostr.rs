@@ -29,7 +29,8 @@
 //! OANIX seed specifies.
 
 use super::ctl::{
-    serve, stream_meta, CommandHandle, JsonInput, ReadStream, ReadableStream, WriteStream,
+    node_to_open, serve, stream_meta, CommandHandle, JsonInput, ReadStream, ReadableStream,
+    WriteStream,
 };
 use super::file_meta;
 use crate::error::{FsError, FsResult};
@@ -452,13 +453,7 @@ fn event_bytes(ev: &Event) -> Vec<u8> {
 
 impl FileService for NostrFs {
     fn open(&self, path: &FsPath, opts: &OpenOptions) -> FsResult<Box<dyn FileHandle>> {
-        if opts.create_new {
-            return Err(FsError::AlreadyExists);
-        }
-        let node = match self.node(path) {
-            Err(FsError::NotFound) if opts.create => return Err(FsError::ReadOnly),
-            n => n?,
-        };
+        let node = node_to_open(opts, || self.node(path))?;
         let ro = |ok: bool| {
             if ok {
                 Ok(())

@@ -21,7 +21,8 @@
 //! working either way.
 
 use super::ctl::{
-    serve, stream_meta, CommandHandle, ReadStream, ReadableStream, WritableStream, WriteStream,
+    node_to_open, serve, stream_meta, CommandHandle, ReadStream, ReadableStream, WritableStream,
+    WriteStream,
 };
 use super::file_meta;
 use crate::error::{FsError, FsResult};
@@ -295,13 +296,7 @@ impl WsFs {
 
 impl FileService for WsFs {
     fn open(&self, path: &FsPath, opts: &OpenOptions) -> FsResult<Box<dyn FileHandle>> {
-        if opts.create_new {
-            return Err(FsError::AlreadyExists);
-        }
-        let node = match self.node(path) {
-            Err(FsError::NotFound) if opts.create => return Err(FsError::ReadOnly),
-            n => n?,
-        };
+        let node = node_to_open(opts, || self.node(path))?;
         match node {
             Node::Root | Node::Conns | Node::ConnDir(_) => Err(FsError::IsADirectory),
             Node::Control => {
