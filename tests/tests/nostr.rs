@@ -4,7 +4,7 @@
 //! `nostr` crate as an independent check of our ids and BIP-340 signatures.
 
 use nostr::JsonUtil as _;
-use nostr_relay_builder::prelude::{LocalRelay, RelayBuilder};
+use nostr_relay_builder::prelude::{LocalRelay, MockRelay, RelayBuilder};
 use oanix_core::net::nostr::{Event, Keys, RelayPool, RelayState, RelayStatus};
 use oanix_core::net::platform_transport;
 use oanix_core::run::RunConfig;
@@ -24,6 +24,20 @@ fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
         assert!(Instant::now() < end, "timed out waiting for {what}");
         std::thread::sleep(Duration::from_millis(10));
     }
+}
+
+/// A relay on loopback with the test provider connected to it: the relay and the provider
+/// (both to keep for the whole test) and the relay's URL.
+fn relay_with_provider(
+    rt: &tokio::runtime::Runtime,
+) -> (MockRelay, (RelayPool, std::thread::JoinHandle<()>), String) {
+    let relay = rt.block_on(oanix_tests::nostrtest::mock_relay());
+    let url = rt.block_on(relay.url()).to_string();
+    let provider = test_provider(&url);
+    wait_for("provider connected", || {
+        provider.0.status()[0].state == RelayState::Connected
+    });
+    (relay, provider, url)
 }
 
 fn pool(url: &str) -> (RelayPool, Arc<Mutex<Vec<Event>>>) {
@@ -154,12 +168,7 @@ const GUEST_STDOUT: &str = include_str!("../nostr_guest.stdout");
 #[test]
 fn a_guest_submits_a_job_and_reads_the_result_through_files_only() {
     let rt = native::rt();
-    let relay = rt.block_on(oanix_tests::nostrtest::mock_relay());
-    let url = rt.block_on(relay.url()).to_string();
-    let (provider, _h) = test_provider(&url);
-    wait_for("provider connected", || {
-        provider.status()[0].state == RelayState::Connected
-    });
+    let (_relay, _provider, url) = relay_with_provider(&rt);
     let fs = Arc::new(NostrFs::new(std::slice::from_ref(&url), Keys::generate()).expect("nostrfs"));
     let mut ns = Namespace::new();
     ns.mount("/cap/nostr", fs.clone()).unwrap();
@@ -274,12 +283,7 @@ fn relay_down_at_start_shows_in_status_and_the_outbox_is_sent_once_it_comes_up()
 #[test]
 fn oanix_run_cap_nostr_gives_the_guest_the_same_files() {
     let rt = native::rt();
-    let relay = rt.block_on(oanix_tests::nostrtest::mock_relay());
-    let url = rt.block_on(relay.url()).to_string();
-    let (provider, _h) = test_provider(&url);
-    wait_for("provider connected", || {
-        provider.status()[0].state == RelayState::Connected
-    });
+    let (_relay, _provider, url) = relay_with_provider(&rt);
     let dir = std::env::temp_dir().join(format!("oanix-nostr-key-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let key = dir.join("key");

@@ -107,12 +107,10 @@ fn timeouts_and_failures() {
     let (code, error) = failure(&s, spin);
     assert_eq!(code, None);
     assert!(error.contains("timed out"), "{error}");
+    let failed = failure(&s, bad);
     assert_eq!(
-        s.job(bad).unwrap().state,
-        JobState::Failed {
-            exit_code: Some(3),
-            error: "exited with code 3".into()
-        },
+        failed,
+        (Some(3), "exited with code 3".into()),
         "a non-zero exit is a failure"
     );
     let (_, error) = failure(&s, missing);
