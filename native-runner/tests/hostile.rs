@@ -111,11 +111,7 @@ fn a_host_file_dated_after_2554_is_eoverflow_not_a_panic() {
     assert_eq!(out.exit_code, Some(0), "{:?}", out.error);
     assert_eq!(out.stdout, vec![61]);
     let reference = ReferenceRunner::new().unwrap();
-    let out = reference.run(
-        wat.as_bytes(),
-        &[(dir.path(), "/w")],
-        &RunConfig::default(),
-    );
+    let out = reference.run(wat.as_bytes(), &[(dir.path(), "/w")], &RunConfig::default());
     assert_eq!(out.stdout, vec![61], "{:?}", out.error);
 }
 
