@@ -11,7 +11,7 @@
 
 use crate::net::NetGrant;
 use crate::run::{RunConfig, RunError, RunOutput};
-use crate::service::FileService;
+use crate::service::{lock, FileService};
 use crate::services::{LogLimits, LogsFs, TaskFs, TaskSpec, TaskStatusHandle};
 use crate::wasi::OutputPipe;
 use crate::{clock, FsResult, FuncFs, MemFs, Namespace};
@@ -182,10 +182,6 @@ impl OanixEnv {
         self.record(state);
         out
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 fn record(history: &Mutex<Vec<Transition>>, state: EnvState) {

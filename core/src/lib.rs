@@ -11,7 +11,7 @@
 //! - Path normalisation, done once: [`FsPath`] ([`path`]).
 //! - Generic services: [`MemFs`], [`MapFs`], [`FuncFs`], [`CowFs`] ([`fs`]).
 //! - The mount table with union binds: [`Namespace`] ([`namespace`]).
-//! - An agent environment (standard mounts, runs, status): [`env::OanixEnv`] ([`env`]).
+//! - An agent environment (standard mounts, runs, status): [`env::OanixEnv`] ([`mod@env`]).
 //! - Jobs with priorities, limits, timeouts, cancellation, scripts, as files:
 //!   [`scheduler::Scheduler`] ([`scheduler`]).
 //! - Standard agent services: `/task` ([`services::TaskFs`]) ([`services`]).

@@ -86,6 +86,22 @@ pub struct JobSpec {
     pub timeout: Option<Duration>,
 }
 
+impl JobSpec {
+    /// A job running `module` with `args` (argv\[0\] included), no standard input, priority
+    /// 0 and no time limit; set the other fields on the result.
+    pub fn wasi(module: Module, args: Vec<String>) -> Self {
+        JobSpec {
+            kind: JobKind::Wasi {
+                module,
+                args,
+                stdin: String::new(),
+            },
+            priority: 0,
+            timeout: None,
+        }
+    }
+}
+
 fn millis<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
     match d {
         Some(d) => s.serialize_u64(d.as_millis() as u64),

@@ -399,7 +399,13 @@ impl FileHandle for DirHandle {
 /// OANIX guards state that stays consistent between statements (a panic cannot leave it
 /// half-updated in a way later calls would misread), so poisoning is not an error here.
 pub fn lock<T: ?Sized>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
+    unpoison(m.lock())
+}
+
+/// The guard of a lock result, poisoned or not (the rule of [`lock`], for the results of
+/// `Condvar::wait` and the like).
+pub fn unpoison<G>(r: std::sync::LockResult<G>) -> G {
+    r.unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Copies `data` from `offset` into `buf` and returns the count (0 at or past the end):

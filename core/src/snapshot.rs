@@ -4,15 +4,20 @@
 //! snapshot keeps its upper layer and whiteouts (and the base, if the base can be
 //! snapshotted); a [`NamespaceSnapshot`] keeps the mount table with each layer's snapshot.
 //!
+//! This module is plain data and depends on no service. Services make their snapshots with
+//! [`FileService::snapshot`]; [`ServiceSnapshot::restore`] (in `fs/restore.rs`) and
+//! [`Namespace::from_snapshot`] rebuild them; [`NamespaceSnapshot::without_capabilities`]
+//! (in [`crate::services`]) drops the capability layers.
+//!
 //! [`CowFs`]: crate::fs::CowFs
+//! [`MapFs`]: crate::fs::MapFs
+//! [`MemFs`]: crate::fs::MemFs
+//! [`FileService::snapshot`]: crate::FileService::snapshot
+//! [`Namespace::from_snapshot`]: crate::Namespace::from_snapshot
 
 use crate::clock::Timestamp;
-use crate::error::{FsError, FsResult};
-use crate::fs::{CowFs, MapFs, MemFs};
 use crate::path::FsPath;
-use crate::service::FileService;
 use serde::{Deserialize, Serialize};
-use std::sync::Arc;
 
 /// One inode of a [`MemFsSnapshot`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -57,7 +62,7 @@ pub enum NodeSnapshot {
     },
 }
 
-/// The inode table of a [`MemFs`].
+/// The inode table of a [`MemFs`](crate::fs::MemFs).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MemFsSnapshot {
     /// Next inode number to hand out.
@@ -70,11 +75,11 @@ pub struct MemFsSnapshot {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum ServiceSnapshot {
-    /// A writable [`MemFs`].
+    /// A writable [`MemFs`](crate::fs::MemFs).
     Mem(MemFsSnapshot),
-    /// An immutable [`MapFs`].
+    /// An immutable [`MapFs`](crate::fs::MapFs).
     Map(MemFsSnapshot),
-    /// A [`CowFs`] overlay.
+    /// A [`CowFs`](crate::fs::CowFs) overlay.
     Cow {
         /// The base, when it could be snapshotted.
         base: Option<Box<ServiceSnapshot>>,
@@ -85,38 +90,6 @@ pub enum ServiceSnapshot {
         /// Upper directories that hide the base's directory of the same path.
         opaque: Vec<FsPath>,
     },
-}
-
-impl ServiceSnapshot {
-    /// Rebuilds the service. A `Cow` snapshot without a base needs `base` from the caller.
-    pub fn restore(&self, base: Option<Arc<dyn FileService>>) -> FsResult<Arc<dyn FileService>> {
-        Ok(match self {
-            ServiceSnapshot::Mem(s) => Arc::new(MemFs::from_snapshot(s)?),
-            ServiceSnapshot::Map(s) => Arc::new(MapFs::from_snapshot(s)?),
-            ServiceSnapshot::Cow {
-                base: saved,
-                upper,
-                whiteouts,
-                opaque,
-            } => {
-                let base = match (saved, base) {
-                    (Some(saved), _) => saved.restore(None)?,
-                    (None, Some(given)) => given,
-                    (None, None) => {
-                        return Err(FsError::InvalidInput(
-                            "CowFs snapshot has no base and none was given".into(),
-                        ))
-                    }
-                };
-                Arc::new(CowFs::from_parts(
-                    base,
-                    MemFs::from_snapshot(upper)?,
-                    whiteouts.iter().cloned().collect(),
-                    opaque.iter().cloned().collect(),
-                ))
-            }
-        })
-    }
 }
 
 /// One layer of a mount in a [`NamespaceSnapshot`].
@@ -144,18 +117,4 @@ pub struct MountSnapshot {
 pub struct NamespaceSnapshot {
     /// Mounts, sorted by path.
     pub mounts: Vec<MountSnapshot>,
-}
-
-impl NamespaceSnapshot {
-    /// The snapshot without capability layers (`/cap/http`, `/cap/ws`: live sockets, see
-    /// [`crate::services::is_capability`]); mounts left with no layer are dropped. A copy of
-    /// a namespace sent elsewhere (a worker) mounts its own capabilities from the grant.
-    pub fn without_capabilities(mut self) -> Self {
-        for m in &mut self.mounts {
-            m.layers
-                .retain(|l| !crate::services::is_capability(&l.kind));
-        }
-        self.mounts.retain(|m| !m.layers.is_empty());
-        self
-    }
 }

@@ -1,135 +1,74 @@
-//! IndexedDB persistence in real headless Chromium: round trip, incremental saves, atomicity
-//! of an interrupted save, corrupt records, several named namespaces, deletion.
+//! IndexedDB persistence in real headless Chromium: the rules every store keeps (the shared
+//! suite in `persist_suite`: round trip, incremental saves, atomicity of an interrupted
+//! save, corrupt records, several named namespaces, deletion), and figures.
 #![cfg(target_arch = "wasm32")]
 
 mod common;
-use oanix_core::persist::IdbStore;
-use oanix_core::{FileService, FsError, FsPath, MemFs, Namespace};
+mod persist_suite;
+
+use oanix_core::persist::{IdbStore, Loaded, SaveStats};
+use oanix_core::{FsResult, MemFs, Namespace};
+use persist_suite::Store;
 use std::sync::Arc;
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
-use common::sample_namespace as sample;
-
+/// A store on a fresh database.
 async fn store(tag: &str) -> IdbStore {
     let name = format!("oanix-test-{tag}-{}", js_sys::Math::random());
     IdbStore::open(&name).await.unwrap()
 }
 
+impl Store for IdbStore {
+    async fn save(&self, name: &str, ns: &Namespace) -> FsResult<SaveStats> {
+        IdbStore::save(self, name, ns).await
+    }
+    async fn load(&self, name: &str) -> FsResult<Option<Loaded>> {
+        IdbStore::load(self, name).await
+    }
+    async fn list(&self) -> FsResult<Vec<String>> {
+        IdbStore::list(self).await
+    }
+    async fn delete(&self, name: &str) -> FsResult<()> {
+        IdbStore::delete(self, name).await
+    }
+    async fn reopen(&self) -> Self {
+        IdbStore::open(&self.name()).await.unwrap()
+    }
+    async fn save_interrupted_after_one(&self, name: &str, ns: &Namespace) {
+        self.save_interrupted(name, ns, 1).await.unwrap();
+    }
+    async fn corrupt(&self, name: &str, mount: &str, layer: u32, ino: u64) {
+        self.put_raw(name, mount, layer, ino, &"garbage".into())
+            .await
+            .unwrap();
+    }
+}
+
 #[wasm_bindgen_test]
 async fn round_trip_restores_every_file() {
-    let db = store("round").await;
-    let ns = sample();
-    let stats = db.save("main", &ns).await.unwrap();
-    assert!(stats.written >= 5, "{stats:?}");
-    let loaded = db.load("main").await.unwrap().expect("saved");
-    assert!(loaded.problems.is_empty(), "{:?}", loaded.problems);
-    let back = loaded.namespace;
-    assert_eq!(back.read_file("/workspace/a.txt").unwrap(), b"alpha");
-    assert_eq!(back.read_file("/workspace/dir/b.txt").unwrap(), b"beta");
-    assert_eq!(back.read_file("/task/spec.json").unwrap(), b"{}");
-    assert_eq!(
-        back.write_file("/task/x", b"no"),
-        Err(FsError::ReadOnly),
-        "MapFs comes back read-only"
-    );
-    assert!(db.load("never-saved").await.unwrap().is_none());
+    persist_suite::round_trip_restores_every_file(store("round").await).await;
 }
 
 #[wasm_bindgen_test]
 async fn an_edit_writes_only_what_changed() {
-    let db = store("incr").await;
-    let ns = sample();
-    db.save("main", &ns).await.unwrap();
-    let again = db.save("main", &ns).await.unwrap();
-    assert_eq!(again.written, 0, "nothing changed: {again:?}");
-    ns.write_file("/workspace/a.txt", b"ALPHA!").unwrap();
-    let edit = db.save("main", &ns).await.unwrap();
-    assert_eq!(edit.written, 1, "only the edited file's inode: {edit:?}");
-    assert_eq!(edit.bytes, 6);
-    ns.remove_file(&FsPath::parse("/workspace/dir/b.txt").unwrap())
-        .unwrap();
-    let removed = db.save("main", &ns).await.unwrap();
-    assert_eq!(removed.deleted, 1, "{removed:?}");
-    assert_eq!(
-        removed.written, 1,
-        "the directory that lost an entry: {removed:?}"
-    );
-    let back = db.load("main").await.unwrap().unwrap().namespace;
-    assert_eq!(back.read_file("/workspace/a.txt").unwrap(), b"ALPHA!");
-    assert_eq!(
-        back.read_file("/workspace/dir/b.txt"),
-        Err(FsError::NotFound)
-    );
+    persist_suite::an_edit_writes_only_what_changed(store("incr").await).await;
 }
 
 #[wasm_bindgen_test]
 async fn an_interrupted_save_leaves_the_previous_state() {
-    let db = store("atomic").await;
-    let ns = sample();
-    db.save("main", &ns).await.unwrap();
-    ns.write_file("/workspace/a.txt", b"half-saved").unwrap();
-    ns.write_file("/workspace/new.txt", b"new").unwrap();
-    db.save_interrupted("main", &ns, 1).await.unwrap();
-    let fresh = IdbStore::open(&db_name(&db)).await.unwrap();
-    let back = fresh.load("main").await.unwrap().unwrap();
-    assert!(back.problems.is_empty(), "{:?}", back.problems);
-    assert_eq!(
-        back.namespace.read_file("/workspace/a.txt").unwrap(),
-        b"alpha"
-    );
-    assert_eq!(
-        back.namespace.read_file("/workspace/new.txt"),
-        Err(FsError::NotFound)
-    );
-}
-
-fn db_name(db: &IdbStore) -> String {
-    db.name()
+    persist_suite::an_interrupted_save_leaves_the_previous_state(store("atomic").await).await;
 }
 
 #[wasm_bindgen_test]
 async fn a_corrupt_record_is_reported_and_the_rest_loads() {
-    let db = store("corrupt").await;
-    let ns = sample();
-    db.save("main", &ns).await.unwrap();
-    let ino = ns.metadata("/workspace/dir/b.txt").unwrap().ino;
-    db.put_raw("main", "/workspace", 0, ino, &"garbage".into())
-        .await
-        .unwrap();
-    let loaded = db.load("main").await.unwrap().unwrap();
-    assert!(
-        loaded.problems.iter().any(|p| p.contains("unreadable")),
-        "{:?}",
-        loaded.problems
-    );
-    assert_eq!(
-        loaded.namespace.read_file("/workspace/a.txt").unwrap(),
-        b"alpha"
-    );
-    assert_eq!(
-        loaded.namespace.read_file("/workspace/dir/b.txt"),
-        Err(FsError::NotFound)
-    );
+    persist_suite::a_corrupt_record_is_reported_and_the_rest_loads(store("corrupt").await).await;
 }
 
 #[wasm_bindgen_test]
 async fn named_namespaces_are_listed_restored_and_deleted() {
-    let db = store("named").await;
-    let one = sample();
-    let two = sample();
-    two.write_file("/workspace/a.txt", b"second").unwrap();
-    db.save("one", &one).await.unwrap();
-    db.save("two", &two).await.unwrap();
-    assert_eq!(db.list().await.unwrap(), vec!["one", "two"]);
-    let back = db.load("two").await.unwrap().unwrap().namespace;
-    assert_eq!(back.read_file("/workspace/a.txt").unwrap(), b"second");
-    db.delete("one").await.unwrap();
-    assert_eq!(db.list().await.unwrap(), vec!["two"]);
-    assert!(db.load("one").await.unwrap().is_none());
-    let still = db.load("two").await.unwrap().unwrap().namespace;
-    assert_eq!(still.read_file("/workspace/a.txt").unwrap(), b"second");
+    persist_suite::named_namespaces_are_listed_restored_and_deleted(store("named").await).await;
 }
 
 /// Figures (printed; nothing timed is asserted): persist N files / M bytes, a one-file edit

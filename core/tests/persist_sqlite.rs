@@ -1,12 +1,19 @@
-//! SQLite persistence with a real database file: round trip, incremental saves, a save
-//! interrupted (rolled back) and a process crashing mid-save (previous state intact), corrupt
-//! records, several named namespaces. The same rules as the IndexedDB store.
+//! SQLite persistence with a real database file: the rules every store keeps (the shared
+//! suite in `persist_suite`: round trip, incremental saves, a save interrupted and rolled
+//! back, corrupt records, several named namespaces), and a process crashing mid-save
+//! (previous state intact).
 #![cfg(not(target_arch = "wasm32"))]
 
 mod common;
-use oanix_core::persist::SqliteStore;
-use oanix_core::{FileService, FsError, FsPath};
+mod persist_suite;
+
+use oanix_core::persist::{Loaded, SaveStats, SqliteStore};
+use oanix_core::{FsError, FsResult, Namespace};
+use persist_suite::Store;
+use std::future::Future;
 use std::path::PathBuf;
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
 
 use common::sample_namespace as sample;
 
@@ -18,67 +25,83 @@ fn db_path(tag: &str) -> PathBuf {
     p
 }
 
+/// A store on a fresh database file, and the file (to open it again).
+struct Sqlite(SqliteStore, PathBuf);
+
+fn store(tag: &str) -> Sqlite {
+    let path = db_path(tag);
+    Sqlite(SqliteStore::open(&path).unwrap(), path)
+}
+
+impl Store for Sqlite {
+    async fn save(&self, name: &str, ns: &Namespace) -> FsResult<SaveStats> {
+        self.0.save(name, ns)
+    }
+    async fn load(&self, name: &str) -> FsResult<Option<Loaded>> {
+        self.0.load(name)
+    }
+    async fn list(&self) -> FsResult<Vec<String>> {
+        self.0.list()
+    }
+    async fn delete(&self, name: &str) -> FsResult<()> {
+        self.0.delete(name)
+    }
+    async fn reopen(&self) -> Self {
+        Sqlite(SqliteStore::open(&self.1).unwrap(), self.1.clone())
+    }
+    async fn save_interrupted_after_one(&self, name: &str, ns: &Namespace) {
+        let r = self.0.save_with(name, ns, |n| {
+            if n == 1 {
+                Err(FsError::Cancelled)
+            } else {
+                Ok(())
+            }
+        });
+        assert_eq!(r, Err(FsError::Cancelled));
+    }
+    async fn corrupt(&self, name: &str, mount: &str, layer: u32, ino: u64) {
+        self.0
+            .put_raw(name, mount, layer, ino, "{not json")
+            .unwrap();
+    }
+}
+
+/// Runs one of the suite's futures: with this store nothing in them ever waits.
+fn run(f: impl Future<Output = ()>) {
+    let mut cx = Context::from_waker(Waker::noop());
+    match pin!(f).poll(&mut cx) {
+        Poll::Ready(()) => {}
+        Poll::Pending => panic!("a SQLite future waited"),
+    }
+}
+
 #[test]
-fn round_trip_and_incremental_saves() {
-    let path = db_path("round");
-    let db = SqliteStore::open(&path).unwrap();
-    let ns = sample();
-    let first = db.save("main", &ns).unwrap();
-    assert!(first.written >= 5, "{first:?}");
-    assert_eq!(db.save("main", &ns).unwrap().written, 0, "nothing changed");
-    ns.write_file("/workspace/a.txt", b"ALPHA!").unwrap();
-    let edit = db.save("main", &ns).unwrap();
-    assert_eq!((edit.written, edit.bytes), (1, 6), "{edit:?}");
-    ns.remove_file(&FsPath::parse("/workspace/dir/b.txt").unwrap())
-        .unwrap();
-    let removed = db.save("main", &ns).unwrap();
-    assert_eq!((removed.deleted, removed.written), (1, 1), "{removed:?}");
-    drop(db);
-    let back = SqliteStore::open(&path)
-        .unwrap()
-        .load("main")
-        .unwrap()
-        .unwrap();
-    assert!(back.problems.is_empty(), "{:?}", back.problems);
-    let ns2 = back.namespace;
-    assert_eq!(ns2.read_file("/workspace/a.txt").unwrap(), b"ALPHA!");
-    assert_eq!(
-        ns2.read_file("/workspace/dir/b.txt"),
-        Err(FsError::NotFound)
-    );
-    assert_eq!(ns2.read_file("/task/spec.json").unwrap(), b"{}");
-    assert_eq!(ns2.write_file("/task/x", b"no"), Err(FsError::ReadOnly));
+fn round_trip_restores_every_file() {
+    run(persist_suite::round_trip_restores_every_file(store(
+        "round",
+    )));
+}
+
+#[test]
+fn an_edit_writes_only_what_changed() {
+    run(persist_suite::an_edit_writes_only_what_changed(store(
+        "incr",
+    )));
 }
 
 #[test]
 fn an_interrupted_save_rolls_back() {
-    let path = db_path("interrupt");
-    let db = SqliteStore::open(&path).unwrap();
-    let ns = sample();
-    db.save("main", &ns).unwrap();
-    ns.write_file("/workspace/a.txt", b"half").unwrap();
-    ns.write_file("/workspace/new.txt", b"new").unwrap();
-    let r = db.save_with("main", &ns, |n| {
-        if n == 1 {
-            Err(FsError::Cancelled)
-        } else {
-            Ok(())
-        }
-    });
-    assert_eq!(r, Err(FsError::Cancelled));
-    let back = SqliteStore::open(&path)
-        .unwrap()
-        .load("main")
-        .unwrap()
-        .unwrap();
-    assert_eq!(
-        back.namespace.read_file("/workspace/a.txt").unwrap(),
-        b"alpha"
-    );
-    assert_eq!(
-        back.namespace.read_file("/workspace/new.txt"),
-        Err(FsError::NotFound)
-    );
+    run(persist_suite::an_interrupted_save_leaves_the_previous_state(store("interrupt")));
+}
+
+#[test]
+fn a_corrupt_record_is_reported_and_the_rest_loads() {
+    run(persist_suite::a_corrupt_record_is_reported_and_the_rest_loads(store("corrupt")));
+}
+
+#[test]
+fn named_namespaces_are_listed_restored_and_deleted() {
+    run(persist_suite::named_namespaces_are_listed_restored_and_deleted(store("named")));
 }
 
 /// What the crash helper prints just before it aborts inside the save.
@@ -141,52 +164,5 @@ fn a_crash_mid_save_keeps_the_previous_state() {
         .unwrap()
         .unwrap();
     assert!(back.problems.is_empty(), "{:?}", back.problems);
-    assert_eq!(
-        back.namespace.read_file("/workspace/a.txt").unwrap(),
-        b"alpha"
-    );
-    assert_eq!(
-        back.namespace.read_file("/workspace/c.txt"),
-        Err(FsError::NotFound)
-    );
-}
-
-#[test]
-fn a_corrupt_record_is_reported_and_the_rest_loads() {
-    let path = db_path("corrupt");
-    let db = SqliteStore::open(&path).unwrap();
-    let ns = sample();
-    db.save("main", &ns).unwrap();
-    let ino = ns.metadata("/workspace/dir/b.txt").unwrap().ino;
-    db.put_raw("main", "/workspace", 0, ino, "{not json")
-        .unwrap();
-    let loaded = db.load("main").unwrap().unwrap();
-    assert!(
-        loaded.problems.iter().any(|p| p.contains("unreadable")),
-        "{:?}",
-        loaded.problems
-    );
-    assert_eq!(
-        loaded.namespace.read_file("/workspace/a.txt").unwrap(),
-        b"alpha"
-    );
-    assert_eq!(
-        loaded.namespace.read_file("/workspace/dir/b.txt"),
-        Err(FsError::NotFound)
-    );
-}
-
-#[test]
-fn named_namespaces_are_listed_restored_and_deleted() {
-    let db = SqliteStore::open(db_path("named")).unwrap();
-    let two = sample();
-    two.write_file("/workspace/a.txt", b"second").unwrap();
-    db.save("one", &sample()).unwrap();
-    db.save("two", &two).unwrap();
-    assert_eq!(db.list().unwrap(), ["one", "two"]);
-    db.delete("one").unwrap();
-    assert_eq!(db.list().unwrap(), ["two"]);
-    assert!(db.load("one").unwrap().is_none());
-    let back = db.load("two").unwrap().unwrap().namespace;
-    assert_eq!(back.read_file("/workspace/a.txt").unwrap(), b"second");
+    persist_suite::assert_previous_state(&back.namespace, "/workspace/c.txt");
 }

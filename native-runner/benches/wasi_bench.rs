@@ -5,7 +5,7 @@
 //! `OANIX_BENCH_WRITES` (default 1000000) small writes, `OANIX_BENCH_MIB` (default 64) MiB
 //! written then read in 4 KiB chunks, `OANIX_BENCH_HELLO` (default 10000) hello runs.
 
-use oanix_core::scheduler::{JobKind, JobSpec, JobState, Module, Scheduler};
+use oanix_core::scheduler::{JobSpec, JobState, Module, Scheduler};
 use oanix_core::{wasi::OutputPipe, MemFs, Namespace};
 use oanix_native_runner::{reference::ReferenceRunner, RunConfig, Runner};
 use std::path::PathBuf;
@@ -132,13 +132,8 @@ fn main() {
     let module: std::sync::Arc<[u8]> = hello.clone().into();
     for _ in 0..jobs {
         sched.submit(JobSpec {
-            kind: JobKind::Wasi {
-                module: Module::Bytes(module.clone()),
-                args: vec!["hello".into()],
-                stdin: String::new(),
-            },
-            priority: 0,
             timeout: Some(Duration::from_secs(10)),
+            ..JobSpec::wasi(Module::Bytes(module.clone()), vec!["hello".into()])
         });
     }
     let t = Instant::now();

@@ -5,6 +5,7 @@
 //! `GuestMemory`), and turns [`Outcome::Wait`] into an `await` (wasmtime async host
 //! functions on a tokio runtime). Everything a guest observes comes from `core`.
 
+use crate::engine::{ticking_engine, Limits, MemoryLimitHit};
 use crate::{DiskCache, RunConfig, RunError, RunOutput};
 use oanix_core::wasi::{
     Func, FuncSpec, Outcome, OutputPipe, SliceMemory, Ty, Wait, WasiCtx, FUNCS, MODULE,
@@ -15,12 +16,8 @@ use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use wasmtime::{
-    Caller, Config, Engine, FuncType, Linker, Memory, Module, ResourceLimiter, Store,
-    UpdateDeadline, Val, ValType,
+    Caller, Engine, FuncType, Linker, Memory, Module, Store, UpdateDeadline, Val, ValType,
 };
-
-/// Epoch tick: the granularity of timeouts and cancellation.
-const TICK: Duration = Duration::from_millis(10);
 
 /// The guest called `proc_exit`.
 #[derive(Debug)]
@@ -32,16 +29,6 @@ impl std::fmt::Display for Exit {
 }
 impl std::error::Error for Exit {}
 
-/// The guest grew its memory past the limit.
-#[derive(Debug)]
-struct MemoryLimitHit(usize);
-impl std::fmt::Display for MemoryLimitHit {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "memory limit of {} bytes exceeded", self.0)
-    }
-}
-impl std::error::Error for MemoryLimitHit {}
-
 /// The run's deadline passed during a host call (the call gave up or finished late).
 #[derive(Debug)]
 struct DeadlineHit;
@@ -51,33 +38,6 @@ impl std::fmt::Display for DeadlineHit {
     }
 }
 impl std::error::Error for DeadlineHit {}
-
-struct Limits {
-    max_memory: Option<usize>,
-}
-
-impl ResourceLimiter for Limits {
-    fn memory_growing(
-        &mut self,
-        _current: usize,
-        desired: usize,
-        _maximum: Option<usize>,
-    ) -> wasmtime::Result<bool> {
-        match self.max_memory {
-            Some(max) if desired > max => Err(MemoryLimitHit(max).into()),
-            _ => Ok(true),
-        }
-    }
-
-    fn table_growing(
-        &mut self,
-        _current: usize,
-        desired: usize,
-        _maximum: Option<usize>,
-    ) -> wasmtime::Result<bool> {
-        Ok(desired <= 1_000_000)
-    }
-}
 
 /// Per-store data.
 pub(crate) struct State {
@@ -102,19 +62,7 @@ pub struct Runner {
 impl Runner {
     /// A runner with its own engine and an epoch ticker thread.
     pub fn new() -> wasmtime::Result<Self> {
-        let mut config = Config::new();
-        config.epoch_interruption(true);
-        let engine = Engine::new(&config)?;
-        let weak = engine.weak();
-        std::thread::Builder::new()
-            .name("oanix-epoch".into())
-            .spawn(move || {
-                while let Some(engine) = weak.upgrade() {
-                    engine.increment_epoch();
-                    drop(engine);
-                    std::thread::sleep(TICK);
-                }
-            })?;
+        let engine = ticking_engine()?;
         let mut linker = Linker::new(&engine);
         for &FuncSpec {
             func,
@@ -274,9 +222,7 @@ impl Runner {
             State {
                 wasi,
                 memory: None,
-                limits: Limits {
-                    max_memory: cfg.max_memory,
-                },
+                limits: Limits::new(cfg.max_memory),
             },
         );
         store.limiter(|s| &mut s.limits);

@@ -9,6 +9,7 @@
 
 pub mod cache;
 pub mod cli;
+mod engine;
 mod host;
 pub mod hostfs;
 pub mod netcaps;

@@ -1,48 +1,19 @@
 //! The reference host: the same guest on `wasmtime-wasi` over a real directory, for parity
 //! comparisons only.
 
+use crate::engine::{ticking_engine, Limits};
 use crate::{RunConfig, RunError, RunOutput};
 use std::path::Path;
-use std::time::{Duration, Instant};
-use wasmtime::{Config, Engine, Linker, Module, ResourceLimiter, Store};
+use std::time::Instant;
+use wasmtime::{Engine, Linker, Module, Store};
 use wasmtime_wasi::p1::{self, WasiP1Ctx};
 use wasmtime_wasi::p2::pipe::{MemoryInputPipe, MemoryOutputPipe};
 use wasmtime_wasi::{FsPerms, I32Exit, WasiCtxBuilder};
 
-/// Per-store data: the WASI context and the memory limit.
+/// Per-store data: the WASI context and the limits.
 struct RefState {
     wasi: WasiP1Ctx,
-    max_memory: Option<usize>,
-    /// Set when the guest tried to grow past `max_memory`.
-    memory_hit: bool,
-}
-
-impl ResourceLimiter for RefState {
-    fn memory_growing(
-        &mut self,
-        _current: usize,
-        desired: usize,
-        _maximum: Option<usize>,
-    ) -> wasmtime::Result<bool> {
-        match self.max_memory {
-            Some(max) if desired > max => {
-                self.memory_hit = true;
-                Err(wasmtime::format_err!(
-                    "memory limit of {max} bytes exceeded"
-                ))
-            }
-            _ => Ok(true),
-        }
-    }
-
-    fn table_growing(
-        &mut self,
-        _current: usize,
-        desired: usize,
-        _maximum: Option<usize>,
-    ) -> wasmtime::Result<bool> {
-        Ok(desired <= 1_000_000)
-    }
+    limits: Limits,
 }
 
 /// Runs guests on wasmtime-wasi, with the same limits as the OANIX host: `timeout` and
@@ -59,17 +30,7 @@ pub struct ReferenceRunner {
 impl ReferenceRunner {
     /// A reference runner with its own engine and epoch ticker.
     pub fn new() -> wasmtime::Result<Self> {
-        let mut config = Config::new();
-        config.epoch_interruption(true);
-        let engine = Engine::new(&config)?;
-        let weak = engine.weak();
-        std::thread::spawn(move || {
-            while let Some(engine) = weak.upgrade() {
-                engine.increment_epoch();
-                drop(engine);
-                std::thread::sleep(Duration::from_millis(10));
-            }
-        });
+        let engine = ticking_engine()?;
         let mut linker = Linker::new(&engine);
         p1::add_to_linker_async(&mut linker, |s: &mut RefState| &mut s.wasi)?;
         Ok(ReferenceRunner {
@@ -139,11 +100,10 @@ impl ReferenceRunner {
                 &self.engine,
                 RefState {
                     wasi: b.build_p1(),
-                    max_memory: cfg.max_memory,
-                    memory_hit: false,
+                    limits: Limits::new(cfg.max_memory),
                 },
             );
-            store.limiter(|s| s);
+            store.limiter(|s| &mut s.limits);
             store.epoch_deadline_async_yield_and_update(1);
             let max = cfg.max_memory.unwrap_or(0);
             // Instantiation (a start section) runs inside the timeout too.
@@ -153,7 +113,7 @@ impl ReferenceRunner {
                     Err(e) => {
                         return match e.downcast_ref::<I32Exit>() {
                             Some(I32Exit(code)) => Ok(*code),
-                            None if store.data().memory_hit => Err(RunError::MemoryLimit(max)),
+                            None if store.data().limits.hit => Err(RunError::MemoryLimit(max)),
                             None => Err(RunError::InvalidModule(format!("{e:#}"))),
                         }
                     }
@@ -165,7 +125,7 @@ impl ReferenceRunner {
                     Ok(()) => Ok(0),
                     Err(e) => match e.downcast_ref::<I32Exit>() {
                         Some(I32Exit(code)) => Ok(*code),
-                        None if store.data().memory_hit => Err(RunError::MemoryLimit(max)),
+                        None if store.data().limits.hit => Err(RunError::MemoryLimit(max)),
                         None => Err(RunError::Trap(format!("{e:?}"))),
                     },
                 }

@@ -4,52 +4,13 @@
 //! (`--timeout`, `--max-memory`). Guests are the WAT files of tests/wat and the `fsutil`
 //! guest of tests/guests (built by `./scripts/dev.sh guests`).
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use common::{guest, temp_dir, wat};
 use std::process::{Command, Output};
 
 fn oanix() -> Command {
     Command::new(env!("CARGO_BIN_EXE_oanix"))
-}
-
-fn wat(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../tests/wat/{name}.wat"))
-}
-
-fn guest(name: &str) -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
-    let p = target.join(format!("wasm32-wasip1/release/{name}.wasm"));
-    assert!(
-        p.exists(),
-        "guest {} not built: run `./scripts/dev.sh guests`",
-        p.display()
-    );
-    p
-}
-
-/// A fresh temp directory, removed on drop.
-struct Tmp(PathBuf);
-
-impl Tmp {
-    fn new(tag: &str) -> Tmp {
-        use std::sync::atomic::{AtomicU32, Ordering};
-        static N: AtomicU32 = AtomicU32::new(0);
-        let p = std::env::temp_dir().join(format!(
-            "oanix-cli-{tag}-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).unwrap();
-        Tmp(p)
-    }
-}
-
-impl Drop for Tmp {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 fn run(cmd: &mut Command) -> Output {
@@ -89,8 +50,8 @@ fn timeout_exits_124() {
 
 #[test]
 fn an_invalid_module_exits_126() {
-    let t = Tmp::new("invalid");
-    let bad = t.0.join("bad.wasm");
+    let t = temp_dir("invalid");
+    let bad = t.path().join("bad.wasm");
     std::fs::write(&bad, b"\0asm\x01\0\0\0garbage").unwrap();
     let o = run(oanix().arg("run").arg(&bad));
     assert_eq!(o.status.code(), Some(126));
@@ -132,11 +93,11 @@ fn setup_errors_exit_125() {
 
 #[test]
 fn mount_serves_the_real_directory_and_writes_land_there() {
-    let t = Tmp::new("mount");
-    std::fs::write(t.0.join("in.txt"), "from the host\n").unwrap();
+    let t = temp_dir("mount");
+    std::fs::write(t.path().join("in.txt"), "from the host\n").unwrap();
     let o = run(oanix()
         .arg("run")
-        .arg(format!("--mount=/workspace={}", t.0.display()))
+        .arg(format!("--mount=/workspace={}", t.path().display()))
         .arg(guest("fsutil"))
         .args([
             "--",
@@ -151,19 +112,19 @@ fn mount_serves_the_real_directory_and_writes_land_there() {
     assert_eq!(o.status.code(), Some(0));
     assert_eq!(stdout(&o), "from the host\nin.txt out.txt\n");
     assert_eq!(
-        std::fs::read_to_string(t.0.join("out.txt")).unwrap(),
+        std::fs::read_to_string(t.path().join("out.txt")).unwrap(),
         "from the guest"
     );
 }
 
 #[test]
 fn mount_at_root_preopens_the_directory_as_slash() {
-    let t = Tmp::new("root");
-    std::fs::create_dir(t.0.join("sub")).unwrap();
-    std::fs::write(t.0.join("sub/f"), "root file").unwrap();
+    let t = temp_dir("root");
+    std::fs::create_dir(t.path().join("sub")).unwrap();
+    std::fs::write(t.path().join("sub/f"), "root file").unwrap();
     let o = run(oanix()
         .arg("run")
-        .arg(format!("--mount=/={}", t.0.display()))
+        .arg(format!("--mount=/={}", t.path().display()))
         .arg(guest("fsutil"))
         .args(["--", "cat", "/sub/f", "ls", "/"]));
     assert_eq!(o.status.code(), Some(0));
@@ -172,12 +133,12 @@ fn mount_at_root_preopens_the_directory_as_slash() {
 
 #[test]
 fn read_only_mounts_refuse_writes_and_keep_the_directory_unchanged() {
-    let t = Tmp::new("ro");
-    std::fs::write(t.0.join("keep.txt"), "original").unwrap();
+    let t = temp_dir("ro");
+    std::fs::write(t.path().join("keep.txt"), "original").unwrap();
     let o = run(oanix()
         .arg("run")
         .arg("--read-only")
-        .arg(format!("--mount=/workspace={}", t.0.display()))
+        .arg(format!("--mount=/workspace={}", t.path().display()))
         .arg(guest("fsutil"))
         .args([
             "--",
@@ -200,16 +161,16 @@ fn read_only_mounts_refuse_writes_and_keep_the_directory_unchanged() {
         "{err}"
     );
     assert_eq!(
-        std::fs::read_to_string(t.0.join("keep.txt")).unwrap(),
+        std::fs::read_to_string(t.path().join("keep.txt")).unwrap(),
         "original"
     );
-    assert!(!t.0.join("new.txt").exists());
+    assert!(!t.path().join("new.txt").exists());
 }
 
 #[test]
 fn map_puts_one_host_file_in_the_namespace_read_only() {
-    let t = Tmp::new("map");
-    let f = t.0.join("spec.json");
+    let t = temp_dir("map");
+    let f = t.path().join("spec.json");
     std::fs::write(&f, "{\"task\": 1}").unwrap();
     let o = run(oanix()
         .arg("run")
@@ -232,10 +193,10 @@ fn map_puts_one_host_file_in_the_namespace_read_only() {
 fn rights_only_shrink() {
     // wasmtime-wasi 48 answers NOTSUP to fd_fdstat_set_rights; OANIX keeps rights as the
     // source of truth for what an fd may do, so this is checked on OANIX alone.
-    let t = Tmp::new("rights");
+    let t = temp_dir("rights");
     let o = run(oanix()
         .arg("run")
-        .arg(format!("--mount=/workspace={}", t.0.display()))
+        .arg(format!("--mount=/workspace={}", t.path().display()))
         .arg(guest("rare_calls"))
         .args(["--", "rights"]));
     assert_eq!(o.status.code(), Some(0));
@@ -250,7 +211,7 @@ fn rights_only_shrink() {
         assert!(out.lines().any(|l| l == line), "missing {line:?} in\n{out}");
     }
     assert_eq!(
-        std::fs::read_to_string(t.0.join("data.txt")).unwrap(),
+        std::fs::read_to_string(t.path().join("data.txt")).unwrap(),
         "durable"
     );
 }

@@ -3,24 +3,14 @@
 //! events and its result in --out (its malformed result refused); the jobs file runs on
 //! the scheduler with priorities, pipes and timeouts, each state change printed.
 
+mod common;
+
+use common::guest;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 const OANIX: &str = env!("CARGO_BIN_EXE_oanix");
-
-fn guest(name: &str) -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"));
-    let p = target.join(format!("wasm32-wasip1/release/{name}.wasm"));
-    assert!(
-        p.exists(),
-        "{} not built; run ./scripts/dev.sh guests first",
-        p.display()
-    );
-    p
-}
 
 fn tempdir(tag: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("oanix-cli-env-{tag}-{}", std::process::id()));

@@ -4,6 +4,9 @@
 //! stream. Guests are the WAT modules of `tests/wat` (and the Rust guests of tests/guests
 //! where a real libc's handling matters).
 
+mod common;
+
+use common::{guest, wat};
 use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -11,23 +14,6 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 const OANIX: &str = env!("CARGO_BIN_EXE_oanix");
-
-fn wat(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("../tests/wat/{name}.wat"))
-}
-
-fn guest(name: &str) -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"));
-    let p = target.join(format!("wasm32-wasip1/release/{name}.wasm"));
-    assert!(
-        p.exists(),
-        "{} not built; run ./scripts/dev.sh guests first",
-        p.display()
-    );
-    p
-}
 
 /// Runs `sh -c script` with `$OANIX` set; returns (status code, stdout, stderr).
 fn sh(script: &str) -> (Option<i32>, String, String) {

@@ -84,8 +84,8 @@ fn a_host_file_dated_after_2554_is_eoverflow_not_a_panic() {
     } else {
         std::env::temp_dir()
     };
-    let dir = common::TempDir::new_in(&base, "late");
-    let file = std::fs::File::create(dir.0.join("late")).unwrap();
+    let dir = common::temp_dir_in(&base, "late");
+    let file = std::fs::File::create(dir.path().join("late")).unwrap();
     let stored = file
         .set_modified(late)
         .and_then(|()| file.metadata()?.modified());
@@ -93,7 +93,7 @@ fn a_host_file_dated_after_2554_is_eoverflow_not_a_panic() {
         eprintln!("this file system cannot store a time past 2554; nothing to test");
         return;
     }
-    let fs = oanix_core::services::WorkspaceFs::open(&dir.0, false).unwrap();
+    let fs = oanix_core::services::WorkspaceFs::open(dir.path(), false).unwrap();
     let got = oanix_core::FileService::stat(
         &fs,
         &oanix_core::FsPath::parse("/late").unwrap(),
@@ -115,7 +115,7 @@ fn a_host_file_dated_after_2554_is_eoverflow_not_a_panic() {
     assert_eq!(out.exit_code, Some(0), "{:?}", out.error);
     assert_eq!(out.stdout, vec![61]);
     let reference = ReferenceRunner::new().unwrap();
-    let out = reference.run(wat.as_bytes(), &[(&dir.0, "/w")], &RunConfig::default());
+    let out = reference.run(wat.as_bytes(), &[(dir.path(), "/w")], &RunConfig::default());
     assert_eq!(out.stdout, vec![61], "{:?}", out.error);
 }
 
@@ -497,9 +497,9 @@ fn the_reference_honours_read_only_and_max_memory() {
 
 #[test]
 fn a_fifo_in_the_mount_is_refused_not_a_hang() {
-    let dir = common::TempDir::new("fifo");
+    let dir = common::temp_dir("fifo");
     let made = std::process::Command::new("mkfifo")
-        .arg(dir.0.join("fifo"))
+        .arg(dir.path().join("fifo"))
         .status();
     if !made.is_ok_and(|s| s.success()) {
         eprintln!("no mkfifo here; nothing to test");
@@ -509,7 +509,7 @@ fn a_fifo_in_the_mount_is_refused_not_a_hang() {
         (i32.const 4) (i32.const 0) (i64.const 2) (i64.const 2) (i32.const 0) (i32.const 0x7100)))";
     let data = format!("{DATA}(data (i32.const 0x160) \"fifo\")");
     let wat = module(1, &data, body);
-    let root = dir.0.clone();
+    let root = dir.path().to_path_buf();
     let out = within(Duration::from_secs(30), move || {
         let mut ns = oanix_core::Namespace::new();
         let fs = oanix_core::services::WorkspaceFs::open(&root, false).unwrap();

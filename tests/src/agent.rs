@@ -91,6 +91,12 @@ pub fn report(env: &OanixEnv, out: &RunOutput) -> String {
     )
 }
 
+/// Requires the report after `out` to be [`EXPECTED`], showing the difference if not.
+pub fn assert_expected_report(env: &OanixEnv, out: &RunOutput) {
+    let report = report(env, out);
+    assert_eq!(report, EXPECTED, "\n{}", crate::diff(EXPECTED, &report));
+}
+
 /// What both hosts must report.
 pub const EXPECTED: &str = r#"exit: Some(0) error: None
 stdout: "goal: count the words of README.md\nmalformed result refused: true\n"

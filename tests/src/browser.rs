@@ -19,6 +19,61 @@ pub fn guest_bytes(guest: &str) -> &'static [u8] {
         })
 }
 
+/// The URL of a loopback server the test needs, as given at compile time (`url` is the
+/// test's `option_env!(var)`; `scripts/dev.sh test` starts `server` and sets it). Without
+/// it the test is skipped (`None`, said on the console), which only a local run may do:
+/// with `CI` or `OANIX_REQUIRE_TEST_SERVER` set at build time it fails.
+pub fn server_url(
+    url: Option<&'static str>,
+    var: &str,
+    server: &str,
+    test: &str,
+) -> Option<&'static str> {
+    if url.is_none() {
+        assert!(
+            option_env!("CI").is_none() && option_env!("OANIX_REQUIRE_TEST_SERVER").is_none(),
+            "{var} is not set: start {server} (scripts/dev.sh test does)"
+        );
+        log(&format!("{test} SKIPPED: {var} not set at build time"));
+    }
+    url
+}
+
+/// Runs `guest` with `args` (argv\[0\] first) in `ns` on the browser host, in this thread,
+/// and requires exit status 0 and `expected` on stdout.
+pub async fn assert_guest_stdout(
+    guest: &str,
+    args: Vec<String>,
+    ns: Namespace,
+    timeout: std::time::Duration,
+    expected: &str,
+) {
+    let cfg = oanix_core::run::RunConfig {
+        args,
+        timeout: Some(timeout),
+        ..Default::default()
+    };
+    let out = BrowserRunner::new().run(guest_bytes(guest), ns, cfg).await;
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(
+        out.exit_code,
+        Some(0),
+        "{:?}\nstdout:\n{stdout}\nstderr:\n{}",
+        out.error,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(stdout, expected);
+}
+
+/// `console.log(msg)`, in a window or a worker.
+pub fn log(msg: &str) {
+    let console = js_sys::Reflect::get(&js_sys::global(), &"console".into()).unwrap();
+    let log: js_sys::Function = js_sys::Reflect::get(&console, &"log".into())
+        .unwrap()
+        .into();
+    let _ = log.call1(&console, &msg.into());
+}
+
 /// Runs a case in this browser thread, `/workspace` a fresh MemFs.
 pub async fn run_browser(runner: &BrowserRunner, case: &Case) -> Observed {
     let ws = Arc::new(case.workspace().expect("case workspace"));

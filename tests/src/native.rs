@@ -42,48 +42,58 @@ pub fn run_shim(runner: &Runner, case: &Case, bytes: &[u8]) -> Observed {
 /// dir holding the case's files, served by [`WorkspaceFs`] (the service `oanix run --mount`
 /// uses). The tree is read back from the host directory itself, not through the service.
 pub fn run_shim_on_host_dir(runner: &Runner, case: &Case, bytes: &[u8]) -> Observed {
-    let dir = TempDir::new(&format!("{}-ws", case.name));
+    let dir = temp_dir(&format!("{}-ws", case.name));
     let ws = case.workspace().expect("case workspace");
-    hostfs::write_back(&ws, &FsPath::root(), &dir.0).expect("materialise /workspace");
-    let fs = WorkspaceFs::open(&dir.0, false).expect("WorkspaceFs over the temp dir");
+    hostfs::write_back(&ws, &FsPath::root(), dir.path()).expect("materialise /workspace");
+    let fs = WorkspaceFs::open(dir.path(), false).expect("WorkspaceFs over the temp dir");
     let mut ns = Namespace::new();
     ns.mount(WORKSPACE, Arc::new(fs)).expect("mount /workspace");
     let out = runner.run(bytes, ns, case.config());
-    let tree = hostfs::dump_host_dir(&dir.0).expect("read /workspace back");
+    let tree = hostfs::dump_host_dir(dir.path()).expect("read /workspace back");
     Observed::new(out, tree)
 }
 
 /// Runs a case on wasmtime-wasi, `/workspace` a fresh temporary host directory.
 pub fn run_reference(runner: &ReferenceRunner, case: &Case, bytes: &[u8]) -> Observed {
-    let dir = TempDir::new(&case.name);
+    let dir = temp_dir(&case.name);
     let ws = case.workspace().expect("case workspace");
-    hostfs::write_back(&ws, &FsPath::root(), &dir.0).expect("materialise /workspace");
-    let out = runner.run(bytes, &[(&dir.0, WORKSPACE)], &case.config());
-    let tree = hostfs::dump_host_dir(&dir.0).expect("read /workspace back");
+    hostfs::write_back(&ws, &FsPath::root(), dir.path()).expect("materialise /workspace");
+    let out = runner.run(bytes, &[(dir.path(), WORKSPACE)], &case.config());
+    let tree = hostfs::dump_host_dir(dir.path()).expect("read /workspace back");
     Observed::new(out, tree)
 }
 
-/// A temporary directory removed on drop.
-pub struct TempDir(pub PathBuf);
-
-impl TempDir {
-    /// A fresh empty directory under the system temp dir.
-    pub fn new(tag: &str) -> Self {
-        use std::sync::atomic::{AtomicU64, Ordering};
-        static N: AtomicU64 = AtomicU64::new(0);
-        let p = std::env::temp_dir().join(format!(
-            "oanix-{tag}-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).expect("create temp dir");
-        TempDir(p)
-    }
+/// A fresh empty directory under the system temp dir, removed on drop.
+pub fn temp_dir(tag: &str) -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix(&format!("oanix-{tag}-"))
+        .tempdir()
+        .expect("create temp dir")
 }
 
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
+/// The `oanix` binary: `target/<profile>/oanix`, next to the running test's `deps/`
+/// directory (`cargo test --workspace` builds it).
+pub fn oanix_bin() -> PathBuf {
+    let exe = std::env::current_exe().expect("test path");
+    let p = exe
+        .parent()
+        .and_then(|d| d.parent())
+        .expect("target dir")
+        .join("oanix");
+    assert!(
+        p.exists(),
+        "{} missing: build it with `cargo build -p oanix-native-runner --bin oanix` \
+         (`cargo test --workspace` does)",
+        p.display()
+    );
+    p
+}
+
+/// A tokio runtime with two worker threads, for the network tests' servers and clients.
+pub fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime")
 }

@@ -6,7 +6,7 @@
 
 use oanix_core::browser::BrowserRunner;
 use oanix_core::run::RunConfig;
-use oanix_core::scheduler::{JobKind, JobSpec, JobState, Module, Scheduler};
+use oanix_core::scheduler::{JobSpec, JobState, Module, Scheduler};
 use oanix_core::{MemFs, Namespace};
 use oanix_tests::browser::guest_bytes;
 use std::sync::Arc;
@@ -63,13 +63,8 @@ async fn print_browser_wasi_figures() {
         let module: std::sync::Arc<[u8]> = guest_bytes("hello").into();
         for _ in 0..jobs {
             sched.submit(JobSpec {
-                kind: JobKind::Wasi {
-                    module: Module::Bytes(module.clone()),
-                    args: vec!["hello".into()],
-                    stdin: String::new(),
-                },
-                priority: 0,
                 timeout: Some(std::time::Duration::from_secs(10)),
+                ..JobSpec::wasi(Module::Bytes(module.clone()), vec!["hello".into()])
             });
         }
         let t = js_sys::Date::now();

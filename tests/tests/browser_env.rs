@@ -15,11 +15,5 @@ async fn agent_env_end_to_end_in_the_browser() {
     let out = env
         .run_wasi(&runner, browser::guest_bytes("agent_task"), agent::config())
         .await;
-    let report = agent::report(&env, &out);
-    assert_eq!(
-        report,
-        agent::EXPECTED,
-        "\n{}",
-        oanix_tests::diff(agent::EXPECTED, &report)
-    );
+    agent::assert_expected_report(&env, &out);
 }

@@ -10,13 +10,12 @@
 // Services are single-threaded on wasm32 (they hold JS objects): an `Arc` of one is not Send.
 #![allow(clippy::arc_with_non_send_sync)]
 
-use oanix_core::browser::BrowserRunner;
 use oanix_core::net::{Allowlist, NetGrant};
-use oanix_core::run::RunConfig;
 use oanix_core::services::{HttpFs, WsFs};
 use oanix_core::Namespace;
 use oanix_tests::browser;
 use std::sync::Arc;
+use std::time::Duration;
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_dedicated_worker);
@@ -25,12 +24,13 @@ const EXPECTED: &str = include_str!("../net_guest.stdout");
 
 #[wasm_bindgen_test]
 async fn net_guest_in_a_worker_matches_the_native_output() {
-    let Some(url) = option_env!("OANIX_TEST_SERVER_URL") else {
-        assert!(
-            option_env!("CI").is_none() && option_env!("OANIX_REQUIRE_TEST_SERVER").is_none(),
-            "OANIX_TEST_SERVER_URL is not set: start oanix-testserver (scripts/dev.sh test does)"
-        );
-        web_sys_log("browser_net SKIPPED: OANIX_TEST_SERVER_URL not set at build time");
+    let url = option_env!("OANIX_TEST_SERVER_URL");
+    let Some(url) = browser::server_url(
+        url,
+        "OANIX_TEST_SERVER_URL",
+        "oanix-testserver",
+        "browser_net",
+    ) else {
         return;
     };
     let grant = NetGrant::new(Allowlist::parse(["127.0.0.1"]).unwrap());
@@ -38,29 +38,6 @@ async fn net_guest_in_a_worker_matches_the_native_output() {
     ns.mount("/cap/http", Arc::new(HttpFs::new(grant.clone())))
         .unwrap();
     ns.mount("/cap/ws", Arc::new(WsFs::new(grant))).unwrap();
-    let cfg = RunConfig {
-        args: vec!["net".into(), url.into()],
-        timeout: Some(std::time::Duration::from_secs(30)),
-        ..Default::default()
-    };
-    let out = BrowserRunner::new()
-        .run(browser::guest_bytes("net"), ns, cfg)
-        .await;
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert_eq!(
-        out.exit_code,
-        Some(0),
-        "{:?}\nstdout:\n{stdout}\nstderr:\n{}",
-        out.error,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(stdout, EXPECTED);
-}
-
-fn web_sys_log(msg: &str) {
-    let console = js_sys::Reflect::get(&js_sys::global(), &"console".into()).unwrap();
-    let log: js_sys::Function = js_sys::Reflect::get(&console, &"log".into())
-        .unwrap()
-        .into();
-    let _ = log.call1(&console, &msg.into());
+    let args = vec!["net".into(), url.into()];
+    browser::assert_guest_stdout("net", args, ns, Duration::from_secs(30), EXPECTED).await;
 }

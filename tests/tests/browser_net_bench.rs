@@ -205,12 +205,11 @@ impl Drop for DirectWs {
 
 #[wasm_bindgen_test]
 async fn print_browser_net_figures() {
-    let Some(base) = option_env!("OANIX_TEST_SERVER_URL") else {
-        assert!(
-            option_env!("CI").is_none() && option_env!("OANIX_REQUIRE_TEST_SERVER").is_none(),
-            "OANIX_TEST_SERVER_URL is not set: start oanix-testserver (scripts/dev.sh test does)"
-        );
-        console_log!("browser_net_bench SKIPPED: OANIX_TEST_SERVER_URL not set at build time");
+    let url = option_env!("OANIX_TEST_SERVER_URL");
+    let server = "oanix-testserver";
+    let Some(base) =
+        oanix_tests::browser::server_url(url, "OANIX_TEST_SERVER_URL", server, "browser_net_bench")
+    else {
         return;
     };
     let n_req = n(option_env!("OANIX_BENCH_NET_REQUESTS"), 200);

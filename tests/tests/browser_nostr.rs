@@ -11,13 +11,12 @@
 // Services are single-threaded on wasm32 (they hold JS objects): an `Arc` of one is not Send.
 #![allow(clippy::arc_with_non_send_sync)]
 
-use oanix_core::browser::BrowserRunner;
 use oanix_core::net::nostr::Keys;
-use oanix_core::run::RunConfig;
 use oanix_core::services::NostrFs;
 use oanix_core::Namespace;
 use oanix_tests::browser;
 use std::sync::Arc;
+use std::time::Duration;
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_dedicated_worker);
@@ -26,40 +25,18 @@ const EXPECTED: &str = include_str!("../nostr_guest.stdout");
 
 #[wasm_bindgen_test]
 async fn nostr_guest_in_a_worker_matches_the_native_output() {
-    let Some(url) = option_env!("OANIX_NOSTR_RELAY_URL") else {
-        assert!(
-            option_env!("CI").is_none() && option_env!("OANIX_REQUIRE_TEST_SERVER").is_none(),
-            "OANIX_NOSTR_RELAY_URL is not set: start oanix-nostr-relay (scripts/dev.sh test does)"
-        );
-        log("browser_nostr SKIPPED: OANIX_NOSTR_RELAY_URL not set at build time");
+    let url = option_env!("OANIX_NOSTR_RELAY_URL");
+    let Some(url) = browser::server_url(
+        url,
+        "OANIX_NOSTR_RELAY_URL",
+        "oanix-nostr-relay",
+        "browser_nostr",
+    ) else {
         return;
     };
     let fs = NostrFs::new(&[url.to_string()], Keys::generate()).expect("nostrfs");
     let mut ns = Namespace::new();
     ns.mount("/cap/nostr", Arc::new(fs)).unwrap();
-    let cfg = RunConfig {
-        args: vec!["nostr_job".into()],
-        timeout: Some(std::time::Duration::from_secs(60)),
-        ..Default::default()
-    };
-    let out = BrowserRunner::new()
-        .run(browser::guest_bytes("nostr_job"), ns, cfg)
-        .await;
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert_eq!(
-        out.exit_code,
-        Some(0),
-        "{:?}\nstdout:\n{stdout}\nstderr:\n{}",
-        out.error,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(stdout, EXPECTED);
-}
-
-fn log(msg: &str) {
-    let console = js_sys::Reflect::get(&js_sys::global(), &"console".into()).unwrap();
-    let log: js_sys::Function = js_sys::Reflect::get(&console, &"log".into())
-        .unwrap()
-        .into();
-    let _ = log.call1(&console, &msg.into());
+    let args = vec!["nostr_job".into()];
+    browser::assert_guest_stdout("nostr_job", args, ns, Duration::from_secs(60), EXPECTED).await;
 }

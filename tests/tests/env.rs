@@ -16,13 +16,7 @@ fn agent_env_end_to_end_natively() {
         .build()
         .unwrap();
     let out = rt.block_on(env.run_wasi(&runner, &bytes, agent::config()));
-    let report = agent::report(&env, &out);
-    assert_eq!(
-        report,
-        agent::EXPECTED,
-        "\n{}",
-        oanix_tests::diff(agent::EXPECTED, &report)
-    );
+    agent::assert_expected_report(&env, &out);
 }
 
 #[test]

@@ -374,8 +374,8 @@ fn snapshots_and_persistence_leave_capabilities_to_their_owner() {
     let (_, skipped) = Namespace::from_snapshot(&stripped).unwrap();
     assert!(skipped.is_empty());
     // A saved namespace keeps the capability mount points without reporting them as lost.
-    let dir = oanix_tests::native::TempDir::new("caps-persist");
-    let db = oanix_core::persist::SqliteStore::open(dir.0.join("ns.db")).unwrap();
+    let dir = oanix_tests::native::temp_dir("caps-persist");
+    let db = oanix_core::persist::SqliteStore::open(dir.path().join("ns.db")).unwrap();
     db.save("n", &ns).unwrap();
     let loaded = db.load("n").unwrap().unwrap();
     assert!(loaded.problems.is_empty(), "{:?}", loaded.problems);

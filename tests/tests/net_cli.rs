@@ -4,33 +4,15 @@
 //! --workspace`), and refuses inconsistent network flags with exit status 125.
 
 use oanix_tests::{native, testserver::TestServer};
-use std::path::PathBuf;
 use std::process::Command;
 
 const EXPECTED: &str = include_str!("../net_guest.stdout");
-
-/// `target/<profile>/oanix`, next to this test's `deps/` directory.
-fn oanix() -> PathBuf {
-    let exe = std::env::current_exe().expect("test path");
-    let p = exe
-        .parent()
-        .and_then(|d| d.parent())
-        .expect("target dir")
-        .join("oanix");
-    assert!(
-        p.exists(),
-        "{} missing: build it with `cargo build -p oanix-native-runner --bin oanix` \
-         (`cargo test --workspace` does)",
-        p.display()
-    );
-    p
-}
 
 #[test]
 fn run_with_cap_flags_matches_the_blessed_guest_output() {
     let srv = TestServer::start();
     let wasm = native::guest_path("net");
-    let out = Command::new(oanix())
+    let out = Command::new(native::oanix_bin())
         .args([
             "run",
             "--cap",
@@ -61,7 +43,7 @@ fn without_the_grant_there_is_no_network_and_bad_flags_are_refused() {
     let srv = TestServer::start();
     let wasm = native::guest_path("net");
     // No --cap: no /cap at all, the guest fails on its first open.
-    let out = Command::new(oanix())
+    let out = Command::new(native::oanix_bin())
         .arg("run")
         .arg(&wasm)
         .args(["--", &srv.url])
@@ -81,7 +63,7 @@ fn without_the_grant_there_is_no_network_and_bad_flags_are_refused() {
             "invalid value",
         ),
     ] {
-        let out = Command::new(oanix())
+        let out = Command::new(native::oanix_bin())
             .arg("run")
             .args(flags)
             .arg(&wasm)
@@ -91,7 +73,7 @@ fn without_the_grant_there_is_no_network_and_bad_flags_are_refused() {
         assert!(err.contains(msg), "{flags:?}: {err}");
         assert_ne!(out.status.code(), Some(0), "{flags:?}");
     }
-    let out = Command::new(oanix())
+    let out = Command::new(native::oanix_bin())
         .args(["run", "--cap", "http", "--allow-net", "a/b"])
         .arg(&wasm)
         .output()

@@ -4,7 +4,7 @@
 //! `nostr` crate as an independent check of our ids and BIP-340 signatures.
 
 use nostr::JsonUtil as _;
-use nostr_relay_builder::prelude::{LocalRelay, RelayBuilder};
+use nostr_relay_builder::prelude::{LocalRelay, MockRelay, RelayBuilder};
 use oanix_core::net::nostr::{Event, Keys, RelayPool, RelayState, RelayStatus};
 use oanix_core::net::platform_transport;
 use oanix_core::run::RunConfig;
@@ -17,14 +17,6 @@ use serde_json::{json, Value};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime")
-}
-
 /// Waits (polling every 10 ms, up to 20 s) until `cond` holds.
 fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
     let end = Instant::now() + Duration::from_secs(20);
@@ -32,6 +24,20 @@ fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
         assert!(Instant::now() < end, "timed out waiting for {what}");
         std::thread::sleep(Duration::from_millis(10));
     }
+}
+
+/// A relay on loopback with the test provider connected to it: the relay and the provider
+/// (both to keep for the whole test) and the relay's URL.
+fn relay_with_provider(
+    rt: &tokio::runtime::Runtime,
+) -> (MockRelay, (RelayPool, std::thread::JoinHandle<()>), String) {
+    let relay = rt.block_on(oanix_tests::nostrtest::mock_relay());
+    let url = rt.block_on(relay.url()).to_string();
+    let provider = test_provider(&url);
+    wait_for("provider connected", || {
+        provider.0.status()[0].state == RelayState::Connected
+    });
+    (relay, provider, url)
 }
 
 fn pool(url: &str) -> (RelayPool, Arc<Mutex<Vec<Event>>>) {
@@ -85,7 +91,7 @@ fn our_ids_and_signatures_match_the_nostr_crate_both_ways() {
 
 #[test]
 fn a_verifying_relay_accepts_our_events_and_rejects_a_tampered_one() {
-    let rt = rt();
+    let rt = native::rt();
     let relay = rt.block_on(oanix_tests::nostrtest::mock_relay());
     let url = rt.block_on(relay.url()).to_string();
     let (p, _) = pool(&url);
@@ -108,7 +114,7 @@ fn a_verifying_relay_accepts_our_events_and_rejects_a_tampered_one() {
 
 #[test]
 fn inbound_events_are_verified_and_deduplicated_across_relays() {
-    let rt = rt();
+    let rt = native::rt();
     let r1 = rt.block_on(oanix_tests::nostrtest::mock_relay());
     let r2 = rt.block_on(oanix_tests::nostrtest::mock_relay());
     let urls = [
@@ -161,13 +167,8 @@ const GUEST_STDOUT: &str = include_str!("../nostr_guest.stdout");
 
 #[test]
 fn a_guest_submits_a_job_and_reads_the_result_through_files_only() {
-    let rt = rt();
-    let relay = rt.block_on(oanix_tests::nostrtest::mock_relay());
-    let url = rt.block_on(relay.url()).to_string();
-    let (provider, _h) = test_provider(&url);
-    wait_for("provider connected", || {
-        provider.status()[0].state == RelayState::Connected
-    });
+    let rt = native::rt();
+    let (_relay, _provider, url) = relay_with_provider(&rt);
     let fs = Arc::new(NostrFs::new(std::slice::from_ref(&url), Keys::generate()).expect("nostrfs"));
     let mut ns = Namespace::new();
     ns.mount("/cap/nostr", fs.clone()).unwrap();
@@ -192,7 +193,7 @@ fn a_guest_submits_a_job_and_reads_the_result_through_files_only() {
 
 #[test]
 fn nostrfs_refuses_bad_requests_without_publishing_and_hides_the_secret() {
-    let rt = rt();
+    let rt = native::rt();
     let relay = rt.block_on(oanix_tests::nostrtest::mock_relay());
     let url = rt.block_on(relay.url()).to_string();
     let keys = Keys::generate();
@@ -268,7 +269,7 @@ fn relay_down_at_start_shows_in_status_and_the_outbox_is_sent_once_it_comes_up()
         .unwrap();
     assert_eq!(fs.relay_status()[0].outbox, 1);
     // The relay comes up on that port: we reconnect (backoff) and the event is accepted.
-    let rt = rt();
+    let rt = native::rt();
     let relay = LocalRelay::new(RelayBuilder::default().port(port));
     rt.block_on(relay.run()).expect("relay on the port");
     wait_for("reconnected and accepted", || {
@@ -279,37 +280,16 @@ fn relay_down_at_start_shows_in_status_and_the_outbox_is_sent_once_it_comes_up()
     assert_eq!((s.outbox, s.connections), (0, 1));
 }
 
-/// `target/<profile>/oanix`, next to this test's `deps/` directory.
-fn oanix() -> std::path::PathBuf {
-    let exe = std::env::current_exe().expect("test path");
-    let p = exe
-        .parent()
-        .and_then(|d| d.parent())
-        .expect("target dir")
-        .join("oanix");
-    assert!(
-        p.exists(),
-        "{} missing: build the oanix binary",
-        p.display()
-    );
-    p
-}
-
 #[test]
 fn oanix_run_cap_nostr_gives_the_guest_the_same_files() {
-    let rt = rt();
-    let relay = rt.block_on(oanix_tests::nostrtest::mock_relay());
-    let url = rt.block_on(relay.url()).to_string();
-    let (provider, _h) = test_provider(&url);
-    wait_for("provider connected", || {
-        provider.status()[0].state == RelayState::Connected
-    });
+    let rt = native::rt();
+    let (_relay, _provider, url) = relay_with_provider(&rt);
     let dir = std::env::temp_dir().join(format!("oanix-nostr-key-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let key = dir.join("key");
     std::fs::write(&key, format!("{}\n", Keys::generate().secret_hex())).unwrap();
     let wasm = native::guest_path("nostr_job");
-    let out = std::process::Command::new(oanix())
+    let out = std::process::Command::new(native::oanix_bin())
         .args(["run", "--cap", "nostr", "--relay", &url, "--nostr-key"])
         .arg(&key)
         .arg(&wasm)
@@ -344,7 +324,7 @@ fn oanix_run_cap_nostr_gives_the_guest_the_same_files() {
             "nostr key",
         ),
     ] {
-        let out = std::process::Command::new(oanix())
+        let out = std::process::Command::new(native::oanix_bin())
             .arg("run")
             .args(&args)
             .arg(&wasm)

@@ -10,34 +10,9 @@ use oanix_core::{FileService, FsError, FsPath, Interest, OpenOptions};
 use oanix_tests::native;
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
-
-/// `target/<profile>/oanix`, next to this test's `deps/` directory.
-fn oanix() -> PathBuf {
-    let exe = std::env::current_exe().expect("test path");
-    let p = exe
-        .parent()
-        .and_then(|d| d.parent())
-        .expect("target dir")
-        .join("oanix");
-    assert!(
-        p.exists(),
-        "{} missing: `cargo build -p oanix-native-runner --bin oanix`",
-        p.display()
-    );
-    p
-}
-
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime")
-}
 
 /// A provider process; killed on drop. Its stderr lines arrive on `lines`.
 struct Provider {
@@ -48,7 +23,7 @@ struct Provider {
 
 impl Provider {
     fn start(relay: &str, extra: &[&str]) -> Provider {
-        let mut child = Command::new(oanix())
+        let mut child = Command::new(native::oanix_bin())
             .args(["provider", "--relay", relay])
             .args(extra)
             .stderr(Stdio::piped())
@@ -234,7 +209,7 @@ fn content(ev: &Value) -> Value {
 
 #[test]
 fn provider_runs_jobs_reports_errors_and_keeps_serving() {
-    let rt = rt();
+    let rt = native::rt();
     let relay = rt.block_on(oanix_tests::nostrtest::mock_relay());
     let url = rt.block_on(relay.url()).to_string();
     let http = module_server(&rt);
@@ -310,7 +285,7 @@ fn provider_runs_jobs_reports_errors_and_keeps_serving() {
 
 #[test]
 fn provider_enforces_module_host_allowlist_size_and_memory_limits() {
-    let rt = rt();
+    let rt = native::rt();
     let relay = rt.block_on(oanix_tests::nostrtest::mock_relay());
     let url = rt.block_on(relay.url()).to_string();
     let http = module_server(&rt);
@@ -359,7 +334,7 @@ fn provider_enforces_module_host_allowlist_size_and_memory_limits() {
 fn provider_with_relay_down_at_start_reconnects_when_it_comes_up() {
     let port = oanix_tests::testserver::closed_port();
     let url = format!("ws://127.0.0.1:{port}");
-    let rt = rt();
+    let rt = native::rt();
     let http = module_server(&rt);
     let mut p = Provider::start(&url, &[]);
     let line = p.expect_line("error");

@@ -4,7 +4,7 @@
 //! files, bounded history.
 #![cfg(not(target_arch = "wasm32"))]
 
-use oanix_core::scheduler::{JobKind, JobSpec, JobState, JobsFs, Module, Scheduler};
+use oanix_core::scheduler::{JobId, JobKind, JobSpec, JobState, JobsFs, Module, Scheduler};
 use oanix_core::{FileService, FsError, FsPath, MemFs, Namespace, OpenOptions};
 use oanix_native_runner::Runner;
 use oanix_tests::native::guest_bytes;
@@ -19,17 +19,22 @@ fn rt() -> tokio::runtime::Runtime {
 }
 
 fn wasi(guest: &str, args: &[&str], priority: i32) -> JobSpec {
+    let argv = std::iter::once(guest).chain(args.iter().copied());
     JobSpec {
-        kind: JobKind::Wasi {
-            module: Module::Bytes(guest_bytes(guest).into()),
-            args: std::iter::once(guest)
-                .chain(args.iter().copied())
-                .map(String::from)
-                .collect(),
-            stdin: String::new(),
-        },
         priority,
         timeout: Some(Duration::from_secs(20)),
+        ..JobSpec::wasi(
+            Module::Bytes(guest_bytes(guest).into()),
+            argv.map(String::from).collect(),
+        )
+    }
+}
+
+/// How job `id` failed: its exit code (if it exited) and the error; panics if it did not.
+fn failure(s: &Scheduler, id: JobId) -> (Option<i32>, String) {
+    match s.job(id).unwrap().state {
+        JobState::Failed { exit_code, error } => (exit_code, error),
+        other => panic!("job {id}: {other:?}"),
     }
 }
 
@@ -97,35 +102,19 @@ fn timeouts_and_failures() {
     spin.timeout = Some(Duration::from_millis(300));
     let spin = s.submit(spin);
     let bad = s.submit(wasi("exit_code", &["3"], 0));
-    let missing = s.submit(JobSpec {
-        kind: JobKind::Wasi {
-            module: Module::Path("/nope.wasm".into()),
-            args: vec![],
-            stdin: String::new(),
-        },
-        priority: 0,
-        timeout: None,
-    });
+    let missing = s.submit(JobSpec::wasi(Module::Path("/nope.wasm".into()), vec![]));
     rt().block_on(s.run(&Runner::new().unwrap()));
-    match s.job(spin).unwrap().state {
-        JobState::Failed {
-            exit_code: None,
-            error,
-        } => assert!(error.contains("timed out"), "{error}"),
-        other => panic!("{other:?}"),
-    }
+    let (code, error) = failure(&s, spin);
+    assert_eq!(code, None);
+    assert!(error.contains("timed out"), "{error}");
+    let failed = failure(&s, bad);
     assert_eq!(
-        s.job(bad).unwrap().state,
-        JobState::Failed {
-            exit_code: Some(3),
-            error: "exited with code 3".into()
-        },
+        failed,
+        (Some(3), "exited with code 3".into()),
         "a non-zero exit is a failure"
     );
-    match s.job(missing).unwrap().state {
-        JobState::Failed { error, .. } => assert!(error.contains("cannot read module"), "{error}"),
-        other => panic!("{other:?}"),
-    }
+    let (_, error) = failure(&s, missing);
+    assert!(error.contains("cannot read module"), "{error}");
 }
 
 #[test]
@@ -204,22 +193,16 @@ fn scripts_pipe_and_redirect() {
         b"hello from wasi\n",
         "unredirected output"
     );
-    match s.job(stops).unwrap().state {
-        JobState::Failed { exit_code, error } => {
-            assert_eq!(exit_code, Some(3));
-            assert!(error.starts_with("line 1"), "{error}");
-        }
-        other => panic!("{other:?}"),
-    }
+    let (code, error) = failure(&s, stops);
+    assert_eq!(code, Some(3));
+    assert!(error.starts_with("line 1"), "{error}");
     assert_eq!(
         ns.read_file("/out/never.txt"),
         Err(FsError::NotFound),
         "stopped at the failure"
     );
-    match s.job(bad).unwrap().state {
-        JobState::Failed { error, .. } => assert!(error.contains("empty command"), "{error}"),
-        other => panic!("{other:?}"),
-    }
+    let (_, error) = failure(&s, bad);
+    assert!(error.contains("empty command"), "{error}");
 }
 
 #[test]

@@ -4,6 +4,7 @@ mod cow;
 mod func;
 mod map;
 mod mem;
+mod restore;
 
 pub use cow::{Change, ChangeKind, CowFs};
 pub use func::{FuncFs, ReadFn, WriteFn};

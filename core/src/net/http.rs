@@ -70,7 +70,7 @@ impl HttpCall {
     }
 
     fn lock(&self) -> MutexGuard<'_, CallState> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+        crate::service::lock(&self.state)
     }
 
     /// Stores the result (the first one wins) and wakes every waiter.

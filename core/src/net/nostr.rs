@@ -16,6 +16,7 @@
 
 use super::{Transport, WsMessage, WsSocket, WsState};
 use crate::error::{FsError, FsResult};
+use crate::service::lock;
 use k256::schnorr::signature::hazmat::{PrehashSigner, PrehashVerifier};
 use k256::schnorr::{Signature, SigningKey, VerifyingKey};
 use serde::{Deserialize, Serialize};
@@ -23,7 +24,7 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::future::poll_fn;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::task::{Poll, Waker};
 use std::time::Duration;
 
@@ -37,10 +38,6 @@ pub const MAX_MESSAGE: usize = 1 << 20;
 pub const MIN_BACKOFF: Duration = Duration::from_millis(500);
 /// Longest reconnect delay.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(30);
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
 
 /// A NIP-01 event.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -404,26 +401,25 @@ impl RelayPool {
     /// reconnect).
     pub fn subscribe(&self, sub: &str, filter: Value) {
         let frame = json!(["REQ", sub, filter]).to_string();
-        let relays: Vec<Arc<Relay>> = {
-            let mut inner = lock(&self.shared.inner);
-            inner.subs.insert(sub.to_string(), filter);
-            inner.relays.values().cloned().collect()
-        };
-        for r in relays {
-            let mut ri = lock(&r.inner);
-            if ri.status.state == RelayState::Connected {
-                ri.unsent.push_back(frame.clone());
-            }
-            Relay::wake(&mut ri);
-        }
+        self.change_subs(frame, |subs| {
+            subs.insert(sub.to_string(), filter);
+        });
     }
 
     /// Closes subscription `sub`.
     pub fn unsubscribe(&self, sub: &str) {
         let frame = json!(["CLOSE", sub]).to_string();
+        self.change_subs(frame, |subs| {
+            subs.remove(sub);
+        });
+    }
+
+    /// Changes the subscription table with `edit` and sends `frame` (the change) to every
+    /// connected relay; the others send the whole table when they (re)connect.
+    fn change_subs(&self, frame: String, edit: impl FnOnce(&mut BTreeMap<String, Value>)) {
         let relays: Vec<Arc<Relay>> = {
             let mut inner = lock(&self.shared.inner);
-            inner.subs.remove(sub);
+            edit(&mut inner.subs);
             inner.relays.values().cloned().collect()
         };
         for r in relays {

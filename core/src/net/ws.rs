@@ -142,7 +142,7 @@ impl WsSocket {
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
-        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+        crate::service::lock(&self.inner)
     }
 
     /// The id it was given.

@@ -11,7 +11,7 @@ use super::{assemble, plan, split, InodeKey, Loaded, SaveStats};
 use crate::snapshot::{InodeSnapshot, NamespaceSnapshot, NodeSnapshot};
 use crate::{FsError, FsResult, Namespace};
 use js_sys::Array;
-use rexie::{KeyRange, ObjectStore, Rexie, TransactionMode};
+use rexie::{KeyRange, ObjectStore, Rexie, Store, Transaction, TransactionMode};
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 use wasm_bindgen::{JsCast, JsValue};
@@ -72,6 +72,14 @@ fn range(name: &str) -> FsResult<KeyRange> {
     KeyRange::bound(&lower, &upper, Some(false), Some(false)).map_err(js)
 }
 
+/// The keys of namespace `name`'s inode records in `store`.
+async fn keys_of(store: &Store, name: &str) -> FsResult<Vec<JsValue>> {
+    store
+        .get_all_keys(Some(range(name)?), None)
+        .await
+        .map_err(idb)
+}
+
 impl IdbStore {
     /// Opens (creating if needed) the database `db_name`.
     pub async fn open(db_name: &str) -> FsResult<Self> {
@@ -120,16 +128,10 @@ impl IdbStore {
         let (manifest, inodes) = split(ns);
         let manifest = to_js(&manifest)?;
         let known = self.saved.borrow().get(name).cloned().unwrap_or_default();
-        let tx = self
-            .db
-            .transaction(&[INODES, MANIFESTS], TransactionMode::ReadWrite)
-            .map_err(idb)?;
-        let work = async {
+        let work = async |tx: &Transaction| {
             let store = tx.store(INODES).map_err(idb)?;
-            let existing: HashSet<InodeKey> = store
-                .get_all_keys(Some(range(name)?), None)
-                .await
-                .map_err(idb)?
+            let existing: HashSet<InodeKey> = keys_of(&store, name)
+                .await?
                 .iter()
                 .filter_map(parse_key)
                 .collect();
@@ -161,19 +163,10 @@ impl IdbStore {
                 .await
                 .map_err(idb)?;
             Ok((stats, plan.digests))
-        }
-        .await;
-        match work {
-            Ok((stats, digests)) => {
-                tx.done().await.map_err(idb)?;
-                self.saved.borrow_mut().insert(name.to_string(), digests);
-                Ok(stats)
-            }
-            Err(e) => {
-                let _ = tx.abort().await;
-                Err(e)
-            }
-        }
+        };
+        let (stats, digests) = self.atomically(work).await?;
+        self.saved.borrow_mut().insert(name.to_string(), digests);
+        Ok(stats)
     }
 
     /// Restores namespace `name` (`None` if never saved). Unreadable records are reported in
@@ -229,17 +222,9 @@ impl IdbStore {
 
     /// Deletes namespace `name` (its manifest and every inode record), atomically.
     pub async fn delete(&self, name: &str) -> FsResult<()> {
-        let tx = self
-            .db
-            .transaction(&[INODES, MANIFESTS], TransactionMode::ReadWrite)
-            .map_err(idb)?;
-        let work = async {
+        self.atomically(async |tx: &Transaction| {
             let store = tx.store(INODES).map_err(idb)?;
-            for k in store
-                .get_all_keys(Some(range(name)?), None)
-                .await
-                .map_err(idb)?
-            {
+            for k in keys_of(&store, name).await? {
                 store.delete(k).await.map_err(idb)?;
             }
             tx.store(MANIFESTS)
@@ -247,13 +232,26 @@ impl IdbStore {
                 .delete(name.into())
                 .await
                 .map_err(idb)
-        }
-        .await;
-        match work {
-            Ok(()) => {
+        })
+        .await?;
+        self.saved.borrow_mut().remove(name);
+        Ok(())
+    }
+
+    /// Runs `work` in one read-write transaction over both object stores: committed when
+    /// it succeeds, aborted (nothing of it written) when it fails.
+    async fn atomically<T>(
+        &self,
+        work: impl AsyncFnOnce(&Transaction) -> FsResult<T>,
+    ) -> FsResult<T> {
+        let tx = self
+            .db
+            .transaction(&[INODES, MANIFESTS], TransactionMode::ReadWrite)
+            .map_err(idb)?;
+        match work(&tx).await {
+            Ok(v) => {
                 tx.done().await.map_err(idb)?;
-                self.saved.borrow_mut().remove(name);
-                Ok(())
+                Ok(v)
             }
             Err(e) => {
                 let _ = tx.abort().await;

@@ -1,5 +1,5 @@
-//! Persistence of namespaces: IndexedDB in the browser ([`idb`], wasm32), SQLite natively
-//! ([`sqlite`]). Both follow the same rules, implemented once here:
+//! Persistence of namespaces: IndexedDB in the browser (`idb`, wasm32), SQLite natively
+//! (`sqlite`). Both follow the same rules, implemented once here:
 //!
 //! - A saved namespace = a manifest (its mount table as a [`NamespaceSnapshot`] with the
 //!   MemFs/MapFs inode lists left empty) + one record per inode, keyed (mount, layer, ino).

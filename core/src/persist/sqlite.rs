@@ -6,6 +6,7 @@
 //! [`super`]; SQLite's journal makes a crash mid-save roll back to the previous state.
 
 use super::{assemble, plan, split, InodeKey, Loaded, SaveStats};
+use crate::service::lock;
 use crate::snapshot::{InodeSnapshot, NamespaceSnapshot, NodeSnapshot};
 use crate::{FsError, FsResult, Namespace};
 use rusqlite::{params, Connection, OptionalExtension};
@@ -31,10 +32,6 @@ fn db(e: rusqlite::Error) -> FsError {
 /// The (mount, layer, ino) key in a row's first three columns.
 fn key_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<InodeKey> {
     Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? as u64))
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl SqliteStore {

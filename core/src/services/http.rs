@@ -22,26 +22,26 @@
 //! text starts with a stable category (see [`crate::net::category`]). Reads block (readiness
 //! rule, no spinning) until the response is complete; every response ends with `\n`.
 
-use super::file_meta;
+use super::ctl::{
+    json_line, serve, stream_meta, JsonInput, ReadStream, ReadableStream, WritableStream,
+    WriteStream,
+};
 use crate::error::{FsError, FsResult};
 use crate::net::{platform_transport, HttpCall, HttpRequest, HttpResult, NetGrant, Transport};
 use crate::path::FsPath;
 use crate::service::{
-    open_dir, DirEntry, FileHandle, FileKind, FileService, Follow, Interest, Metadata, OpenOptions,
+    lock, open_dir, DirEntry, FileHandle, FileKind, FileService, Follow, Interest, Metadata,
+    OpenOptions,
 };
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 const INO_ROOT: u64 = 1;
 const INO_REQUEST: u64 = 2;
 const INO_RESPONSE: u64 = 3;
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
 
 /// A request as written by a guest.
 #[derive(Deserialize)]
@@ -107,57 +107,7 @@ pub fn render_response(r: &HttpResult) -> Vec<u8> {
             error: None,
         }
     };
-    let mut v = serde_json::to_vec(&doc).unwrap_or_default();
-    v.push(b'\n');
-    v
-}
-
-/// Accumulates the bytes of JSON commands written to a file: `Ok(None)` while the document
-/// is unfinished, `Ok(Some(doc))` once complete, `EINVAL` on a syntax or type error (the
-/// buffer is then dropped), `EFBIG` past `max`.
-pub(crate) struct JsonInput {
-    buf: Vec<u8>,
-    max: usize,
-}
-
-impl JsonInput {
-    pub(crate) fn new(max: usize) -> Self {
-        JsonInput {
-            buf: Vec::new(),
-            max,
-        }
-    }
-
-    pub(crate) fn push<T: serde::de::DeserializeOwned>(
-        &mut self,
-        data: &[u8],
-    ) -> FsResult<Option<T>> {
-        if self.buf.len() + data.len() > self.max {
-            self.buf.clear();
-            return Err(FsError::FileTooLarge);
-        }
-        self.buf.extend_from_slice(data);
-        if self.buf.iter().all(u8::is_ascii_whitespace) {
-            self.buf.clear();
-            return Ok(None);
-        }
-        match serde_json::from_slice::<T>(&self.buf) {
-            Ok(doc) => {
-                self.buf.clear();
-                Ok(Some(doc))
-            }
-            Err(e) if e.is_eof() => Ok(None),
-            Err(e) => {
-                self.buf.clear();
-                Err(FsError::InvalidInput(format!("bad JSON: {e}")))
-            }
-        }
-    }
-
-    /// Whether part of a document is waiting for the rest.
-    pub(crate) fn is_partial(&self) -> bool {
-        !self.buf.is_empty()
-    }
+    json_line(&doc)
 }
 
 fn is_token(s: &str) -> bool {
@@ -277,10 +227,7 @@ impl Reply {
             }
         }
         let bytes = self.bytes.as_deref().unwrap_or_default();
-        let n = buf.len().min(bytes.len() - self.pos);
-        buf[..n].copy_from_slice(&bytes[self.pos..self.pos + n]);
-        self.pos += n;
-        Ok(n)
+        Ok(serve(bytes, &mut self.pos, buf))
     }
 
     fn poll(&self, cx: &mut Context<'_>) -> Poll<FsResult<()>> {
@@ -299,8 +246,12 @@ struct RequestHandle {
     write: bool,
 }
 
-impl FileHandle for RequestHandle {
-    fn read_at(&self, buf: &mut [u8], _offset: u64) -> FsResult<usize> {
+impl WritableStream for RequestHandle {
+    fn ino(&self) -> u64 {
+        INO_REQUEST
+    }
+
+    fn read(&self, buf: &mut [u8]) -> FsResult<usize> {
         if !self.read {
             return Err(FsError::BadHandle);
         }
@@ -311,7 +262,7 @@ impl FileHandle for RequestHandle {
         reply.read(buf)
     }
 
-    fn write_at(&self, buf: &[u8], _offset: u64) -> FsResult<usize> {
+    fn write(&self, buf: &[u8]) -> FsResult<usize> {
         if !self.write {
             return Err(FsError::BadHandle);
         }
@@ -325,22 +276,6 @@ impl FileHandle for RequestHandle {
             };
         }
         Ok(buf.len())
-    }
-
-    fn append(&self, buf: &[u8]) -> FsResult<u64> {
-        self.write_at(buf, 0).map(|n| n as u64)
-    }
-
-    fn set_len(&self, _len: u64) -> FsResult<()> {
-        Ok(())
-    }
-
-    fn metadata(&self) -> FsResult<Metadata> {
-        Ok(stream_meta(INO_REQUEST, false))
-    }
-
-    fn is_seekable(&self) -> bool {
-        false
     }
 
     fn poll_ready(&self, interest: Interest, cx: &mut Context<'_>) -> Poll<FsResult<()>> {
@@ -371,35 +306,21 @@ impl ResponseHandle {
     }
 }
 
-impl FileHandle for ResponseHandle {
-    fn read_at(&self, buf: &mut [u8], _offset: u64) -> FsResult<usize> {
+impl ReadableStream for ResponseHandle {
+    fn ino(&self) -> u64 {
+        INO_RESPONSE
+    }
+
+    fn read(&self, buf: &mut [u8]) -> FsResult<usize> {
         let mut reply = lock(&self.reply);
         self.bind(&mut reply);
         reply.read(buf)
     }
 
-    fn metadata(&self) -> FsResult<Metadata> {
-        Ok(stream_meta(INO_RESPONSE, true))
-    }
-
-    fn is_seekable(&self) -> bool {
-        false
-    }
-
-    fn poll_ready(&self, interest: Interest, cx: &mut Context<'_>) -> Poll<FsResult<()>> {
-        if interest == Interest::Write {
-            return Poll::Ready(Err(FsError::BadHandle));
-        }
+    fn poll_read(&self, cx: &mut Context<'_>) -> Poll<FsResult<()>> {
         let mut reply = lock(&self.reply);
         self.bind(&mut reply);
         reply.poll(cx)
-    }
-}
-
-fn stream_meta(ino: u64, readonly: bool) -> Metadata {
-    Metadata {
-        kind: FileKind::Stream,
-        ..file_meta(ino, 0, 0, readonly)
     }
 }
 
@@ -410,18 +331,18 @@ impl FileService for HttpFs {
         }
         match path.as_str() {
             "" => open_dir(self.stat(path, Follow::Yes)?, opts),
-            "request" => Ok(Box::new(RequestHandle {
+            "request" => Ok(Box::new(WriteStream(RequestHandle {
                 shared: self.shared.clone(),
                 input: Mutex::new(JsonInput::new(self.shared.grant.limits.max_request)),
                 reply: Mutex::new(Reply::default()),
                 read: opts.read,
                 write: opts.mutates(),
-            })),
+            }))),
             "response" if opts.mutates() => Err(FsError::PermissionDenied),
-            "response" => Ok(Box::new(ResponseHandle {
+            "response" => Ok(Box::new(ReadStream(ResponseHandle {
                 shared: self.shared.clone(),
                 reply: Mutex::new(Reply::default()),
-            })),
+            }))),
             _ if opts.create => Err(FsError::ReadOnly),
             _ => Err(FsError::NotFound),
         }

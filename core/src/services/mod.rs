@@ -6,6 +6,7 @@
 //! ([`HttpFs`]), `/cap/ws` ([`WsFs`]) and `/cap/nostr` ([`NostrFs`], NIP-01/NIP-90 jobs);
 //! their transports and the Nostr relay client live in [`crate::net`].
 
+mod ctl;
 pub mod http;
 pub mod jobs;
 pub mod logs;
@@ -30,6 +31,7 @@ pub use ws::WsFs;
 
 use crate::clock::Timestamp;
 use crate::service::{FileKind, Metadata};
+use crate::snapshot::NamespaceSnapshot;
 
 /// [`FileService::kind`](crate::FileService::kind) of the OPFS workspace: persistence stores
 /// skip such layers (OPFS is their store) and keep only the mount point.
@@ -45,6 +47,19 @@ pub const WS_KIND: &str = "wsfs";
 /// from the grant.
 pub fn is_capability(kind: &str) -> bool {
     kind == HTTP_KIND || kind == WS_KIND
+}
+
+impl NamespaceSnapshot {
+    /// The snapshot without capability layers (`/cap/http`, `/cap/ws`: live sockets, see
+    /// [`is_capability`]); mounts left with no layer are dropped. A copy of a namespace sent
+    /// elsewhere (a worker) mounts its own capabilities from the grant.
+    pub fn without_capabilities(mut self) -> Self {
+        for m in &mut self.mounts {
+            m.layers.retain(|l| !is_capability(&l.kind));
+        }
+        self.mounts.retain(|m| !m.layers.is_empty());
+        self
+    }
 }
 
 /// Metadata of a regular file in a fixed-table service.

@@ -28,18 +28,21 @@
 //! NIP-90 is marked "unrecommended" in the NIPs index since 2026-05-31; it is what the
 //! OANIX seed specifies.
 
+use super::ctl::{
+    node_to_open, serve, stream_meta, CommandHandle, JsonInput, ReadStream, ReadableStream,
+    WriteStream,
+};
 use super::file_meta;
-use super::http::JsonInput;
 use crate::error::{FsError, FsResult};
 use crate::net::nostr::{parse_relay_url, unix_now, Event, Keys, RelayPool, RelayStatus};
 use crate::net::{platform_transport, Allowlist, NetGrant, Transport};
 use crate::path::FsPath;
 use crate::service::{
-    open_dir, DirEntry, FileHandle, FileKind, FileService, Follow, Interest, Metadata, OpenOptions,
+    lock, open_dir, DirEntry, FileHandle, FileKind, FileService, Follow, Metadata, OpenOptions,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 
 /// Requests remembered (their results stay readable).
@@ -57,10 +60,6 @@ const INO_SUBMIT: u64 = 3;
 const INO_EVENTS: u64 = 4;
 const INO_RESULTS: u64 = 5;
 const INO_STATUS: u64 = 6;
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
 
 #[derive(Default)]
 struct State {
@@ -296,14 +295,6 @@ impl Drop for NostrFs {
     }
 }
 
-/// Bytes served from an internal cursor.
-fn serve(bytes: &[u8], pos: &mut usize, buf: &mut [u8]) -> usize {
-    let n = buf.len().min(bytes.len() - *pos);
-    buf[..n].copy_from_slice(&bytes[*pos..*pos + n]);
-    *pos += n;
-    n
-}
-
 /// A snapshot file (config.json, events/<id>.json, status) read at offsets.
 struct BytesHandle {
     bytes: Vec<u8>,
@@ -367,51 +358,6 @@ impl FileHandle for ConfigHandle {
     }
 }
 
-struct SubmitHandle {
-    shared: Arc<Shared>,
-    input: Mutex<JsonInput>,
-    reply: Mutex<Option<(Vec<u8>, usize)>>,
-}
-
-impl FileHandle for SubmitHandle {
-    fn read_at(&self, buf: &mut [u8], _offset: u64) -> FsResult<usize> {
-        let mut reply = lock(&self.reply);
-        let Some((bytes, pos)) = reply.as_mut() else {
-            return Err(FsError::InvalidInput(
-                "no job request written on this fd".into(),
-            ));
-        };
-        Ok(serve(bytes, pos, buf))
-    }
-
-    fn write_at(&self, buf: &[u8], _offset: u64) -> FsResult<usize> {
-        if let Some(doc) = lock(&self.input).push::<SubmitDoc>(buf)? {
-            let ev = self.shared.submit(doc)?;
-            let mut bytes =
-                serde_json::to_vec(&serde_json::json!({ "id": ev.id })).unwrap_or_default();
-            bytes.push(b'\n');
-            *lock(&self.reply) = Some((bytes, 0));
-        }
-        Ok(buf.len())
-    }
-
-    fn append(&self, buf: &[u8]) -> FsResult<u64> {
-        self.write_at(buf, 0).map(|n| n as u64)
-    }
-
-    fn set_len(&self, _len: u64) -> FsResult<()> {
-        Ok(())
-    }
-
-    fn metadata(&self) -> FsResult<Metadata> {
-        Ok(stream_meta(INO_SUBMIT, false))
-    }
-
-    fn is_seekable(&self) -> bool {
-        false
-    }
-}
-
 struct ResultHandle {
     state: Arc<Mutex<State>>,
     request: String,
@@ -419,8 +365,12 @@ struct ResultHandle {
     bytes: Mutex<Option<(Vec<u8>, usize)>>,
 }
 
-impl FileHandle for ResultHandle {
-    fn read_at(&self, buf: &mut [u8], _offset: u64) -> FsResult<usize> {
+impl ReadableStream for ResultHandle {
+    fn ino(&self) -> u64 {
+        self.ino
+    }
+
+    fn read(&self, buf: &mut [u8]) -> FsResult<usize> {
         let mut bytes = lock(&self.bytes);
         if bytes.is_none() {
             let st = lock(&self.state);
@@ -435,18 +385,7 @@ impl FileHandle for ResultHandle {
         Ok(serve(b, pos, buf))
     }
 
-    fn metadata(&self) -> FsResult<Metadata> {
-        Ok(stream_meta(self.ino, true))
-    }
-
-    fn is_seekable(&self) -> bool {
-        false
-    }
-
-    fn poll_ready(&self, interest: Interest, cx: &mut Context<'_>) -> Poll<FsResult<()>> {
-        if interest == Interest::Write {
-            return Poll::Ready(Err(FsError::BadHandle));
-        }
+    fn poll_read(&self, cx: &mut Context<'_>) -> Poll<FsResult<()>> {
         if lock(&self.bytes).is_some() {
             return Poll::Ready(Ok(()));
         }
@@ -458,13 +397,6 @@ impl FileHandle for ResultHandle {
             st.waiters.push(cx.waker().clone());
         }
         Poll::Pending
-    }
-}
-
-fn stream_meta(ino: u64, readonly: bool) -> Metadata {
-    Metadata {
-        kind: FileKind::Stream,
-        ..file_meta(ino, 0, 0, readonly)
     }
 }
 
@@ -523,13 +455,7 @@ fn event_bytes(ev: &Event) -> Vec<u8> {
 
 impl FileService for NostrFs {
     fn open(&self, path: &FsPath, opts: &OpenOptions) -> FsResult<Box<dyn FileHandle>> {
-        if opts.create_new {
-            return Err(FsError::AlreadyExists);
-        }
-        let node = match self.node(path) {
-            Err(FsError::NotFound) if opts.create => return Err(FsError::ReadOnly),
-            n => n?,
-        };
+        let node = node_to_open(opts, || self.node(path))?;
         let ro = |ok: bool| {
             if ok {
                 Ok(())
@@ -547,11 +473,19 @@ impl FileService for NostrFs {
                 read: opts.read || !opts.mutates(),
                 write: opts.mutates(),
             })),
-            Node::Submit => Ok(Box::new(SubmitHandle {
-                shared: self.shared.clone(),
-                input: Mutex::new(JsonInput::new(MAX_SUBMIT)),
-                reply: Mutex::new(None),
-            })),
+            Node::Submit => {
+                let shared = self.shared.clone();
+                let run = move |doc: SubmitDoc| {
+                    let ev = shared.submit(doc)?;
+                    Ok(serde_json::json!({ "id": ev.id }))
+                };
+                Ok(Box::new(WriteStream(CommandHandle::new(
+                    MAX_SUBMIT,
+                    INO_SUBMIT,
+                    "job request",
+                    run,
+                ))))
+            }
             Node::Status => {
                 ro(!opts.mutates())?;
                 Ok(Box::new(BytesHandle {
@@ -568,12 +502,12 @@ impl FileService for NostrFs {
             }
             Node::Result(seq, request) => {
                 ro(!opts.mutates())?;
-                Ok(Box::new(ResultHandle {
+                Ok(Box::new(ReadStream(ResultHandle {
                     state: self.shared.state.clone(),
                     request,
                     ino: 0x1_0000 + seq,
                     bytes: Mutex::new(None),
-                }))
+                })))
             }
         }
     }

@@ -20,19 +20,23 @@
 //! more than [`KEEP_CLOSED`] closed ones accumulate (oldest first removed); open fds keep
 //! working either way.
 
+use super::ctl::{
+    node_to_open, serve, stream_meta, CommandHandle, ReadStream, ReadableStream, WritableStream,
+    WriteStream,
+};
 use super::file_meta;
-use super::http::JsonInput;
 use crate::error::{FsError, FsResult};
 use crate::net::{
     category, err, platform_transport, NetGrant, Transport, WsMessage, WsSocket, WsState,
 };
 use crate::path::FsPath;
 use crate::service::{
-    open_dir, DirEntry, FileHandle, FileKind, FileService, Follow, Interest, Metadata, OpenOptions,
+    lock, open_dir, read_at_bytes, DirEntry, FileHandle, FileKind, FileService, Follow, Interest,
+    Metadata, OpenOptions,
 };
 use serde::Deserialize;
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 /// Closed connections kept listed under `/conns`.
@@ -43,10 +47,6 @@ const MAX_COMMAND: usize = 64 * 1024;
 const INO_ROOT: u64 = 1;
 const INO_CONTROL: u64 = 2;
 const INO_CONNS: u64 = 3;
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "lowercase")]
@@ -181,62 +181,18 @@ impl Drop for WsFs {
     }
 }
 
-struct ControlHandle {
-    shared: Arc<Shared>,
-    input: Mutex<JsonInput>,
-    reply: Mutex<Option<(Vec<u8>, usize)>>,
-}
-
-impl FileHandle for ControlHandle {
-    fn read_at(&self, buf: &mut [u8], _offset: u64) -> FsResult<usize> {
-        let mut reply = lock(&self.reply);
-        let Some((bytes, pos)) = reply.as_mut() else {
-            return Err(FsError::InvalidInput(
-                "no command written on this fd".into(),
-            ));
-        };
-        let n = buf.len().min(bytes.len() - *pos);
-        buf[..n].copy_from_slice(&bytes[*pos..*pos + n]);
-        *pos += n;
-        Ok(n)
-    }
-
-    fn write_at(&self, buf: &[u8], _offset: u64) -> FsResult<usize> {
-        let cmd = lock(&self.input).push::<Command>(buf)?;
-        if let Some(cmd) = cmd {
-            let v = self.shared.command(cmd)?;
-            let mut bytes = serde_json::to_vec(&v).unwrap_or_default();
-            bytes.push(b'\n');
-            *lock(&self.reply) = Some((bytes, 0));
-        }
-        Ok(buf.len())
-    }
-
-    fn append(&self, buf: &[u8]) -> FsResult<u64> {
-        self.write_at(buf, 0).map(|n| n as u64)
-    }
-
-    fn set_len(&self, _len: u64) -> FsResult<()> {
-        Ok(())
-    }
-
-    fn metadata(&self) -> FsResult<Metadata> {
-        Ok(stream_meta(INO_CONTROL, false))
-    }
-
-    fn is_seekable(&self) -> bool {
-        false
-    }
-}
-
 struct InHandle {
     sock: Arc<WsSocket>,
     /// The message being read and how much of it was returned.
     partial: Mutex<Option<(Vec<u8>, usize)>>,
 }
 
-impl FileHandle for InHandle {
-    fn read_at(&self, buf: &mut [u8], _offset: u64) -> FsResult<usize> {
+impl ReadableStream for InHandle {
+    fn ino(&self) -> u64 {
+        0
+    }
+
+    fn read(&self, buf: &mut [u8]) -> FsResult<usize> {
         let mut partial = lock(&self.partial);
         if partial.is_none() {
             match self.sock.try_recv()? {
@@ -247,27 +203,14 @@ impl FileHandle for InHandle {
         let Some((bytes, pos)) = partial.as_mut() else {
             return Ok(0);
         };
-        let n = buf.len().min(bytes.len() - *pos);
-        buf[..n].copy_from_slice(&bytes[*pos..*pos + n]);
-        *pos += n;
+        let n = serve(bytes, pos, buf);
         if *pos == bytes.len() {
             *partial = None;
         }
         Ok(n)
     }
 
-    fn metadata(&self) -> FsResult<Metadata> {
-        Ok(stream_meta(0, true))
-    }
-
-    fn is_seekable(&self) -> bool {
-        false
-    }
-
-    fn poll_ready(&self, interest: Interest, cx: &mut Context<'_>) -> Poll<FsResult<()>> {
-        if interest == Interest::Write {
-            return Poll::Ready(Err(FsError::BadHandle));
-        }
+    fn poll_read(&self, cx: &mut Context<'_>) -> Poll<FsResult<()>> {
         if lock(&self.partial).is_some() {
             return Poll::Ready(Ok(()));
         }
@@ -279,26 +222,14 @@ struct OutHandle {
     sock: Arc<WsSocket>,
 }
 
-impl FileHandle for OutHandle {
-    fn write_at(&self, buf: &[u8], _offset: u64) -> FsResult<usize> {
+impl WritableStream for OutHandle {
+    fn ino(&self) -> u64 {
+        0
+    }
+
+    fn write(&self, buf: &[u8]) -> FsResult<usize> {
         self.sock.try_send(WsMessage::from_bytes(buf))?;
         Ok(buf.len())
-    }
-
-    fn append(&self, buf: &[u8]) -> FsResult<u64> {
-        self.write_at(buf, 0).map(|n| n as u64)
-    }
-
-    fn set_len(&self, _len: u64) -> FsResult<()> {
-        Ok(())
-    }
-
-    fn metadata(&self) -> FsResult<Metadata> {
-        Ok(stream_meta(0, false))
-    }
-
-    fn is_seekable(&self) -> bool {
-        false
     }
 
     fn poll_ready(&self, interest: Interest, cx: &mut Context<'_>) -> Poll<FsResult<()>> {
@@ -315,21 +246,11 @@ struct StatusHandle {
 
 impl FileHandle for StatusHandle {
     fn read_at(&self, buf: &mut [u8], offset: u64) -> FsResult<usize> {
-        let start = (offset as usize).min(self.bytes.len());
-        let n = buf.len().min(self.bytes.len() - start);
-        buf[..n].copy_from_slice(&self.bytes[start..start + n]);
-        Ok(n)
+        Ok(read_at_bytes(&self.bytes, buf, offset))
     }
 
     fn metadata(&self) -> FsResult<Metadata> {
         Ok(file_meta(0, self.bytes.len() as u64, 0, true))
-    }
-}
-
-fn stream_meta(ino: u64, readonly: bool) -> Metadata {
-    Metadata {
-        kind: FileKind::Stream,
-        ..file_meta(ino, 0, 0, readonly)
     }
 }
 
@@ -375,27 +296,28 @@ impl WsFs {
 
 impl FileService for WsFs {
     fn open(&self, path: &FsPath, opts: &OpenOptions) -> FsResult<Box<dyn FileHandle>> {
-        if opts.create_new {
-            return Err(FsError::AlreadyExists);
-        }
-        let node = match self.node(path) {
-            Err(FsError::NotFound) if opts.create => return Err(FsError::ReadOnly),
-            n => n?,
-        };
+        let node = node_to_open(opts, || self.node(path))?;
         match node {
             Node::Root | Node::Conns | Node::ConnDir(_) => {
                 open_dir(self.stat(path, Follow::Yes)?, opts)
             }
-            Node::Control => Ok(Box::new(ControlHandle {
-                shared: self.shared.clone(),
-                input: Mutex::new(JsonInput::new(MAX_COMMAND)),
-                reply: Mutex::new(None),
-            })),
-            Node::ConnFile(_, sock, 0) if !opts.mutates() => Ok(Box::new(InHandle {
+            Node::Control => {
+                let shared = self.shared.clone();
+                let run = move |cmd: Command| shared.command(cmd);
+                Ok(Box::new(WriteStream(CommandHandle::new(
+                    MAX_COMMAND,
+                    INO_CONTROL,
+                    "command",
+                    run,
+                ))))
+            }
+            Node::ConnFile(_, sock, 0) if !opts.mutates() => Ok(Box::new(ReadStream(InHandle {
                 sock,
                 partial: Mutex::new(None),
-            })),
-            Node::ConnFile(_, sock, 1) if !opts.read => Ok(Box::new(OutHandle { sock })),
+            }))),
+            Node::ConnFile(_, sock, 1) if !opts.read => {
+                Ok(Box::new(WriteStream(OutHandle { sock })))
+            }
             Node::ConnFile(_, sock, 2) if !opts.mutates() => {
                 let mut bytes = sock.status_json().into_bytes();
                 bytes.push(b'\n');

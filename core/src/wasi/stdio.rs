@@ -443,7 +443,7 @@ mod host {
                             if st.gone {
                                 return;
                             }
-                            st = s.cv.wait(st).unwrap_or_else(|p| p.into_inner());
+                            st = crate::service::unpoison(s.cv.wait(st));
                         }
                     };
                     let r = w.write_all(&job).and_then(|()| w.flush());
@@ -468,11 +468,8 @@ mod host {
             st.job = Some(buf.to_vec());
             st.busy = true;
             self.shared.cv.notify_all();
-            let (mut st, _) = self
-                .shared
-                .cv
-                .wait_timeout_while(st, GRACE, |s| s.busy)
-                .unwrap_or_else(|p| p.into_inner());
+            let (mut st, _) =
+                crate::service::unpoison(self.shared.cv.wait_timeout_while(st, GRACE, |s| s.busy));
             if st.busy {
                 return Ok(buf.len());
             }
@@ -491,11 +488,7 @@ mod host {
 
         pub(super) fn finish(&self) -> FsResult<()> {
             let st = self.shared.lock();
-            let mut st = self
-                .shared
-                .cv
-                .wait_while(st, |s| s.busy)
-                .unwrap_or_else(|p| p.into_inner());
+            let mut st = crate::service::unpoison(self.shared.cv.wait_while(st, |s| s.busy));
             st.result.take().unwrap_or(Ok(()))
         }
     }

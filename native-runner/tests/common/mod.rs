@@ -1,6 +1,6 @@
-//! Hand-written and generated hostile guests: WAT modules importing every preview1
-//! function, run on the OANIX shim (native host) and on wasmtime-wasi over identical fresh
-//! directories.
+//! What the native-runner tests share: the guests and WAT modules they run, temp
+//! directories, and for the hostile tests, WAT modules importing every preview1 function,
+//! run on the OANIX shim (native host) and on wasmtime-wasi over identical fresh directories.
 #![allow(dead_code)] // each test binary uses a part
 
 use oanix_core::services::WorkspaceFs;
@@ -60,34 +60,37 @@ pub fn module(pages: u32, data: &str, body: &str) -> String {
     )
 }
 
-/// A temporary directory removed on drop.
-pub struct TempDir(pub PathBuf);
-
-impl TempDir {
-    /// A fresh empty directory under the system temp dir.
-    pub fn new(tag: &str) -> Self {
-        Self::new_in(&std::env::temp_dir(), tag)
-    }
-
-    /// A fresh empty directory under `base`.
-    pub fn new_in(base: &Path, tag: &str) -> Self {
-        use std::sync::atomic::{AtomicU64, Ordering};
-        static N: AtomicU64 = AtomicU64::new(0);
-        let p = base.join(format!(
-            "oanix-hostile-{tag}-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).expect("create temp dir");
-        TempDir(p)
-    }
+/// A fresh empty directory under the system temp dir, removed on drop.
+pub fn temp_dir(tag: &str) -> tempfile::TempDir {
+    temp_dir_in(&std::env::temp_dir(), tag)
 }
 
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
+/// A fresh empty directory under `base`, removed on drop.
+pub fn temp_dir_in(base: &Path, tag: &str) -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix(&format!("oanix-{tag}-"))
+        .tempdir_in(base)
+        .expect("create temp dir")
+}
+
+/// A WAT module of `tests/wat`.
+pub fn wat(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../tests/wat/{name}.wat"))
+}
+
+/// A guest of `tests/guests`, built into `<target>/wasm32-wasip1/release` by
+/// `./scripts/dev.sh guests` (the test fails saying so when it is missing).
+pub fn guest(name: &str) -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    let p = target.join(format!("wasm32-wasip1/release/{name}.wasm"));
+    assert!(
+        p.exists(),
+        "guest {} not built: run `./scripts/dev.sh guests`",
+        p.display()
+    );
+    p
 }
 
 /// What a run showed: how it ended, its stdout, and the directory afterwards.
@@ -130,27 +133,30 @@ pub fn seed(dir: &Path) {
 
 /// Runs `wat` on the OANIX shim with a seeded host directory preopened as `/w` (fd 3).
 pub fn run_shim(runner: &Runner, wat: &str, cfg: RunConfig) -> Seen {
-    let dir = TempDir::new("shim");
-    seed(&dir.0);
+    let dir = temp_dir("shim");
+    seed(dir.path());
     let mut ns = Namespace::new();
-    ns.mount("/w", Arc::new(WorkspaceFs::open(&dir.0, false).unwrap()))
-        .unwrap();
+    ns.mount(
+        "/w",
+        Arc::new(WorkspaceFs::open(dir.path(), false).unwrap()),
+    )
+    .unwrap();
     let out = runner.run(wat.as_bytes(), ns, cfg);
     Seen {
         end: end(&out),
         stdout: out.stdout,
-        tree: hostfs::dump_host_dir(&dir.0).unwrap(),
+        tree: hostfs::dump_host_dir(dir.path()).unwrap(),
     }
 }
 
 /// Runs `wat` on wasmtime-wasi with a seeded host directory preopened as `/w` (fd 3).
 pub fn run_reference(runner: &ReferenceRunner, wat: &str, cfg: RunConfig) -> Seen {
-    let dir = TempDir::new("ref");
-    seed(&dir.0);
-    let out = runner.run(wat.as_bytes(), &[(&dir.0, "/w")], &cfg);
+    let dir = temp_dir("ref");
+    seed(dir.path());
+    let out = runner.run(wat.as_bytes(), &[(dir.path(), "/w")], &cfg);
     Seen {
         end: end(&out),
         stdout: out.stdout,
-        tree: hostfs::dump_host_dir(&dir.0).unwrap(),
+        tree: hostfs::dump_host_dir(dir.path()).unwrap(),
     }
 }

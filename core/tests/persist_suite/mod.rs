@@ -1,0 +1,138 @@
+//! The persistence rules every store keeps (see `oanix_core::persist`), written once and run
+//! on both stores: IndexedDB in headless Chromium (`persist_idb.rs`) and SQLite natively
+//! (`persist_sqlite.rs`). Each test file implements [`Store`] for its store and calls these
+//! with a fresh, empty database.
+
+use crate::common::sample_namespace as sample;
+use oanix_core::persist::{Loaded, SaveStats};
+use oanix_core::{FileService, FsError, FsPath, FsResult, Namespace};
+
+/// What the suite needs of a store. The IndexedDB store is asynchronous; the SQLite one is
+/// not, and its test runs these futures with a poll that never waits.
+pub trait Store: Sized {
+    /// Saves `ns` as `name`, writing only what changed.
+    async fn save(&self, name: &str, ns: &Namespace) -> FsResult<SaveStats>;
+    /// Restores `name` (`None` if never saved).
+    async fn load(&self, name: &str) -> FsResult<Option<Loaded>>;
+    /// The saved names, sorted.
+    async fn list(&self) -> FsResult<Vec<String>>;
+    /// Deletes `name`.
+    async fn delete(&self, name: &str) -> FsResult<()>;
+    /// A new handle on the same database, sharing nothing with this one (what a reload of
+    /// the page or a new process sees).
+    async fn reopen(&self) -> Self;
+    /// Saves `ns` as `name` but stops the save after one record was written (an error, a
+    /// tab closed): asserts that the store reported the interruption.
+    async fn save_interrupted_after_one(&self, name: &str, ns: &Namespace);
+    /// Overwrites one inode record with something that does not parse.
+    async fn corrupt(&self, name: &str, mount: &str, layer: u32, ino: u64);
+}
+
+/// `ns` is the sample as first saved (`/workspace/a.txt` is `alpha`) and `missing` is not
+/// there: what is left after a save that did not land, or of a record that did not load.
+pub fn assert_previous_state(ns: &Namespace, missing: &str) {
+    assert_eq!(ns.read_file("/workspace/a.txt").unwrap(), b"alpha");
+    assert_eq!(ns.read_file(missing), Err(FsError::NotFound), "{missing}");
+}
+
+/// Loads `name`, which must have been saved.
+async fn load<S: Store>(db: &S, name: &str) -> Loaded {
+    db.load(name).await.unwrap().expect("saved")
+}
+
+/// Everything comes back, in a fresh handle: files, directories, and a MapFs read-only.
+pub async fn round_trip_restores_every_file<S: Store>(db: S) {
+    let ns = sample();
+    let stats = db.save("main", &ns).await.unwrap();
+    assert!(stats.written >= 5, "{stats:?}");
+    let loaded = load(&db.reopen().await, "main").await;
+    assert!(loaded.problems.is_empty(), "{:?}", loaded.problems);
+    let back = loaded.namespace;
+    assert_eq!(back.read_file("/workspace/a.txt").unwrap(), b"alpha");
+    assert_eq!(back.read_file("/workspace/dir/b.txt").unwrap(), b"beta");
+    assert_eq!(back.read_file("/task/spec.json").unwrap(), b"{}");
+    assert_eq!(
+        back.write_file("/task/x", b"no"),
+        Err(FsError::ReadOnly),
+        "MapFs comes back read-only"
+    );
+    assert!(db.load("never-saved").await.unwrap().is_none());
+}
+
+/// Saves are incremental: nothing when nothing changed, one record for an edit, a delete
+/// and the directory that lost the entry for a removal; a fresh handle sees the result.
+pub async fn an_edit_writes_only_what_changed<S: Store>(db: S) {
+    let ns = sample();
+    db.save("main", &ns).await.unwrap();
+    let again = db.save("main", &ns).await.unwrap();
+    assert_eq!(again.written, 0, "nothing changed: {again:?}");
+    ns.write_file("/workspace/a.txt", b"ALPHA!").unwrap();
+    let edit = db.save("main", &ns).await.unwrap();
+    assert_eq!(edit.written, 1, "only the edited file's inode: {edit:?}");
+    assert_eq!(edit.bytes, 6);
+    ns.remove_file(&FsPath::parse("/workspace/dir/b.txt").unwrap())
+        .unwrap();
+    let removed = db.save("main", &ns).await.unwrap();
+    assert_eq!(removed.deleted, 1, "{removed:?}");
+    assert_eq!(
+        removed.written, 1,
+        "the directory that lost an entry: {removed:?}"
+    );
+    for db in [&db, &db.reopen().await] {
+        let back = load(db, "main").await;
+        assert!(back.problems.is_empty(), "{:?}", back.problems);
+        let back = back.namespace;
+        assert_eq!(back.read_file("/workspace/a.txt").unwrap(), b"ALPHA!");
+        assert_eq!(
+            back.read_file("/workspace/dir/b.txt"),
+            Err(FsError::NotFound)
+        );
+        assert_eq!(back.read_file("/task/spec.json").unwrap(), b"{}");
+        assert_eq!(back.write_file("/task/x", b"no"), Err(FsError::ReadOnly));
+    }
+}
+
+/// A save stopped halfway leaves the previous state, whole.
+pub async fn an_interrupted_save_leaves_the_previous_state<S: Store>(db: S) {
+    let ns = sample();
+    db.save("main", &ns).await.unwrap();
+    ns.write_file("/workspace/a.txt", b"half-saved").unwrap();
+    ns.write_file("/workspace/new.txt", b"new").unwrap();
+    db.save_interrupted_after_one("main", &ns).await;
+    let back = load(&db.reopen().await, "main").await;
+    assert!(back.problems.is_empty(), "{:?}", back.problems);
+    assert_previous_state(&back.namespace, "/workspace/new.txt");
+}
+
+/// An unreadable record is reported and skipped (the entry naming it is dropped); the rest
+/// loads.
+pub async fn a_corrupt_record_is_reported_and_the_rest_loads<S: Store>(db: S) {
+    let ns = sample();
+    db.save("main", &ns).await.unwrap();
+    let ino = ns.metadata("/workspace/dir/b.txt").unwrap().ino;
+    db.corrupt("main", "/workspace", 0, ino).await;
+    let loaded = load(&db, "main").await;
+    assert!(
+        loaded.problems.iter().any(|p| p.contains("unreadable")),
+        "{:?}",
+        loaded.problems
+    );
+    assert_previous_state(&loaded.namespace, "/workspace/dir/b.txt");
+}
+
+/// Several namespaces in one database: listed, each restored, one deleted without touching
+/// the other.
+pub async fn named_namespaces_are_listed_restored_and_deleted<S: Store>(db: S) {
+    let two = sample();
+    two.write_file("/workspace/a.txt", b"second").unwrap();
+    db.save("one", &sample()).await.unwrap();
+    db.save("two", &two).await.unwrap();
+    assert_eq!(db.list().await.unwrap(), ["one", "two"]);
+    let back = load(&db, "two").await.namespace;
+    assert_eq!(back.read_file("/workspace/a.txt").unwrap(), b"second");
+    db.delete("one").await.unwrap();
+    assert_eq!(db.list().await.unwrap(), ["two"]);
+    assert!(db.load("one").await.unwrap().is_none());
+    let still = load(&db, "two").await.namespace;
+    assert_eq!(still.read_file("/workspace/a.txt").unwrap(), b"second");
+}
