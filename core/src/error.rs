@@ -140,12 +140,8 @@ pub enum FsError {
     NoSpace,
     /// The file would grow past the largest size allowed (`EFBIG`).
     FileTooLarge,
-    /// Seek on a stream that cannot seek (`ESPIPE`).
-    NotSeekable,
     /// The peer went away; writing to a closed stream (`EPIPE`).
     BrokenPipe,
-    /// The operation timed out (`ETIMEDOUT`).
-    TimedOut,
     /// The operation was cancelled (`ECANCELED`).
     Cancelled,
     /// Invalid bytes in text that must be UTF-8 (`EILSEQ`).
@@ -182,9 +178,7 @@ impl FsError {
             FsError::Busy => Errno::Busy,
             FsError::NoSpace => Errno::NoSpc,
             FsError::FileTooLarge => Errno::Fbig,
-            FsError::NotSeekable => Errno::Spipe,
             FsError::BrokenPipe => Errno::Pipe,
-            FsError::TimedOut => Errno::TimedOut,
             FsError::Cancelled => Errno::Canceled,
             FsError::IllegalSequence => Errno::Ilseq,
             FsError::NotCapable => Errno::NotCapable,
@@ -255,9 +249,7 @@ impl fmt::Display for FsError {
             FsError::Busy => f.write_str("resource busy"),
             FsError::NoSpace => f.write_str("no space left"),
             FsError::FileTooLarge => f.write_str("file too large"),
-            FsError::NotSeekable => f.write_str("illegal seek on a stream"),
             FsError::BrokenPipe => f.write_str("broken pipe"),
-            FsError::TimedOut => f.write_str("timed out"),
             FsError::Cancelled => f.write_str("cancelled"),
             FsError::IllegalSequence => f.write_str("invalid UTF-8"),
             FsError::NotCapable => f.write_str("path outside the granted capability"),
