@@ -329,6 +329,13 @@ pub trait FileService: MaybeSendSync {
         None
     }
 
+    /// The in-memory tree holding this service's contents, if it is one (MemFs, MapFs):
+    /// lets persistence save only the inodes that changed ([`crate::fs::MemFs::versions`])
+    /// instead of copying the whole tree.
+    fn mem_tree(&self) -> Option<crate::fs::MemFs> {
+        None
+    }
+
     /// A serialisable copy of the contents, if the service can make one.
     fn snapshot(&self) -> Option<ServiceSnapshot> {
         None

@@ -52,6 +52,11 @@ async fn round_trip_restores_every_file() {
 }
 
 #[wasm_bindgen_test]
+async fn a_one_file_edit_in_a_large_namespace_writes_one_record() {
+    persist_suite::a_one_file_edit_in_a_large_namespace_writes_one_record(store("big").await).await;
+}
+
+#[wasm_bindgen_test]
 async fn an_edit_writes_only_what_changed() {
     persist_suite::an_edit_writes_only_what_changed(store("incr").await).await;
 }

@@ -83,6 +83,11 @@ fn round_trip_restores_every_file() {
 }
 
 #[test]
+fn a_one_file_edit_in_a_large_namespace_writes_one_record() {
+    run(persist_suite::a_one_file_edit_in_a_large_namespace_writes_one_record(store("big")));
+}
+
+#[test]
 fn an_edit_writes_only_what_changed() {
     run(persist_suite::an_edit_writes_only_what_changed(store(
         "incr",

@@ -85,6 +85,10 @@ impl FileService for MapFs {
         self.fs.dir_path(ino)
     }
 
+    fn mem_tree(&self) -> Option<MemFs> {
+        Some(self.fs.clone())
+    }
+
     fn readdir(&self, path: &FsPath) -> FsResult<Vec<DirEntry>> {
         self.fs.readdir(path)
     }

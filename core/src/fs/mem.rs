@@ -80,6 +80,9 @@ pub(crate) struct Inode {
     data: Data,
     nlink: u64,
     open: u32,
+    /// Bumped on every change to the inode (not on opens): what incremental persistence
+    /// compares ([`MemFs::versions`]).
+    version: u64,
     atime: Timestamp,
     mtime: Timestamp,
     ctime: Timestamp,
@@ -92,6 +95,7 @@ impl Inode {
             data,
             nlink: 1,
             open: 0,
+            version: 0,
             atime: now,
             mtime: now,
             ctime: now,
@@ -122,7 +126,14 @@ pub(crate) struct Inner {
     total_bytes: u64,
     limits: MemFsLimits,
     readonly: bool,
+    /// The last version handed out (see [`Inode`]'s `version`).
+    clock: u64,
+    /// Identifies this tree (shared by clones) among every MemFs of the process.
+    tree_id: u64,
 }
+
+/// Source of [`Inner::tree_id`]s.
+static NEXT_TREE_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 /// Where a path leads: an existing inode, or a missing last name in an existing directory.
 enum Walk {
@@ -181,6 +192,8 @@ impl MemFs {
                 total_bytes: 0,
                 limits,
                 readonly: false,
+                clock: 0,
+                tree_id: NEXT_TREE_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             })),
         }
     }
@@ -234,8 +247,12 @@ impl Inner {
         self.inodes.get(&ino).ok_or(FsError::NotFound)
     }
 
+    /// The inode, to change it: its version is bumped.
     fn node_mut(&mut self, ino: Ino) -> FsResult<&mut Inode> {
-        self.inodes.get_mut(&ino).ok_or(FsError::NotFound)
+        self.clock += 1;
+        let node = self.inodes.get_mut(&ino).ok_or(FsError::NotFound)?;
+        node.version = self.clock;
+        Ok(node)
     }
 
     fn dir(&self, ino: Ino) -> FsResult<&DirData> {
@@ -337,7 +354,10 @@ impl Inner {
     fn alloc(&mut self, data: Data) -> Ino {
         let ino = self.next_ino;
         self.next_ino += 1;
-        self.inodes.insert(ino, Inode::new(data));
+        self.clock += 1;
+        let mut node = Inode::new(data);
+        node.version = self.clock;
+        self.inodes.insert(ino, node);
         ino
     }
 
@@ -505,7 +525,10 @@ impl FileService for MemFs {
         if opts.truncate && matches!(node.data, Data::File(_)) {
             inner.resize(ino, 0)?;
         }
-        inner.node_mut(ino)?.open += 1;
+        // Counting opens is no change to persist: no version bump.
+        if let Some(node) = inner.inodes.get_mut(&ino) {
+            node.open += 1;
+        }
         Ok(Box::new(MemHandle {
             inner: self.inner.clone(),
             ino,
@@ -522,6 +545,10 @@ impl FileService for MemFs {
 
     fn dir_path(&self, ino: u64) -> Option<FsPath> {
         lock(&self.inner).dir_path(ino)
+    }
+
+    fn mem_tree(&self) -> Option<MemFs> {
+        Some(self.clone())
     }
 
     fn readdir(&self, path: &FsPath) -> FsResult<Vec<DirEntry>> {

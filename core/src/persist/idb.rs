@@ -13,7 +13,7 @@ use crate::{FsError, FsResult, Namespace};
 use js_sys::Array;
 use rexie::{KeyRange, ObjectStore, Rexie, Store, Transaction, TransactionMode};
 use std::cell::RefCell;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use wasm_bindgen::{JsCast, JsValue};
 
 const INODES: &str = "inodes";
@@ -125,17 +125,24 @@ impl IdbStore {
         ns: &Namespace,
         interrupt_after: Option<usize>,
     ) -> FsResult<SaveStats> {
-        let (manifest, inodes) = split(ns);
-        let manifest = to_js(&manifest)?;
-        let known = self.saved.borrow().get(name).cloned().unwrap_or_default();
+        // What this session saved or loaded is what the store holds (one page owns a
+        // database): then its keys need not be listed again (listing 10k keys costs more
+        // than a one-file edit). A first save lists them.
+        let known = self.saved.borrow_mut().remove(name).unwrap_or_default();
         let work = async |tx: &Transaction| {
             let store = tx.store(INODES).map_err(idb)?;
-            let existing: HashSet<InodeKey> = keys_of(&store, name)
-                .await?
-                .iter()
-                .filter_map(parse_key)
-                .collect();
-            let plan = plan(&inodes, &existing, &known);
+            let listed: Vec<InodeKey> = if known.is_empty() {
+                keys_of(&store, name)
+                    .await?
+                    .iter()
+                    .filter_map(parse_key)
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            let cut = split(ns, &known);
+            let manifest = to_js(&cut.manifest)?;
+            let plan = plan(&cut, listed.iter().chain(known.keys()));
             let mut stats = SaveStats {
                 unchanged: plan.unchanged,
                 ..SaveStats::default()
@@ -162,11 +169,19 @@ impl IdbStore {
                 .put(&manifest, Some(&name.into()))
                 .await
                 .map_err(idb)?;
-            Ok((stats, plan.digests))
+            drop(plan);
+            Ok((stats, cut.present))
         };
-        let (stats, digests) = self.atomically(work).await?;
-        self.saved.borrow_mut().insert(name.to_string(), digests);
-        Ok(stats)
+        match self.atomically(work).await {
+            Ok((stats, present)) => {
+                self.saved.borrow_mut().insert(name.to_string(), present);
+                Ok(stats)
+            }
+            Err(e) => {
+                self.saved.borrow_mut().insert(name.to_string(), known);
+                Err(e)
+            }
+        }
     }
 
     /// Restores namespace `name` (`None` if never saved). Unreadable records are reported in

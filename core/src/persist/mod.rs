@@ -3,8 +3,12 @@
 //!
 //! - A saved namespace = a manifest (its mount table as a [`NamespaceSnapshot`] with the
 //!   MemFs/MapFs inode lists left empty) + one record per inode, keyed (mount, layer, ino).
-//! - **Incremental**: a save writes only the inodes whose digest changed since the last save
-//!   or load, deletes the ones that are gone, and rewrites the small manifest.
+//! - **Incremental, O(changed)**: every MemFs inode carries a version bumped when it
+//!   changes ([`crate::fs::MemFs::versions`]); a save compares versions with those of the
+//!   last save or load and copies, encodes and writes only the inodes that changed, deletes
+//!   the ones that are gone, and rewrites the small manifest. No file's bytes are read or
+//!   hashed to find out what changed, so a one-file edit costs one record whatever the size
+//!   of the namespace.
 //! - **Atomic**: one transaction covers a save; on any error it is rolled back, so an
 //!   interrupted save (error, crash, tab closed) leaves the previous state.
 //! - **Corruption is reported, not fatal**: an unreadable record is listed in
@@ -21,7 +25,10 @@ pub use idb::IdbStore;
 #[cfg(not(target_arch = "wasm32"))]
 pub use sqlite::SqliteStore;
 
-use crate::snapshot::{InodeSnapshot, NamespaceSnapshot, NodeSnapshot, ServiceSnapshot};
+use crate::snapshot::{
+    InodeSnapshot, LayerSnapshot, MemFsSnapshot, MountSnapshot, NamespaceSnapshot, NodeSnapshot,
+    ServiceSnapshot,
+};
 use crate::{FsResult, Namespace};
 use std::collections::{HashMap, HashSet};
 use std::hash::{Hash, Hasher};
@@ -50,83 +57,132 @@ pub struct Loaded {
     pub problems: Vec<String>,
 }
 
-/// A digest of an inode's contents and times (what "changed" means for a save).
-pub fn digest(i: &InodeSnapshot) -> u64 {
+/// What a store knows of the records it holds for one namespace: a fingerprint per key
+/// (the tree and version the record was saved or loaded from).
+pub type Known = HashMap<InodeKey, u64>;
+
+fn fingerprint(tree: u64, version: u64) -> u64 {
     let mut h = std::collections::hash_map::DefaultHasher::new();
-    (i.ino, i.nlink, i.atime, i.mtime, i.ctime).hash(&mut h);
-    match &i.node {
-        NodeSnapshot::File { data } => (0u8, data).hash(&mut h),
-        NodeSnapshot::Dir {
-            parent,
-            next_cookie,
-            entries,
-        } => (1u8, parent, next_cookie, entries).hash(&mut h),
-        NodeSnapshot::Symlink { target } => (2u8, target).hash(&mut h),
-    }
+    (tree, version).hash(&mut h);
     h.finish()
 }
 
-/// The inode tables of a namespace's MemFs/MapFs layers, by key, and the manifest (the
-/// snapshot with those tables emptied).
-pub fn split(ns: &Namespace) -> (NamespaceSnapshot, Vec<(InodeKey, InodeSnapshot)>) {
-    let mut snap = ns.snapshot();
-    let mut inodes = Vec::new();
-    for m in &mut snap.mounts {
-        let mount = m.path.to_absolute();
-        for (i, layer) in m.layers.iter_mut().enumerate() {
-            if layer.kind == crate::services::OPFS_KIND {
-                layer.contents = None; // OPFS keeps it; re-mounted by its owner
-            }
-            if let Some(ServiceSnapshot::Mem(t) | ServiceSnapshot::Map(t)) = &mut layer.contents {
-                for node in t.inodes.drain(..) {
-                    inodes.push(((mount.clone(), i as u32, node.ino), node));
-                }
-            }
-        }
-    }
-    (snap, inodes)
+/// A namespace cut for saving: the manifest (its mount table as a snapshot with the
+/// MemFs/MapFs inode lists left empty), the inode records that changed since `known`, and
+/// the fingerprint of every record the namespace has now.
+pub struct Split {
+    /// The manifest.
+    pub manifest: NamespaceSnapshot,
+    /// Records to write (new or changed).
+    pub changed: Vec<(InodeKey, InodeSnapshot)>,
+    /// Every record now, by key.
+    pub present: Known,
 }
 
-/// What a save must do, given the keys stored and the digests known from the last save or
-/// load: the records to write, the keys to delete, the new digests, and counts.
+impl Split {
+    /// Whether a record the namespace has is neither written by this split nor held by
+    /// the store (`existing`): the store lost it, so the save must start from scratch.
+    pub fn misses(&self, existing: &HashSet<InodeKey>) -> bool {
+        let changed: HashSet<&InodeKey> = self.changed.iter().map(|(k, _)| k).collect();
+        self.present
+            .keys()
+            .any(|k| !existing.contains(k) && !changed.contains(k))
+    }
+}
+
+/// Cuts `ns` for a save against `known` (what the store holds). Only changed inodes are
+/// copied; OPFS layers keep their own contents and are left out.
+pub fn split(ns: &Namespace, known: &Known) -> Split {
+    walk(ns, known, true)
+}
+
+/// The fingerprints of every record of `ns` (after a load: what the store now holds).
+pub fn fingerprints(ns: &Namespace) -> Known {
+    walk(ns, &Known::new(), false).present
+}
+
+fn walk(ns: &Namespace, known: &Known, copy: bool) -> Split {
+    let mut out = Split {
+        manifest: NamespaceSnapshot { mounts: Vec::new() },
+        changed: Vec::new(),
+        present: Known::new(),
+    };
+    for m in ns.mounts() {
+        let mount = m.path.to_absolute();
+        let mut layers = Vec::new();
+        for (i, l) in m.layers.iter().enumerate() {
+            let kind = l.service.kind().to_string();
+            let contents = if kind == crate::services::OPFS_KIND {
+                None // OPFS keeps it; re-mounted by its owner
+            } else if let Some(tree) = l.service.mem_tree() {
+                let (id, next_ino, versions) = tree.versions();
+                let mut changed = Vec::new();
+                for (ino, v) in versions {
+                    let key = (mount.clone(), i as u32, ino);
+                    let fp = fingerprint(id, v);
+                    if copy && known.get(&key) != Some(&fp) {
+                        changed.push(ino);
+                    }
+                    out.present.insert(key, fp);
+                }
+                for node in tree.inode_snapshots(&changed) {
+                    out.changed
+                        .push(((mount.clone(), i as u32, node.ino), node));
+                }
+                let table = MemFsSnapshot {
+                    next_ino,
+                    inodes: Vec::new(),
+                };
+                Some(if kind == MAPFS_KIND {
+                    ServiceSnapshot::Map(table)
+                } else {
+                    ServiceSnapshot::Mem(table)
+                })
+            } else {
+                l.service.snapshot()
+            };
+            layers.push(LayerSnapshot {
+                subpath: l.subpath.clone(),
+                kind,
+                contents,
+            });
+        }
+        out.manifest.mounts.push(MountSnapshot {
+            path: m.path,
+            layers,
+        });
+    }
+    out
+}
+
+/// The kind name of [`crate::fs::MapFs`] (its layers are saved as `Map` tables).
+const MAPFS_KIND: &str = "mapfs";
+
+/// What a save must do, given the keys stored: the records to write, the keys to delete,
+/// and counts. (The fingerprints after the save are the split's `present`.)
 pub struct Plan<'a> {
     /// Records to write.
     pub put: Vec<&'a (InodeKey, InodeSnapshot)>,
     /// Keys to delete.
     pub delete: Vec<InodeKey>,
-    /// Digests after the save.
-    pub digests: HashMap<InodeKey, u64>,
     /// Unchanged records.
     pub unchanged: usize,
 }
 
-/// Plans an incremental save of `inodes` over `existing` keys.
-pub fn plan<'a>(
-    inodes: &'a [(InodeKey, InodeSnapshot)],
-    existing: &HashSet<InodeKey>,
-    known: &HashMap<InodeKey, u64>,
+/// Plans an incremental save of `split` over the keys the store holds.
+pub fn plan<'a, 'k>(
+    split: &'a Split,
+    existing: impl IntoIterator<Item = &'k InodeKey>,
 ) -> Plan<'a> {
-    let mut plan = Plan {
-        put: Vec::new(),
-        delete: Vec::new(),
-        digests: HashMap::new(),
-        unchanged: 0,
-    };
-    for rec in inodes {
-        let d = digest(&rec.1);
-        plan.digests.insert(rec.0.clone(), d);
-        if existing.contains(&rec.0) && known.get(&rec.0) == Some(&d) {
-            plan.unchanged += 1;
-        } else {
-            plan.put.push(rec);
-        }
+    Plan {
+        put: split.changed.iter().collect(),
+        delete: existing
+            .into_iter()
+            .filter(|k| !split.present.contains_key(*k))
+            .cloned()
+            .collect(),
+        unchanged: split.present.len() - split.changed.len(),
     }
-    plan.delete = existing
-        .iter()
-        .filter(|k| !plan.digests.contains_key(*k))
-        .cloned()
-        .collect();
-    plan
 }
 
 /// Decoded records (or why each could not be decoded) assembled into a namespace.
@@ -134,13 +190,11 @@ pub fn assemble(
     mut manifest: NamespaceSnapshot,
     records: Vec<(InodeKey, Result<InodeSnapshot, String>)>,
     mut problems: Vec<String>,
-) -> FsResult<(Loaded, HashMap<InodeKey, u64>)> {
+) -> FsResult<(Loaded, Known)> {
     let mut by_layer: HashMap<(String, u32), Vec<InodeSnapshot>> = HashMap::new();
-    let mut digests = HashMap::new();
     for (k, node) in records {
         match node {
             Ok(node) if node.ino == k.2 => {
-                digests.insert(k.clone(), digest(&node));
                 by_layer.entry((k.0, k.1)).or_default().push(node);
             }
             Ok(_) => problems.push(format!("{}: inode {} has a mismatched number", k.0, k.2)),
@@ -186,11 +240,12 @@ pub fn assemble(
             .filter(|p| !self_persisting(p))
             .map(|p| format!("{}: not restorable, skipped", p.to_absolute())),
     );
+    let known = fingerprints(&namespace);
     Ok((
         Loaded {
             namespace,
             problems,
         },
-        digests,
+        known,
     ))
 }

@@ -5,7 +5,7 @@
 //! rules (incremental, atomic, corruption reported, disk full = `NoSpace`) are those of
 //! [`super`]; SQLite's journal makes a crash mid-save roll back to the previous state.
 
-use super::{assemble, plan, split, InodeKey, Loaded, SaveStats};
+use super::{assemble, plan, split, InodeKey, Known, Loaded, SaveStats};
 use crate::service::lock;
 use crate::snapshot::{InodeSnapshot, NamespaceSnapshot, NodeSnapshot};
 use crate::{FsError, FsResult, Namespace};
@@ -68,8 +68,6 @@ impl SqliteStore {
         ns: &Namespace,
         mut before_put: impl FnMut(usize) -> FsResult<()>,
     ) -> FsResult<SaveStats> {
-        let (manifest, inodes) = split(ns);
-        let manifest = serde_json::to_string(&manifest).map_err(|e| FsError::Io(e.to_string()))?;
         let known = lock(&self.saved).get(name).cloned().unwrap_or_default();
         let mut conn = lock(&self.conn);
         let tx = conn.transaction().map_err(db)?;
@@ -80,7 +78,13 @@ impl SqliteStore {
             let rows = q.query_map([name], key_of).map_err(db)?;
             rows.collect::<Result<_, _>>().map_err(db)?
         };
-        let plan = plan(&inodes, &existing, &known);
+        let mut cut = split(ns, &known);
+        if cut.misses(&existing) {
+            cut = split(ns, &Known::new());
+        }
+        let manifest =
+            serde_json::to_string(&cut.manifest).map_err(|e| FsError::Io(e.to_string()))?;
+        let plan = plan(&cut, &existing);
         let mut stats = SaveStats {
             unchanged: plan.unchanged,
             ..SaveStats::default()
@@ -123,7 +127,8 @@ impl SqliteStore {
         )
         .map_err(db)?;
         tx.commit().map_err(db)?;
-        lock(&self.saved).insert(name.to_string(), plan.digests);
+        drop(plan);
+        lock(&self.saved).insert(name.to_string(), cut.present);
         Ok(stats)
     }
 

@@ -92,6 +92,62 @@ pub async fn an_edit_writes_only_what_changed<S: Store>(db: S) {
     }
 }
 
+/// O(changed) by construction: in a namespace of a thousand files, a one-file edit writes
+/// one record of that file's bytes and leaves every other record alone, in the session that
+/// saved it and in one that loaded it; reading files writes nothing.
+pub async fn a_one_file_edit_in_a_large_namespace_writes_one_record<S: Store>(db: S) {
+    let ns = sample();
+    ns.mkdir(&FsPath::parse("/workspace/many").unwrap())
+        .unwrap();
+    for i in 0..1000 {
+        ns.write_file(&format!("/workspace/many/f{i:04}.txt"), &[b'x'; 100])
+            .unwrap();
+    }
+    let first = db.save("big", &ns).await.unwrap();
+    assert_eq!(first.bytes, 100_000 + 5 + 4 + 2, "{first:?}");
+    let total = first.written;
+    ns.read_file("/workspace/many/f0500.txt").unwrap();
+    let read = db.save("big", &ns).await.unwrap();
+    assert_eq!(
+        (read.written, read.deleted),
+        (0, 0),
+        "a read changes nothing: {read:?}"
+    );
+    ns.write_file("/workspace/many/f0007.txt", b"edited")
+        .unwrap();
+    let edit = db.save("big", &ns).await.unwrap();
+    assert_eq!(
+        (edit.written, edit.bytes, edit.deleted),
+        (1, 6, 0),
+        "{edit:?}"
+    );
+    assert_eq!(edit.unchanged, total - 1);
+    // A fresh handle (a reload): the loaded namespace is known to match the store.
+    let db = db.reopen().await;
+    let back = load(&db, "big").await.namespace;
+    back.write_file("/workspace/many/f0999.txt", b"again")
+        .unwrap();
+    let after_load = db.save("big", &back).await.unwrap();
+    assert_eq!(
+        (after_load.written, after_load.bytes, after_load.deleted),
+        (1, 5, 0),
+        "{after_load:?}"
+    );
+    let back = load(&db.reopen().await, "big").await.namespace;
+    assert_eq!(
+        back.read_file("/workspace/many/f0007.txt").unwrap(),
+        b"edited"
+    );
+    assert_eq!(
+        back.read_file("/workspace/many/f0999.txt").unwrap(),
+        b"again"
+    );
+    assert_eq!(
+        back.read_file("/workspace/many/f0001.txt").unwrap(),
+        [b'x'; 100]
+    );
+}
+
 /// A save stopped halfway leaves the previous state, whole.
 pub async fn an_interrupted_save_leaves_the_previous_state<S: Store>(db: S) {
     let ns = sample();

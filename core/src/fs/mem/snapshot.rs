@@ -45,6 +45,7 @@ impl MemFs {
                     data,
                     nlink: node.nlink,
                     open: 0,
+                    version: 0,
                     atime: node.atime,
                     mtime: node.mtime,
                     ctime: node.ctime,
@@ -87,26 +88,7 @@ impl MemFs {
             .inodes
             .iter()
             .filter(|(_, i)| i.nlink > 0)
-            .map(|(ino, i)| InodeSnapshot {
-                ino: *ino,
-                nlink: i.nlink,
-                atime: i.atime,
-                mtime: i.mtime,
-                ctime: i.ctime,
-                node: match &i.data {
-                    Data::File(b) => NodeSnapshot::File { data: b.clone() },
-                    Data::Symlink(t) => NodeSnapshot::Symlink { target: t.clone() },
-                    Data::Dir(d) => NodeSnapshot::Dir {
-                        parent: d.parent,
-                        next_cookie: d.next_cookie,
-                        entries: d
-                            .entries
-                            .iter()
-                            .map(|(n, s)| (n.clone(), s.ino, s.cookie))
-                            .collect(),
-                    },
-                },
-            })
+            .map(|(ino, i)| inode_snapshot(*ino, i))
             .collect();
         inodes.sort_by_key(|i| i.ino);
         MemFsSnapshot {
@@ -118,4 +100,55 @@ impl MemFs {
 
 fn bad_snapshot(why: String) -> FsError {
     FsError::InvalidInput(format!("corrupt MemFs snapshot: {why}"))
+}
+
+impl MemFs {
+    /// For incremental persistence: this tree's identity (shared by clones, unique in the
+    /// process), its next inode number, and the version of every live inode — a changed
+    /// inode has a new version, so comparing with an earlier call finds what changed
+    /// without reading any file's bytes.
+    pub fn versions(&self) -> (u64, u64, Vec<(Ino, u64)>) {
+        let inner = lock(&self.inner);
+        let versions = inner
+            .inodes
+            .iter()
+            .filter(|(_, i)| i.nlink > 0)
+            .map(|(ino, i)| (*ino, i.version))
+            .collect();
+        (inner.tree_id, inner.next_ino, versions)
+    }
+
+    /// Snapshots of the live inodes among `inos` (the changed ones a save writes).
+    pub fn inode_snapshots(&self, inos: &[Ino]) -> Vec<InodeSnapshot> {
+        let inner = lock(&self.inner);
+        inos.iter()
+            .filter_map(|ino| {
+                let i = inner.inodes.get(ino).filter(|i| i.nlink > 0)?;
+                Some(inode_snapshot(*ino, i))
+            })
+            .collect()
+    }
+}
+
+fn inode_snapshot(ino: Ino, i: &Inode) -> InodeSnapshot {
+    InodeSnapshot {
+        ino,
+        nlink: i.nlink,
+        atime: i.atime,
+        mtime: i.mtime,
+        ctime: i.ctime,
+        node: match &i.data {
+            Data::File(b) => NodeSnapshot::File { data: b.clone() },
+            Data::Symlink(t) => NodeSnapshot::Symlink { target: t.clone() },
+            Data::Dir(d) => NodeSnapshot::Dir {
+                parent: d.parent,
+                next_cookie: d.next_cookie,
+                entries: d
+                    .entries
+                    .iter()
+                    .map(|(n, s)| (n.clone(), s.ino, s.cookie))
+                    .collect(),
+            },
+        },
+    }
 }
