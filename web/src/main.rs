@@ -12,6 +12,10 @@ mod app;
 #[cfg(target_arch = "wasm32")]
 mod caps;
 #[cfg(target_arch = "wasm32")]
+mod explorer;
+#[cfg(target_arch = "wasm32")]
+mod files;
+#[cfg(target_arch = "wasm32")]
 mod jobs;
 #[cfg(target_arch = "wasm32")]
 mod nostr;
