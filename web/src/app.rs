@@ -1,10 +1,14 @@
-//! Booting the explorer: restore the saved namespace (IndexedDB) or build the default one,
-//! put `/workspace` on OPFS, grant `/cap`, then hand everything to [`Explorer`].
+//! Booting the explorer: build the page's agent environment ([`crate::world`]), restore
+//! the saved namespace (IndexedDB) or take the environment's, put `/workspace` on OPFS,
+//! grant `/cap`, mount the live `/task`, `/logs`, `/env` and `/jobs`, then hand everything
+//! to [`Explorer`].
 
 use crate::explorer::Explorer;
-use crate::sample::default_namespace;
+use crate::world;
 use leptos::prelude::*;
+use oanix_core::env::OanixEnv;
 use oanix_core::persist::IdbStore;
+use oanix_core::scheduler::Scheduler;
 use oanix_core::services::OpfsFs;
 use oanix_core::{FileService, Namespace};
 use std::rc::Rc;
@@ -14,6 +18,8 @@ use std::sync::Arc;
 #[derive(Clone)]
 pub(crate) struct Start {
     ns: Namespace,
+    env: Rc<OanixEnv>,
+    scheduler: Scheduler,
     store: Option<Rc<IdbStore>>,
     workspace: Option<OpfsFs>,
     notes: Vec<String>,
@@ -63,7 +69,8 @@ pub(crate) const NS_NAME: &str = "default";
 /// Restores the saved namespace, or builds the default one (and saves it). Without
 /// IndexedDB the page still works, unsaved.
 async fn start() -> Result<Start, String> {
-    let default = || default_namespace().map_err(|e| e.to_string());
+    let env = world::build_env().map_err(|e| e.to_string())?;
+    let default = || Ok::<_, String>(env.namespace());
     let (mut ns, store, mut notes) = match IdbStore::open(DB_NAME).await {
         Err(e) => (
             default()?,
@@ -73,7 +80,11 @@ async fn start() -> Result<Start, String> {
         Ok(db) => {
             let db = Rc::new(db);
             match db.load(NS_NAME).await {
-                Ok(Some(loaded)) => (loaded.namespace, Some(db), loaded.problems),
+                Ok(Some(loaded)) => {
+                    let mut problems = loaded.problems;
+                    problems.retain(|p| !world::is_live_mount_note(p));
+                    (loaded.namespace, Some(db), problems)
+                }
                 Ok(None) => (default()?, Some(db), Vec::new()),
                 Err(e) => (
                     default()?,
@@ -89,8 +100,15 @@ async fn start() -> Result<Start, String> {
     if let Err(e) = crate::caps::mount_caps(&mut ns, &crate::caps::default_allowlist()) {
         notes.push(format!("no /cap: {e}"));
     }
+    // The scheduler runs jobs on this namespace (guests in workers, on copies); /jobs
+    // shows them.
+    world::attach_env(&env, &mut ns).map_err(|e| e.to_string())?;
+    let scheduler = Scheduler::new(ns.clone(), 2, 200);
+    world::mount_jobs(&scheduler, &mut ns).map_err(|e| e.to_string())?;
     Ok(Start {
         ns,
+        env: Rc::new(env),
+        scheduler,
         store,
         workspace,
         notes,
@@ -102,14 +120,16 @@ async fn start() -> Result<Start, String> {
 pub fn App() -> impl IntoView {
     let started: RwSignal<Option<Result<Start, String>>, LocalStorage> = RwSignal::new_local(None);
     leptos::task::spawn_local(async move { started.set(Some(start().await)) });
-    move || match started.get() {
+    move || {
+        match started.get() {
         None => view! { <p class="muted loading">"Loading the namespace…"</p> }.into_any(),
         Some(Ok(s)) => {
-            view! { <Explorer ns=s.ns store=s.store workspace=s.workspace notes=s.notes/> }
+            view! { <Explorer ns=s.ns env=s.env scheduler=s.scheduler store=s.store workspace=s.workspace notes=s.notes/> }
                 .into_any()
         }
         Some(Err(e)) => {
             view! { <p class="error">"Could not build the namespace: " {e}</p> }.into_any()
         }
+    }
     }
 }

@@ -1,13 +1,16 @@
 //! The explorer's page: top bar, sidebar (mounts + tree) and the main pane (breadcrumbs,
 //! listing or file view, and the panels).
 
+use crate::agent::AgentPanel;
 use crate::app::NS_NAME;
-use crate::files::{Breadcrumbs, CreateBar, FileView, Listing};
+use crate::files::{dir_writable, Breadcrumbs, CreateBar, FileView, Listing};
 use crate::jobs::JobsPanel;
 use crate::nostr::NostrPanel;
+use crate::review::{ReviewPanel, Reviews};
 use crate::run::{RunPanel, SAMPLE, SAMPLE_NAME};
 use crate::saved::SavedNamespaces;
 use leptos::prelude::*;
+use oanix_core::env::OanixEnv;
 use oanix_core::persist::IdbStore;
 use oanix_core::scheduler::Scheduler;
 use oanix_core::services::OpfsFs;
@@ -91,12 +94,14 @@ pub(crate) enum View {
 #[component]
 pub(crate) fn Explorer(
     ns: Namespace,
+    env: Rc<OanixEnv>,
+    scheduler: Scheduler,
     store: Option<Rc<IdbStore>>,
     workspace: Option<OpfsFs>,
     notes: Vec<String>,
 ) -> impl IntoView {
-    // The scheduler runs jobs on this namespace (guests in workers, on copies).
-    let scheduler = StoredValue::new_local(Scheduler::new(ns.clone(), 2, 200));
+    let scheduler = StoredValue::new_local(scheduler);
+    let env = StoredValue::new_local(env);
     let ns = StoredValue::new_local(ns);
     let workspace = StoredValue::new_local(workspace);
     // The module the Run and Jobs panels use.
@@ -118,6 +123,9 @@ pub(crate) fn Explorer(
     });
     // Bumped whenever the namespace changes (a run wrote to it): views re-read it.
     let (revision, set_revision) = signal(0u64);
+    // Bumped when the live services change (a run's output, status): the agent views re-read.
+    let live = RwSignal::new(0u64);
+    let reviews = Reviews::new(set_revision);
     let saved = RwSignal::new(if store.is_some() {
         "saved".to_string()
     } else {
@@ -230,13 +238,17 @@ pub(crate) fn Explorer(
                     match view_sig.get() {
                         View::Dir(path) => view! {
                             <Listing ns=ns path=path.clone() set_view=set_view/>
-                            <CreateBar ns=ns dir=path changed=set_revision set_view=set_view/>
+                            {ns.with_value(|n| dir_writable(n, &path)).then(|| view! {
+                                <CreateBar ns=ns dir=path changed=set_revision set_view=set_view/>
+                            })}
                         }.into_any(),
                         View::File(path) => view! { <FileView ns=ns path=path changed=set_revision set_view=set_view/> }.into_any(),
                     }
                 }}
-                <RunPanel ns=ns workspace=workspace module=module changed=set_revision/>
-                <JobsPanel scheduler=scheduler module=module changed=set_revision/>
+                <ReviewPanel reviews=reviews/>
+                <RunPanel ns=ns env=env module=module reviews=reviews live=live/>
+                <AgentPanel ns=ns live=live revision=revision/>
+                <JobsPanel ns=ns scheduler=scheduler module=module reviews=reviews changed=set_revision/>
                 <NostrPanel/>
             </main>
         </div>

@@ -311,6 +311,7 @@ pub(crate) fn FileView(
             }
         }
     };
+    let can = ns.with_value(|ns| abilities(ns, &path));
     let body = match ns.with_value(|ns| ns.read_file(&path)) {
         Err(e) => view! { <p class="error">{format!("{path}: {e}")}</p> }.into_any(),
         Ok(bytes) => match String::from_utf8(bytes) {
@@ -334,17 +335,22 @@ pub(crate) fn FileView(
                         class="editor"
                         spellcheck="false"
                         aria-label="File contents"
+                        readonly=!can.save
                         bind:value=draft
                         on:keydown=move |e: web_sys::KeyboardEvent| {
                             if (e.ctrl_key() || e.meta_key()) && e.key() == "s" {
                                 e.prevent_default();
-                                save_key();
+                                if can.save {
+                                    save_key();
+                                }
                             }
                         }
                     ></textarea>
-                    <div class="file-actions">
-                        <button class="primary save-button" on:click=move |_| save()>"Save (Ctrl-S)"</button>
-                    </div>
+                    {can.save.then(|| view! {
+                        <div class="file-actions">
+                            <button class="primary save-button" on:click=move |_| save()>"Save (Ctrl-S)"</button>
+                        </div>
+                    })}
                 }
                 .into_any()
             }
@@ -363,12 +369,68 @@ pub(crate) fn FileView(
         {body}
         <div class="file-actions">
             <button on:click=download>"Download"</button>
-            <input type="text" class="rename-name" aria-label="New name" bind:value=new_name/>
-            <button class="rename-button" on:click=rename>"Rename"</button>
-            <button class="danger" on:click=delete>"Delete…"</button>
+            {can.rename_delete.then(|| view! {
+                <input type="text" class="rename-name" aria-label="New name" bind:value=new_name/>
+                <button class="rename-button" on:click=rename>"Rename"</button>
+                <button class="danger delete-button" on:click=delete>"Delete…"</button>
+            })}
+            {(!can.save).then(|| view! { <span class="muted readonly-note">"read-only"</span> })}
             <span class="file-message" role="status">{move || message.get()}</span>
         </div>
     }
+}
+
+/// What the file view offers for a file: only what its service can do.
+#[derive(Clone, Copy)]
+struct Abilities {
+    /// Replace the contents (Save).
+    save: bool,
+    /// Rename and delete.
+    rename_delete: bool,
+}
+
+/// The kind of the service mounted where `path` is (its longest mount prefix).
+fn mount_kind(ns: &Namespace, path: &str) -> &'static str {
+    ns.mounts()
+        .into_iter()
+        .filter(|m| {
+            let mp = m.path.to_absolute();
+            mp == "/" || path == mp || path.starts_with(&format!("{mp}/"))
+        })
+        .max_by_key(|m| m.path.as_str().len())
+        .and_then(|m| m.layers.first().map(|l| l.service.kind()))
+        .unwrap_or("")
+}
+
+fn abilities(ns: &Namespace, path: &str) -> Abilities {
+    let writable = ns.metadata(path).is_ok_and(|m| !m.readonly);
+    match mount_kind(ns, path) {
+        // Fixed sets of files: some writable in place (result.json, a job's ctl), none
+        // renamed or deleted.
+        "taskfs" | "jobsfs" | "funcfs" => Abilities {
+            save: writable,
+            rename_delete: false,
+        },
+        // Append-only logs: a save would truncate (refused), nothing is removed.
+        "logsfs" => Abilities {
+            save: false,
+            rename_delete: false,
+        },
+        _ => Abilities {
+            save: writable,
+            rename_delete: writable,
+        },
+    }
+}
+
+/// Whether new files can be made in `dir` (a writable directory of a general service).
+pub(crate) fn dir_writable(ns: &Namespace, dir: &str) -> bool {
+    let writable = ns.metadata(dir).is_ok_and(|m| !m.readonly);
+    writable
+        && !matches!(
+            mount_kind(ns, dir),
+            "taskfs" | "jobsfs" | "funcfs" | "logsfs"
+        )
 }
 
 /// How much of a binary file the hex view shows.
