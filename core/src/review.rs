@@ -4,25 +4,56 @@
 //!
 //! [`stage`] is how a run that worked on a *copy* (e.g. a guest in a browser worker that
 //! returns a snapshot of its namespace) becomes an overlay: for each root (a mount the run
-//! had), the result's tree is written into the overlay wherever it differs from the live
-//! view — new and changed files, new directories — and what the result no longer has is
-//! removed. Nothing reaches the live services until the overlay is committed.
+//! had), what the run changed (its result against the copy it started from) is written
+//! into the overlay — new and changed files, new directories, deletions. Nothing reaches
+//! the live services until the overlay is committed.
 
 use crate::error::{FsError, FsResult};
 use crate::fs::CowFs;
 use crate::path::FsPath;
 use crate::service::{read_all, write_all_at, FileKind, FileService, OpenOptions};
 
-/// Makes `cow`'s view of each of `roots` equal `result`'s (same paths in both), except the
-/// paths in `skip` (e.g. mount points the run did not have), which are left alone.
+/// Stages a run's result into `cow` (an overlay over the live namespace): for each of
+/// `roots`, what the run changed between `before` (the copy it started from) and `after`
+/// (what it left) is written into the overlay — added and modified files, new directories,
+/// deletions — and everything the run did not change is left as the live namespace has it
+/// now (edits made meanwhile survive a commit). Without `before`, the overlay's view of each
+/// root is made equal to `after`. Paths in `skip` (e.g. mount points the run did not have)
+/// are left alone.
 pub fn stage(
     cow: &CowFs,
-    result: &dyn FileService,
+    before: Option<&dyn FileService>,
+    after: &dyn FileService,
     roots: &[FsPath],
     skip: &[FsPath],
 ) -> FsResult<()> {
     for root in roots {
-        sync_dir(cow, result, root, skip)?;
+        sync_dir(cow, before, after, root, skip)?;
+    }
+    Ok(())
+}
+
+fn lstat(fs: &dyn FileService, path: &FsPath) -> FsResult<Option<crate::Metadata>> {
+    match fs.lstat(path) {
+        Ok(m) => Ok(Some(m)),
+        Err(FsError::NotFound) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// `mkdir -p` in the overlay.
+fn ensure_dir(cow: &CowFs, dir: &FsPath) -> FsResult<()> {
+    let mut cur = FsPath::root();
+    for comp in dir.components() {
+        cur = cur.join_name(comp);
+        match lstat(cow, &cur)? {
+            Some(m) if m.is_dir() => {}
+            Some(_) => {
+                cow.remove_file(&cur)?;
+                cow.mkdir(&cur)?;
+            }
+            None => cow.mkdir(&cur)?,
+        }
     }
     Ok(())
 }
@@ -48,12 +79,25 @@ fn remove_tree(fs: &dyn FileService, path: &FsPath) -> FsResult<()> {
     }
 }
 
-fn sync_dir(cow: &CowFs, result: &dyn FileService, dir: &FsPath, skip: &[FsPath]) -> FsResult<()> {
-    let want = result.readdir(dir)?;
-    let have = cow.readdir(dir)?;
-    for h in &have {
+fn sync_dir(
+    cow: &CowFs,
+    before: Option<&dyn FileService>,
+    after: &dyn FileService,
+    dir: &FsPath,
+    skip: &[FsPath],
+) -> FsResult<()> {
+    // What the run started from: the copy it was given, else the live view.
+    let base: &dyn FileService = before.unwrap_or(cow);
+    let want = after.readdir(dir)?;
+    let had = match base.readdir(dir) {
+        Ok(v) => v,
+        Err(FsError::NotFound | FsError::NotADirectory) => Vec::new(),
+        Err(e) => return Err(e),
+    };
+    for h in &had {
         let p = dir.join_name(&h.name);
-        if !skip.contains(&p) && !want.iter().any(|w| w.name == h.name) {
+        if !skip.contains(&p) && !want.iter().any(|w| w.name == h.name) && lstat(cow, &p)?.is_some()
+        {
             remove_tree(cow, &p)?;
         }
     }
@@ -62,33 +106,30 @@ fn sync_dir(cow: &CowFs, result: &dyn FileService, dir: &FsPath, skip: &[FsPath]
         if skip.contains(&p) {
             continue;
         }
-        let current = match cow.lstat(&p) {
-            Ok(m) => Some(m),
-            Err(FsError::NotFound) => None,
-            Err(e) => return Err(e),
-        };
+        let prior = lstat(base, &p)?;
         match w.kind {
             FileKind::Dir => {
-                match current {
-                    Some(m) if m.is_dir() => {}
-                    Some(_) => {
+                if !prior.as_ref().is_some_and(|m| m.is_dir()) {
+                    // A directory the run made (possibly over a file).
+                    if lstat(cow, &p)?.is_some_and(|m| !m.is_dir()) {
                         cow.remove_file(&p)?;
-                        cow.mkdir(&p)?;
                     }
-                    None => cow.mkdir(&p)?,
+                    ensure_dir(cow, &p)?;
                 }
-                sync_dir(cow, result, &p, skip)?;
+                sync_dir(cow, before, after, &p, skip)?;
             }
             FileKind::File => {
-                let data = read(result, &p)?;
-                match current {
-                    Some(m) if m.is_dir() => {
-                        remove_tree(cow, &p)?;
-                        write(cow, &p, &data)?;
-                    }
-                    Some(_) if read(cow, &p)? == data => {}
-                    _ => write(cow, &p, &data)?,
+                let data = read(after, &p)?;
+                if prior.is_some_and(|m| !m.is_dir()) && read(base, &p)? == data {
+                    continue; // the run did not change it
                 }
+                match lstat(cow, &p)? {
+                    Some(m) if m.is_dir() => remove_tree(cow, &p)?,
+                    Some(_) if read(cow, &p)? == data => continue,
+                    _ => {}
+                }
+                ensure_dir(cow, dir)?;
+                write(cow, &p, &data)?;
             }
             // Links and streams are not staged (a run's copy holds files and directories).
             _ => {}
@@ -205,7 +246,7 @@ mod tests {
         let (live, copy) = live_and_copy();
         run_on(&copy);
         let cow = CowFs::new(Arc::new(live.clone()));
-        stage(&cow, &copy, &[p("/workspace"), p("/tmp")], &[]).unwrap();
+        stage(&cow, None, &copy, &[p("/workspace"), p("/tmp")], &[]).unwrap();
         // Nothing reached the live namespace yet.
         assert_eq!(
             live.read_file("/workspace/edit.txt").unwrap(),
@@ -240,7 +281,7 @@ mod tests {
         let before = live.snapshot();
         run_on(&copy);
         let cow = CowFs::new(Arc::new(live.clone()));
-        stage(&cow, &copy, &[p("/workspace")], &[]).unwrap();
+        stage(&cow, None, &copy, &[p("/workspace")], &[]).unwrap();
         assert!(!cow.changes().unwrap().is_empty());
         cow.discard();
         drop(cow);
@@ -255,8 +296,50 @@ mod tests {
             .unwrap();
         live.write_file("/workspace/live/x", b"x").unwrap();
         let cow = CowFs::new(Arc::new(live.clone()));
-        stage(&cow, &copy, &[p("/workspace")], &[p("/workspace/live")]).unwrap();
+        stage(
+            &cow,
+            None,
+            &copy,
+            &[p("/workspace")],
+            &[p("/workspace/live")],
+        )
+        .unwrap();
         assert_eq!(cow.changes().unwrap(), vec![]);
+    }
+
+    #[test]
+    fn with_the_starting_copy_only_the_runs_own_changes_are_staged() {
+        let (live, copy) = live_and_copy();
+        let (before, _) = Namespace::from_snapshot(&copy.snapshot()).unwrap();
+        run_on(&copy);
+        // Meanwhile, on the page: a new file and an edit the run knows nothing of.
+        live.write_file("/workspace/mine.txt", b"mine").unwrap();
+        live.write_file("/workspace/keep.txt", b"edited meanwhile\n")
+            .unwrap();
+        let cow = CowFs::new(Arc::new(live.clone()));
+        stage(&cow, Some(&before), &copy, &[p("/workspace")], &[]).unwrap();
+        let changed: Vec<String> = cow
+            .changes()
+            .unwrap()
+            .into_iter()
+            .map(|c| c.path.to_absolute())
+            .collect();
+        assert_eq!(
+            changed,
+            [
+                "/workspace/gone",
+                "/workspace/edit.txt",
+                "/workspace/new",
+                "/workspace/new/b.txt"
+            ]
+        );
+        cow.commit().unwrap();
+        assert_eq!(live.read_file("/workspace/mine.txt").unwrap(), b"mine");
+        assert_eq!(
+            live.read_file("/workspace/keep.txt").unwrap(),
+            b"edited meanwhile\n"
+        );
+        assert_eq!(live.read_file("/workspace/edit.txt").unwrap(), b"one\n2\n");
     }
 
     #[test]

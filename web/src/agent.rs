@@ -132,11 +132,18 @@ fn EnvView(ns: Namespace) -> impl IntoView {
 fn LogsView(ns: Namespace) -> impl IntoView {
     let out = read_text(&ns, "/logs/stdout.log").unwrap_or_else(|e| e);
     let err = read_text(&ns, "/logs/stderr.log").unwrap_or_else(|e| e);
+    // Guest output keeps its ANSI colours, rendered like the Run panel's.
+    let colored = |text: String| {
+        crate::ansi::segments(&text)
+            .into_iter()
+            .map(|s| view! { <span class=s.class>{s.text}</span> })
+            .collect_view()
+    };
     view! {
         <h3>"stdout"</h3>
-        <pre class="run-output logs-stdout">{out}</pre>
+        <pre class="run-output logs-stdout">{colored(out)}</pre>
         <h3>"stderr"</h3>
-        <pre class="run-output logs-stderr">{err}</pre>
+        <pre class="run-output logs-stderr">{colored(err)}</pre>
     }
 }
 

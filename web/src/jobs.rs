@@ -23,10 +23,14 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::{MessageEvent, Worker};
 
 /// Runs each guest in a fresh worker (`oanix-worker`), like the Run panel; `done` gets
-/// each finished guest's command line and the worker's result snapshot (JSON).
+/// each finished guest's command line, the snapshot (JSON) it started from and the one its
+/// worker sent back.
 pub struct WorkerHost {
-    done: Rc<dyn Fn(String, String)>,
+    done: Rc<JobDone>,
 }
+
+/// What [`WorkerHost`] calls when a guest ends: command line, starting snapshot, result.
+type JobDone = dyn Fn(String, &str, String);
 
 /// Terminates the worker when the run is dropped (a cancelled job).
 struct Kill(Worker);
@@ -58,7 +62,7 @@ async fn run_in_worker(
     bytes: Vec<u8>,
     ns: Namespace,
     cfg: RunConfig,
-    done_cb: Rc<dyn Fn(String, String)>,
+    done_cb: Rc<JobDone>,
 ) -> RunOutput {
     let host = |m: String| RunOutput::failed(RunError::Host(m));
     let snapshot = match serde_json::to_string(&ns.snapshot()) {
@@ -79,7 +83,7 @@ async fn run_in_worker(
         .collect();
     set(&msg, "env", &env.into());
     set(&msg, "stdin", &read_stdin(&cfg).into());
-    set(&msg, "snapshot", &snapshot.into());
+    set(&msg, "snapshot", &snapshot.as_str().into());
     let timeout = cfg.timeout.unwrap_or(Duration::from_secs(3600));
     set(&msg, "timeout_ms", &(timeout.as_millis() as f64).into());
     let worker = match Worker::new(crate::run::WORKER_URL) {
@@ -141,7 +145,7 @@ async fn run_in_worker(
     };
     let get = |k: &str| Reflect::get(&d, &k.into()).unwrap_or(JsValue::UNDEFINED);
     if let Some(snap) = get("snapshot").as_string() {
-        done_cb(cfg.args.join(" "), snap);
+        done_cb(cfg.args.join(" "), &snapshot, snap);
     }
     result.exit_code = get("exit_code").as_f64().map(|c| c as i32);
     if let Some(e) = get("error").as_string() {
@@ -194,9 +198,9 @@ pub fn JobsPanel(
         running.set_value(true);
         let s = scheduler.get_value();
         // A finished job's writes are staged against the live namespace and offered.
-        let done = move |label: String, snap: String| {
+        let done = move |label: String, before: &str, snap: String| {
             let label = format!("job: {label}");
-            let said = match ns.with_value(|ns| stage_snapshot(ns, &snap)) {
+            let said = match ns.with_value(|ns| stage_snapshot(ns, before, &snap)) {
                 Ok(cow) => reviews.offer(label.clone(), cow),
                 Err(e) => format!("its changes cannot be staged ({e})"),
             };

@@ -2,9 +2,10 @@
 //!
 //! Design: every run (the Run panel) and every job (the Jobs panel) works on a *copy* of the
 //! namespace in a worker, which sends back a snapshot of its namespace when the guest ends.
-//! That result is staged into a [`CowFs`] over the live namespace
-//! ([`oanix_core::review::stage`]), so [`CowFs::changes`] lists what the run added,
-//! modified and deleted, and nothing has touched the live services yet. The Review panel
+//! What the run changed (that result against the snapshot it started from) is staged into a
+//! [`CowFs`] over the live namespace ([`oanix_core::review::stage`]), so
+//! [`CowFs::changes`] lists what the run added, modified and deleted, and nothing has
+//! touched the live services yet (edits made on the page meanwhile are kept). The Review panel
 //! shows the changes (with a line diff for UTF-8 text files) and offers:
 //! - **Commit**: [`CowFs::commit`] applies them to the live namespace in one synchronous
 //!   step (nothing else runs on the page in between; on an error the overlay is kept and
@@ -104,11 +105,17 @@ impl Reviews {
     }
 }
 
-/// Stages a worker's result snapshot (JSON) into an overlay over `live`: the mounts the
-/// run had are compared; the others (live services, capabilities) are left alone.
-pub fn stage_snapshot(live: &Namespace, json: &str) -> Result<CowFs, String> {
-    let snap: NamespaceSnapshot = serde_json::from_str(json).map_err(|e| e.to_string())?;
-    let (after, _) = Namespace::from_snapshot(&snap).map_err(|e| e.to_string())?;
+/// Stages what a run changed into an overlay over `live`: `before` is the snapshot (JSON)
+/// the worker started from, `after` the one it sent back. Only the mounts the run had are
+/// compared; the others (live services, capabilities) are left alone, and so are the live
+/// namespace's own changes made while the run went on.
+pub fn stage_snapshot(live: &Namespace, before: &str, after: &str) -> Result<CowFs, String> {
+    let restore = |json: &str| -> Result<Namespace, String> {
+        let snap: NamespaceSnapshot = serde_json::from_str(json).map_err(|e| e.to_string())?;
+        let (ns, _) = Namespace::from_snapshot(&snap).map_err(|e| e.to_string())?;
+        Ok(ns)
+    };
+    let (before, after) = (restore(before)?, restore(after)?);
     let roots: Vec<FsPath> = after.mounts().into_iter().map(|m| m.path).collect();
     let skip: Vec<FsPath> = live
         .mounts()
@@ -117,7 +124,7 @@ pub fn stage_snapshot(live: &Namespace, json: &str) -> Result<CowFs, String> {
         .filter(|p| !roots.contains(p))
         .collect();
     let cow = CowFs::new(Arc::new(live.clone()));
-    stage(&cow, &after, &roots, &skip).map_err(|e| e.to_string())?;
+    stage(&cow, Some(&before), &after, &roots, &skip).map_err(|e| e.to_string())?;
     Ok(cow)
 }
 

@@ -71,6 +71,8 @@ pub fn RunPanel(
     // The running guest's argv (for the events and the trajectory).
     let argv_now = StoredValue::new(Vec::<String>::new());
     let runs = StoredValue::new(0u64);
+    // The snapshot the running guest started from (its changes are staged against it).
+    let sent = StoredValue::new(String::new());
     // A request waiting for a fresh worker's `ready` (its handler is not installed before).
     let pending: StoredValue<Option<JsValue>, LocalStorage> = StoredValue::new_local(None);
 
@@ -107,7 +109,12 @@ pub fn RunPanel(
                     .map(|(_, t)| t.as_str())
                     .collect()
             });
-            let stdout: String = stdout.chars().take(4000).collect();
+            // The observation is plain text: ANSI escapes dropped, at most 4000 characters.
+            let stdout: String = ansi::segments(&stdout)
+                .into_iter()
+                .flat_map(|s| s.text.chars().collect::<Vec<_>>())
+                .take(4000)
+                .collect();
             let call = format!("run-{}", runs.get_value());
             env.with_value(|env| {
             env.finish_run(exit_code, error);
@@ -185,7 +192,8 @@ pub fn RunPanel(
                 finish(exit_code, error, &outcome);
                 if let Some(snap) = get("snapshot").as_string() {
                     let label = format!("run: {}", argv_now.get_value().join(" "));
-                    let said = match ns.with_value(|ns| stage_snapshot(ns, &snap)) {
+                    let before = sent.get_value();
+                    let said = match ns.with_value(|ns| stage_snapshot(ns, &before, &snap)) {
                         Ok(cow) => reviews.offer(label, cow),
                         Err(e) => format!("namespace not updated: {e}"),
                     };
@@ -242,7 +250,7 @@ pub fn RunPanel(
                 .and_then(|_| set("args", &argv.into()))
                 .and_then(|_| set("env", &envs.into()))
                 .and_then(|_| set("stdin", &stdin.get_untracked().into()))
-                .and_then(|_| set("snapshot", &snap.into()))
+                .and_then(|_| set("snapshot", &snap.as_str().into()))
                 .and_then(|_| set("allow_net", &allow.into()))
                 .and_then(|_| {
                     set(
@@ -251,6 +259,7 @@ pub fn RunPanel(
                     )
                 })
                 .map_err(|e| format!("{e:?}"))?;
+            sent.set_value(snap);
             Ok((o.into(), argv_list))
         };
         let go = || -> Result<(), String> {
