@@ -153,6 +153,7 @@ try:
           and "hello from a WASI guest" in text(".atif-steps .observation"),
           f"ATIF steps show source, message, tool call and observation ({steps[:200]!r})")
     check("schema_version" not in steps, "the trajectory is not shown as raw JSON")
+    b.script("document.querySelector('.agent-panel').scrollIntoView()")
     screenshot("atif.png")
 
     got = opfs_text("hello-run.txt", "this file was written by hello.wasm\n")
