@@ -3,9 +3,14 @@
 driven over the W3C WebDriver protocol (chromedriver; plain HTTP, no extra packages).
 
 Usage: scripts/e2e-explorer.py URL OUT_DIR [LOOP_WASM [NET_WASM TEST_SERVER_URL]]
-Checks: the page lists the namespace; Run executes the sample guest in the worker and
-streams its coloured output; the file the guest wrote appears in the tree and is still
-there after a reload (IndexedDB); a bad module is
+Checks: the page lists the namespace (a real OanixEnv: /task, /workspace, /logs, /tmp,
+/env, /jobs); read-only files have no Save/Rename/Delete and /task/result.json takes only
+valid JSON; Run executes the sample guest in the worker and streams its coloured output;
+what the guest wrote waits for review (added file, text diff) and appears in the tree only
+after Commit, and is still there after a reload (IndexedDB/OPFS); the Environment, Logs,
+Events and ATIF views show the run (status completed, stdout, events, steps with the tool
+call and its observation); a discarded run leaves no file; "apply without review" applies
+at once; jobs are listed from /jobs and their changes reviewed too; a bad module is
 refused with a message; a spinning guest is stopped by the timeout (the worker is
 terminated) and the page stays responsive; with NET_WASM, the `net` guest reaches the
 loopback test server through /cap/http and /cap/ws from the Run panel (same stdout as
@@ -74,22 +79,82 @@ try:
     paints = b.script("return performance.getEntriesByType('paint')"
                       ".map(e => e.name + ' ' + e.startTime.toFixed(0) + ' ms').join(', ')")
     print(f"info: {paints}")
-    for m in ["/task", "/workspace", "/logs", "/tmp"]:
+    for m in ["/task", "/workspace", "/logs", "/tmp", "/env", "/jobs"]:
         check(m in mounts, f"mount {m} listed")
+    check("taskfs" in mounts and "logsfs" in mounts and "jobsfs" in mounts,
+          f"/task, /logs and /jobs are the standard services ({mounts!r})")
     tree = text(".tree")
     check("spec.json" in tree and "hello.txt" in tree, "tree shows /task/spec.json and /workspace/src/hello.txt")
     check("hello-run.txt" not in tree, "no hello-run.txt before the run")
 
+    # Read-only files offer no Save/Rename/Delete; result.json takes valid JSON only.
+    b.go(URL + "#/task/spec.json")
+    find(".editor")
+    check(not b.exists(".save-button") and not b.exists(".rename-button") and not b.exists(".delete-button")
+          and b.exists(".readonly-note"), "/task/spec.json is shown read-only (no Save, Rename, Delete)")
+    b.go(URL + "#/logs/stdout.log")
+    find(".file-actions")
+    check(not b.exists(".save-button") and not b.exists(".delete-button"),
+          "/logs/stdout.log (append-only) has no Save or Delete")
+    b.go(URL + "#/task/result.json")
+    editor = find(".editor")
+    check(b.exists(".save-button") and not b.exists(".rename-button"),
+          "/task/result.json can be saved but not renamed")
+    b.call("POST", f"/element/{editor}/value", {"text": "{oops"})
+    click(".save-button")
+    msg = wait_text(".file-message", "cannot save")
+    check("cannot save" in msg and "JSON" in msg, f"invalid JSON refused by /task/result.json ({msg!r})")
+    b.call("POST", f"/element/{editor}/clear", {})
+    b.call("POST", f"/element/{editor}/value", {"text": '{"words": 11}'})
+    click(".save-button")
+    b.go(URL + "#/")
+    b.go(URL + "#/task/result.json")
+    got = b.wait_value(".editor", '{"words": 11}')
+    check(got == '{"words": 11}', f"valid JSON saved to /task/result.json ({got!r})")
+    b.go(URL + "#/")
+
     click(".run-button")
     out = wait_text(".run-output", "guest running in your browser")
     check("hello from a WASI guest running in your browser" in out, "sample output streamed to the page")
-    status = wait_text(".run-status", "exit code")
+    status = wait_text(".run-status", "review")
     check("exit code 0" in status, f"exit code shown ({status!r})")
+    check("waiting for review" in status, f"the run's changes wait for review ({status!r})")
     colored = b.call("POST", "/elements", {"using": "css selector", "value": ".run-output .fg-2"})
     check(bool(colored), "ANSI green rendered as a coloured span")
+    review = wait_text(".review", "hello-run.txt")
+    check("added" in review and "/workspace/hello-run.txt" in review,
+          f"the review lists the added /workspace/hello-run.txt ({review!r})")
+    check("+ this file was written by hello.wasm" in text(".review .diff"), "the review shows the text diff")
+    check("hello-run.txt" not in text(".tree"), "before Commit the file is not in the namespace")
+    screenshot("review.png")
+    click(".review-commit")
     tree = wait_text(".tree", "hello-run.txt")
-    check("hello-run.txt" in tree, "the file the guest wrote appears in /workspace")
+    check("hello-run.txt" in tree, "after Commit the file the guest wrote appears in /workspace")
+    check(b.exists(".review-empty"), "nothing left to review after Commit")
     screenshot("explorer.png")
+
+    # The agent views: env and task status, logs, events, the ATIF trajectory as steps.
+    click(".tab-env")
+    env = wait_text(".env-status", "completed")
+    check("explorer" in env and "completed" in env, f"the env status view shows the completed run ({env!r})")
+    task = text(".task-status")
+    check("completed" in task and '"words": 11' in task, f"the task status and result are shown ({task!r})")
+    click(".tab-logs")
+    logs = wait_text(".logs-stdout", "hello from a WASI guest")
+    check("hello from a WASI guest" in logs, "/logs/stdout.log holds the run's output")
+    click(".tab-events")
+    events = wait_text(".events", "run ended")
+    check("run started" in events and "run ended: exit code 0" in events, f"events logged ({events!r})")
+    click(".tab-atif")
+    steps = wait_text(".atif-steps", "wasi.run")
+    n = len(b.call("POST", "/elements", {"using": "css selector", "value": ".atif-step"}))
+    check(n >= 2, f"the trajectory is rendered as steps ({n})")
+    check("user" in steps and "agent" in steps and "wasi.run" in steps
+          and "hello from a WASI guest" in text(".atif-steps .observation"),
+          f"ATIF steps show source, message, tool call and observation ({steps[:200]!r})")
+    check("schema_version" not in steps, "the trajectory is not shown as raw JSON")
+    b.script("document.querySelector('.agent-panel').scrollIntoView()")
+    screenshot("atif.png")
 
     got = opfs_text("hello-run.txt", "this file was written by hello.wasm\n")
     check(got == "this file was written by hello.wasm\n",
@@ -147,6 +212,33 @@ try:
     check("no/such/path" in err, f"unknown path in the URL reported ({err!r})")
     b.go(URL + "#/")
 
+    # Discard: the run's new file never reaches the namespace.
+    b.go(URL + "#/workspace/hello-run.txt")
+    rn = find(".rename-name")
+    b.call("POST", f"/element/{rn}/clear", {})
+    b.call("POST", f"/element/{rn}/value", {"text": "kept.txt"})
+    click(".rename-button")
+    wait_text(".tree", "kept.txt")
+    b.go(URL + "#/workspace")
+    click(".run-button")
+    review = wait_text(".review", "hello-run.txt", timeout=30)
+    check("added" in review, f"a second run's file waits for review ({review!r})")
+    click(".review-discard")
+    b.find(".review-empty")
+    tree = text(".tree")
+    check("hello-run.txt" not in tree and "kept.txt" in tree, "after Discard the namespace is as it was")
+    msg = text(".review-message")
+    check("discarded" in msg, f"discard reported ({msg!r})")
+
+    # The setting: apply without review.
+    click(".auto-apply")
+    click(".run-button")
+    status = wait_text(".run-status", "without review", timeout=30)
+    check("applied without review" in status, f"with the setting the run applies at once ({status!r})")
+    tree = wait_text(".tree", "hello-run.txt")
+    check("hello-run.txt" in tree and b.exists(".review-empty"), "the file is there, nothing to review")
+    click(".auto-apply")
+
     bad = os.path.join(profile, "not-wasm.wasm")
     with open(bad, "w") as f:
         f.write("this is not wasm")
@@ -171,6 +263,14 @@ try:
         status = wait_text(".run-status", "exit code", timeout=20)
         check("exit code 0" in status, "a new worker runs the sample after the timeout")
     # Jobs: three sample jobs complete; a spinning job times out; a running one is cancelled.
+    # Their changes are reviewed like a run's (hello-run.txt renamed away first).
+    b.go(URL + "#/workspace/hello-run.txt")
+    rn = find(".rename-name")
+    b.call("POST", f"/element/{rn}/clear", {})
+    b.call("POST", f"/element/{rn}/value", {"text": "kept2.txt"})
+    click(".rename-button")
+    wait_text(".tree", "kept2.txt")
+    b.go(URL + "#/")
     b.type(".job-count", "3", clear=True)
     click(".queue-button")
     jobs = ""
@@ -180,6 +280,18 @@ try:
             break
         time.sleep(0.2)
     check(jobs.count("completed") >= 3, f"3 sample jobs completed in workers ({jobs!r})")
+    check("#1" in jobs and "#3" in jobs, f"the job list (read from /jobs) lists the jobs ({jobs!r})")
+    b.go(URL + "#/jobs/1")
+    listing = wait_text(".listing", "status")
+    check("stdout" in listing and "ctl" in listing, f"/jobs/1 holds the job's files ({listing!r})")
+    b.go(URL + "#/")
+    review = wait_text(".review-panel", "job:")
+    check("job:" in review and "hello-run.txt" in review, f"a job's changes wait for review ({review[:200]!r})")
+    click(".review-commit")
+    tree = wait_text(".tree", "hello-run.txt")
+    check("hello-run.txt" in tree, "a job's reviewed change is committed")
+    while b.exists(".review-discard"):
+        click(".review-discard")
     if LOOP:
         b.call("POST", f"/element/{find('.run-panel input[type=file]')}/value",
                {"text": os.path.abspath(LOOP)})

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # End-to-end test of the Namespace Explorer: build it with trunk, serve dist/ on 127.0.0.1,
 # and drive it in headless Chromium over WebDriver (scripts/e2e-explorer.py): the namespace
-# listing, running the sample guest in the worker, a bad module, a timeout. Screenshots in
-# target/e2e/.
+# listing (a real OanixEnv), read-only files, running the sample guest in the worker, review
+# (commit, discard, apply without review), the environment/logs/events/ATIF views, jobs
+# from /jobs, a bad module, a timeout. Screenshots in target/e2e/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=target/e2e

@@ -138,6 +138,44 @@ impl OanixEnv {
         lock(&self.history).clone()
     }
 
+    /// Records the start of a run driven elsewhere (e.g. a guest in a browser worker that
+    /// [`Self::run_wasi`] cannot reach): the environment and `/task` become running.
+    /// [`Self::run_wasi`] does this itself.
+    pub fn start_run(&self) {
+        self.record(EnvState::Running);
+        if let Some(t) = &self.task {
+            t.start();
+        }
+    }
+
+    /// Records the end of a run started with [`Self::start_run`]: completed when it
+    /// exited 0, failed otherwise (its exit code, else `error`); `/task`'s status follows.
+    pub fn finish_run(&self, exit_code: Option<i32>, error: Option<String>) {
+        let state = match (exit_code, error) {
+            (Some(0), _) => EnvState::Completed { exit_code: 0 },
+            (Some(code), _) => EnvState::Failed {
+                exit_code: Some(code),
+                error: format!("exited with code {code}"),
+            },
+            (None, Some(e)) => EnvState::Failed {
+                exit_code: None,
+                error: e,
+            },
+            (None, None) => EnvState::Failed {
+                exit_code: None,
+                error: RunError::Host("no exit code".into()).to_string(),
+            },
+        };
+        if let Some(t) = &self.task {
+            match (exit_code, &state) {
+                (Some(code), _) => t.exit(code),
+                (None, EnvState::Failed { error, .. }) => t.fail(error.clone()),
+                _ => {}
+            }
+        }
+        self.record(state);
+    }
+
     fn record(&self, state: EnvState) {
         record(&self.history, state);
     }
@@ -150,36 +188,11 @@ impl OanixEnv {
         bytes: &[u8],
         mut cfg: RunConfig,
     ) -> RunOutput {
-        self.record(EnvState::Running);
-        if let Some(t) = &self.task {
-            t.start();
-        }
+        self.start_run();
         cfg.stdout = Some(tee(&self.logs, 1, cfg.stdout.take()));
         cfg.stderr = Some(tee(&self.logs, 2, cfg.stderr.take()));
         let out = host.run_guest(bytes, self.ns.clone(), cfg).await;
-        let state = match (&out.exit_code, &out.error) {
-            (Some(0), _) => EnvState::Completed { exit_code: 0 },
-            (Some(code), _) => EnvState::Failed {
-                exit_code: Some(*code),
-                error: format!("exited with code {code}"),
-            },
-            (None, Some(e)) => EnvState::Failed {
-                exit_code: None,
-                error: e.to_string(),
-            },
-            (None, None) => EnvState::Failed {
-                exit_code: None,
-                error: RunError::Host("no exit code".into()).to_string(),
-            },
-        };
-        if let Some(t) = &self.task {
-            match (&out.exit_code, &state) {
-                (Some(code), _) => t.exit(*code),
-                (None, EnvState::Failed { error, .. }) => t.fail(error.clone()),
-                _ => {}
-            }
-        }
-        self.record(state);
+        self.finish_run(out.exit_code, out.error.as_ref().map(ToString::to_string));
         out
     }
 }

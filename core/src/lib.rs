@@ -21,6 +21,8 @@
 //!   reusable WebSocket object [`net::WsSocket`] are in [`net`].
 //! - Nostr as files: `/cap/nostr` ([`services::NostrFs`]: NIP-90 job requests, results,
 //!   feedback); events, keys and the relay pool in [`net::nostr`].
+//! - Reviewing a run's changes before they land (stage into a [`CowFs`], line diffs):
+//!   [`review`].
 //! - Serialisable contents for persistence: [`snapshot`]; stores in [`persist`] (IndexedDB
 //!   in the browser, SQLite natively).
 //! - Clocks that work in the browser: [`clock`].
@@ -59,6 +61,7 @@ pub mod namespace;
 pub mod net;
 pub mod path;
 pub mod persist;
+pub mod review;
 pub mod run;
 pub mod scheduler;
 pub mod service;

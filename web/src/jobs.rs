@@ -1,12 +1,16 @@
 //! The Jobs view: a [`Scheduler`] on the page whose guests run in Web Workers
 //! ([`WorkerHost`]: one worker per running job, terminated on cancel or timeout — so even a
-//! guest spinning without syscalls stops). Jobs also appear as files under `/jobs`.
+//! guest spinning without syscalls stops). The job list is read from `/jobs` (the
+//! scheduler's jobs as files) and cancel writes `cancel` to `/jobs/{id}/ctl`. What a job
+//! wrote (in its worker's copy of the namespace) is offered for review like a run's
+//! ([`crate::review`]).
 
+use crate::review::{stage_snapshot, Reviews};
 use js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array};
 use leptos::prelude::*;
 use oanix_core::env::WasiHost;
 use oanix_core::run::{RunConfig, RunError, RunOutput};
-use oanix_core::scheduler::{JobKind, JobSpec, JobState, Module, Scheduler};
+use oanix_core::scheduler::{JobKind, JobSpec, Module, Scheduler};
 use oanix_core::Namespace;
 use std::cell::RefCell;
 use std::future::Future;
@@ -18,8 +22,15 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{MessageEvent, Worker};
 
-/// Runs each guest in a fresh worker (`oanix-worker`), like the Run panel.
-pub struct WorkerHost;
+/// Runs each guest in a fresh worker (`oanix-worker`), like the Run panel; `done` gets
+/// each finished guest's command line, the snapshot (JSON) it started from and the one its
+/// worker sent back.
+pub struct WorkerHost {
+    done: Rc<JobDone>,
+}
+
+/// What [`WorkerHost`] calls when a guest ends: command line, starting snapshot, result.
+type JobDone = dyn Fn(String, &str, String);
 
 /// Terminates the worker when the run is dropped (a cancelled job).
 struct Kill(Worker);
@@ -47,7 +58,12 @@ fn set(o: &Object, k: &str, v: &JsValue) {
     let _ = Reflect::set(o, &k.into(), v);
 }
 
-async fn run_in_worker(bytes: Vec<u8>, ns: Namespace, cfg: RunConfig) -> RunOutput {
+async fn run_in_worker(
+    bytes: Vec<u8>,
+    ns: Namespace,
+    cfg: RunConfig,
+    done_cb: Rc<JobDone>,
+) -> RunOutput {
     let host = |m: String| RunOutput::failed(RunError::Host(m));
     let snapshot = match serde_json::to_string(&ns.snapshot()) {
         Ok(s) => s,
@@ -67,7 +83,7 @@ async fn run_in_worker(bytes: Vec<u8>, ns: Namespace, cfg: RunConfig) -> RunOutp
         .collect();
     set(&msg, "env", &env.into());
     set(&msg, "stdin", &read_stdin(&cfg).into());
-    set(&msg, "snapshot", &snapshot.into());
+    set(&msg, "snapshot", &snapshot.as_str().into());
     let timeout = cfg.timeout.unwrap_or(Duration::from_secs(3600));
     set(&msg, "timeout_ms", &(timeout.as_millis() as f64).into());
     let worker = match Worker::new(crate::run::WORKER_URL) {
@@ -128,6 +144,9 @@ async fn run_in_worker(bytes: Vec<u8>, ns: Namespace, cfg: RunConfig) -> RunOutp
         }
     };
     let get = |k: &str| Reflect::get(&d, &k.into()).unwrap_or(JsValue::UNDEFINED);
+    if let Some(snap) = get("snapshot").as_string() {
+        done_cb(cfg.args.join(" "), &snapshot, snap);
+    }
     result.exit_code = get("exit_code").as_f64().map(|c| c as i32);
     if let Some(e) = get("error").as_string() {
         result.error = Some(match get("error_kind").as_string().as_deref() {
@@ -151,18 +170,21 @@ impl WasiHost for WorkerHost {
         ns: Namespace,
         cfg: RunConfig,
     ) -> Pin<Box<dyn Future<Output = RunOutput> + 'a>> {
-        Box::pin(run_in_worker(bytes.to_vec(), ns, cfg))
+        Box::pin(run_in_worker(bytes.to_vec(), ns, cfg, self.done.clone()))
     }
 }
 
 /// The Jobs panel: queue the Run panel's module as jobs, watch them, cancel them.
 #[component]
 pub fn JobsPanel(
+    ns: StoredValue<Namespace, LocalStorage>,
     scheduler: StoredValue<Scheduler, LocalStorage>,
     module: StoredValue<(String, Vec<u8>), LocalStorage>,
+    reviews: Reviews,
     changed: WriteSignal<u64>,
 ) -> impl IntoView {
     let tick = RwSignal::new(0u64);
+    let status = RwSignal::new(String::new());
     let running = StoredValue::new(false);
     let priority = RwSignal::new("0".to_string());
     let count = RwSignal::new("1".to_string());
@@ -175,8 +197,20 @@ pub fn JobsPanel(
         }
         running.set_value(true);
         let s = scheduler.get_value();
+        // A finished job's writes are staged against the live namespace and offered.
+        let done = move |label: String, before: &str, snap: String| {
+            let label = format!("job: {label}");
+            let said = match ns.with_value(|ns| stage_snapshot(ns, before, &snap)) {
+                Ok(cow) => reviews.offer(label.clone(), cow),
+                Err(e) => format!("its changes cannot be staged ({e})"),
+            };
+            status.set(format!("{label}: {said}"));
+        };
+        let host = WorkerHost {
+            done: Rc::new(done),
+        };
         leptos::task::spawn_local(async move {
-            s.run(&WorkerHost).await;
+            s.run(&host).await;
             running.set_value(false);
             tick.update(|t| *t += 1);
             changed.update(|c| *c += 1);
@@ -241,32 +275,28 @@ pub fn JobsPanel(
                 <label>"Timeout (s) " <input type="number" min="0.1" step="0.1" class="job-timeout" bind:value=timeout/></label>
                 <button class="queue-button" on:click=submit>"Queue the Run panel's module"</button>
             </div>
+            <p class="job-status" role="status">{move || status.get()}</p>
             <table class="listing jobs">
                 <thead><tr><th>"Job"</th><th>"Priority"</th><th>"State"</th><th></th></tr></thead>
                 <tbody>
                     {move || {
                         tick.track();
-                        scheduler
-                            .with_value(|s| s.jobs())
+                        ns.with_value(jobs_from_files)
                             .into_iter()
-                            .rev()
-                            .take(50)
                             .map(|j| {
                                 let id = j.id;
-                                let state = match &j.state {
-                                    JobState::Failed { error, .. } => format!("failed: {error}"),
-                                    s => format!("{s:?}").to_lowercase(),
-                                };
-                                let active = matches!(j.state, JobState::Queued | JobState::Running);
                                 view! {
                                     <tr class="job-row">
                                         <td><button class="link" on:click=move |_| shown.set(Some(id))>{format!("#{id}")}</button></td>
-                                        <td class="num">{j.spec.priority}</td>
-                                        <td class="job-state">{state}</td>
+                                        <td class="num">{j.priority}</td>
+                                        <td class="job-state">{j.state}</td>
                                         <td>
-                                            {active.then(|| view! {
+                                            {j.active.then(|| view! {
                                                 <button class="cancel-job" on:click=move |_| {
-                                                    let _ = scheduler.with_value(|s| s.cancel(id));
+                                                    let ctl = format!("/jobs/{id}/ctl");
+                                                    if let Err(e) = ns.with_value(|ns| ns.write_file(&ctl, b"cancel")) {
+                                                        status.set(format!("cannot cancel #{id}: {e}"));
+                                                    }
                                                     tick.update(|t| *t += 1);
                                                 }>"cancel"</button>
                                             })}
@@ -281,15 +311,58 @@ pub fn JobsPanel(
             <pre class="run-output job-output">
                 {move || {
                     tick.track();
-                    shown.get().and_then(|id| scheduler.with_value(|s| s.job(id))).map(|j| {
-                        format!(
-                            "{}{}",
-                            String::from_utf8_lossy(&j.stdout),
-                            String::from_utf8_lossy(&j.stderr)
-                        )
+                    shown.get().map(|id| {
+                        ns.with_value(|ns| {
+                            ["stdout", "stderr"]
+                                .iter()
+                                .filter_map(|f| ns.read_file(&format!("/jobs/{id}/{f}")).ok())
+                                .map(|b| String::from_utf8_lossy(&b).into_owned())
+                                .collect::<String>()
+                        })
                     })
                 }}
             </pre>
         </section>
     }
+}
+
+/// One row of the job list, as `/jobs/{id}/status` and `spec.json` tell it.
+struct JobRow {
+    id: u64,
+    priority: i64,
+    state: String,
+    active: bool,
+}
+
+/// The newest 50 jobs, read from `/jobs`.
+fn jobs_from_files(ns: &Namespace) -> Vec<JobRow> {
+    let read = |p: String| -> Option<serde_json::Value> {
+        serde_json::from_slice(&ns.read_file(&p).ok()?).ok()
+    };
+    let mut ids: Vec<u64> = ns
+        .list("/jobs")
+        .map(|v| v.into_iter().filter_map(|e| e.name.parse().ok()).collect())
+        .unwrap_or_default();
+    ids.sort_unstable_by(|a, b| b.cmp(a));
+    ids.into_iter()
+        .take(50)
+        .filter_map(|id| {
+            let status = read(format!("/jobs/{id}/status"))?;
+            let priority = read(format!("/jobs/{id}/spec.json"))
+                .and_then(|s| s["priority"].as_i64())
+                .unwrap_or(0);
+            let state = status["state"].as_str().unwrap_or("?").to_string();
+            let active = state == "queued" || state == "running";
+            let state = match status["error"].as_str() {
+                Some(e) => format!("{state}: {e}"),
+                None => state,
+            };
+            Some(JobRow {
+                id,
+                priority,
+                state,
+                active,
+            })
+        })
+        .collect()
 }

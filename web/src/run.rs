@@ -1,14 +1,25 @@
 //! The Run panel: pick (or drop) a `.wasm`, set args/env/stdin, run it in the guest worker
 //! (`oanix-worker`, JSPI) against a snapshot of the namespace, stream its output with ANSI
-//! colours, and apply what it wrote back to the namespace. Cancel and timeouts terminate
-//! the worker (the only way to stop a guest spinning in its own thread).
+//! colours, and offer what it wrote for review ([`crate::review`]: Commit or Discard, or
+//! applied at once with "apply without review"). Cancel and timeouts terminate the worker
+//! (the only way to stop a guest spinning in its own thread).
+//!
+//! Each run is recorded in the page's environment ([`crate::world`]): `/env/status` and
+//! `/task/status` go running → completed/failed, the guest's output is appended to
+//! `/logs/stdout.log` and `stderr.log`, an event marks its start and end, and the
+//! trajectory (`/logs/atif/trajectory.json`) gets two steps: the request (`user`) and the
+//! run as a tool call with its output as the observation (`agent`).
 
 use crate::ansi;
+use crate::review::{stage_snapshot, Reviews};
+use crate::world::{atif_steps, log_event};
 use js_sys::{Array, Object, Reflect, Uint8Array};
 use leptos::prelude::*;
+use oanix_core::env::OanixEnv;
 use oanix_core::scheduler::split_words;
-use oanix_core::services::OpfsFs;
-use oanix_core::{Namespace, NamespaceSnapshot};
+use oanix_core::Namespace;
+use serde_json::json;
+use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{MessageEvent, Worker};
@@ -37,13 +48,14 @@ type Chunk = (u32, String);
 #[component]
 pub fn RunPanel(
     ns: StoredValue<Namespace, LocalStorage>,
-    workspace: StoredValue<Option<OpfsFs>, LocalStorage>,
+    env: StoredValue<Rc<OanixEnv>, LocalStorage>,
     module: StoredValue<(String, Vec<u8>), LocalStorage>,
-    changed: WriteSignal<u64>,
+    reviews: Reviews,
+    live: RwSignal<u64>,
 ) -> impl IntoView {
     let (module_name, set_module_name) = signal(module.with_value(|(n, _)| n.clone()));
     let args = RwSignal::new(String::new());
-    let env = RwSignal::new(String::new());
+    let env_vars = RwSignal::new(String::new());
     let stdin = RwSignal::new(String::new());
     let timeout_s = RwSignal::new("10".to_string());
     let output = RwSignal::new(Vec::<Chunk>::new());
@@ -56,6 +68,11 @@ pub fn RunPanel(
     let worker: StoredValue<Option<Worker>, LocalStorage> = StoredValue::new_local(None);
     let timer: StoredValue<Option<i32>, LocalStorage> = StoredValue::new_local(None);
     let started = StoredValue::new(0.0f64);
+    // The running guest's argv (for the events and the trajectory).
+    let argv_now = StoredValue::new(Vec::<String>::new());
+    let runs = StoredValue::new(0u64);
+    // The snapshot the running guest started from (its changes are staged against it).
+    let sent = StoredValue::new(String::new());
     // A request waiting for a fresh worker's `ready` (its handler is not installed before).
     let pending: StoredValue<Option<JsValue>, LocalStorage> = StoredValue::new_local(None);
 
@@ -82,6 +99,46 @@ pub fn RunPanel(
         }
         timer.set_value(None);
     };
+    // The run's end in the environment: status, an event, the trajectory's steps.
+    let finish =
+        move |exit_code: Option<i32>, error: Option<String>, outcome: &str| {
+            let argv = argv_now.get_value();
+            let stdout: String = output.with_untracked(|o| {
+                o.iter()
+                    .filter(|(fd, _)| *fd == 1)
+                    .map(|(_, t)| t.as_str())
+                    .collect()
+            });
+            // The observation is plain text: ANSI escapes dropped, at most 4000 characters.
+            let stdout: String = ansi::segments(&stdout)
+                .into_iter()
+                .flat_map(|s| s.text.chars().collect::<Vec<_>>())
+                .take(4000)
+                .collect();
+            let call = format!("run-{}", runs.get_value());
+            env.with_value(|env| {
+            env.finish_run(exit_code, error);
+            let level = if exit_code == Some(0) { "info" } else { "warn" };
+            log_event(env.logs(), level, &format!("run ended: {outcome}"), json!({"args": argv}));
+            atif_steps(
+                env.logs(),
+                vec![
+                    json!({"source": "user", "message": format!("Run {}", argv.join(" "))}),
+                    json!({
+                        "source": "agent",
+                        "message": outcome,
+                        "tool_calls": [{
+                            "tool_call_id": call,
+                            "function_name": "wasi.run",
+                            "arguments": {"args": argv},
+                        }],
+                        "observation": {"results": [{"source_call_id": call, "content": stdout}]},
+                    }),
+                ],
+            );
+        });
+            live.update(|n| *n += 1);
+        };
     let kill = move |why: &str| {
         stop_timer();
         if let Some(w) = worker.get_value() {
@@ -93,6 +150,7 @@ pub fn RunPanel(
             let ms = js_sys::Date::now() - started.get_value();
             status.set(format!("{why} after {ms:.0} ms"));
             record(why.to_string(), ms);
+            finish(None, Some(why.to_string()), why);
         }
     };
 
@@ -112,22 +170,34 @@ pub fn RunPanel(
             Some("out") => {
                 let fd = get("fd").as_f64().unwrap_or(1.0) as u32;
                 let text = get("text").as_string().unwrap_or_default();
+                env.with_value(|env| {
+                    let _ = env.logs().append_stream(fd, text.as_bytes());
+                });
                 output.update(|o| o.push((fd, text)));
+                live.update(|n| *n += 1);
             }
             Some("done") => {
                 stop_timer();
                 running.set(false);
                 let ms = get("duration_ms").as_f64().unwrap_or(0.0);
-                let outcome = match (get("exit_code").as_f64(), get("error").as_string()) {
+                let exit_code = get("exit_code").as_f64().map(|c| c as i32);
+                let error = get("error").as_string();
+                let outcome = match (exit_code, &error) {
                     (Some(code), _) => format!("exit code {code}"),
-                    (None, Some(err)) => err,
+                    (None, Some(err)) => err.clone(),
                     (None, None) => "finished".to_string(),
                 };
                 status.set(format!("{outcome} — {ms:.1} ms"));
-                record(outcome, ms);
+                record(outcome.clone(), ms);
+                finish(exit_code, error, &outcome);
                 if let Some(snap) = get("snapshot").as_string() {
-                    apply_snapshot(ns, workspace, &snap, status);
-                    changed.update(|n| *n += 1);
+                    let label = format!("run: {}", argv_now.get_value().join(" "));
+                    let before = sent.get_value();
+                    let said = match ns.with_value(|ns| stage_snapshot(ns, &before, &snap)) {
+                        Ok(cow) => reviews.offer(label, cow),
+                        Err(e) => format!("namespace not updated: {e}"),
+                    };
+                    status.update(|s| s.push_str(&format!(" ({said})")));
                 }
             }
             _ => {}
@@ -151,7 +221,7 @@ pub fn RunPanel(
         if running.get_untracked() {
             return;
         }
-        let request = || -> Result<JsValue, String> {
+        let request = || -> Result<(JsValue, Vec<String>), String> {
             // The page's /cap follows the allowlist too (the worker mounts its own).
             let allow = allow_net.get_untracked();
             ns.try_update_value(|ns| crate::caps::mount_caps(ns, &allow))
@@ -163,14 +233,14 @@ pub fn RunPanel(
             let o = Object::new();
             let set = |k: &str, v: &JsValue| Reflect::set(&o, &k.into(), v).map(|_| ());
             let bytes = module.with_value(|(_, b)| Uint8Array::from(b.as_slice()));
-            let argv: Array = std::iter::once(module_name.get_untracked())
+            let argv_list: Vec<String> = std::iter::once(module_name.get_untracked())
                 .chain(
                     split_words(&args.get_untracked(), false)
                         .map_err(|e| format!("arguments: {e}"))?,
                 )
-                .map(JsValue::from)
                 .collect();
-            let envs: Array = env
+            let argv: Array = argv_list.iter().map(JsValue::from).collect();
+            let envs: Array = env_vars
                 .get_untracked()
                 .lines()
                 .filter_map(|l| l.split_once('='))
@@ -180,7 +250,7 @@ pub fn RunPanel(
                 .and_then(|_| set("args", &argv.into()))
                 .and_then(|_| set("env", &envs.into()))
                 .and_then(|_| set("stdin", &stdin.get_untracked().into()))
-                .and_then(|_| set("snapshot", &snap.into()))
+                .and_then(|_| set("snapshot", &snap.as_str().into()))
                 .and_then(|_| set("allow_net", &allow.into()))
                 .and_then(|_| {
                     set(
@@ -189,14 +259,22 @@ pub fn RunPanel(
                     )
                 })
                 .map_err(|e| format!("{e:?}"))?;
-            Ok(o.into())
+            sent.set_value(snap);
+            Ok((o.into(), argv_list))
         };
         let go = || -> Result<(), String> {
-            let msg = request()?;
+            let (msg, argv) = request()?;
             match ensure_worker()? {
                 (_, true) => pending.set_value(Some(msg)),
                 (w, false) => w.post_message(&msg).map_err(|e| format!("{e:?}"))?,
             }
+            runs.update_value(|n| *n += 1);
+            env.with_value(|env| {
+                env.start_run();
+                log_event(env.logs(), "info", "run started", json!({"args": argv}));
+            });
+            argv_now.set_value(argv);
+            live.update(|n| *n += 1);
             Ok(())
         };
         output.set(Vec::new());
@@ -293,7 +371,7 @@ pub fn RunPanel(
             <div class="run-grid">
                 <label>"Arguments" <input type="text" class="run-args" bind:value=args placeholder="--flag value"/></label>
                 <label>"Timeout (s)" <input type="number" min="0.1" step="0.1" bind:value=timeout_s/></label>
-                <label>"Environment (KEY=VALUE per line)" <textarea rows="2" bind:value=env></textarea></label>
+                <label>"Environment (KEY=VALUE per line)" <textarea rows="2" bind:value=env_vars></textarea></label>
                 <label>"Standard input" <textarea rows="2" bind:value=stdin></textarea></label>
                 <label>"Network allowlist (/cap/http, /cap/ws; empty: no network)"
                     <input type="text" class="run-allow-net" bind:value=allow_net placeholder="127.0.0.1, *.example.org"/>
@@ -336,55 +414,6 @@ pub fn RunPanel(
             </details>
         </section>
     }
-}
-
-/// Replaces the page's namespace with the one the guest left (the worker ran on a copy);
-/// the OPFS `/workspace` stays mounted and takes the guest's tree.
-fn apply_snapshot(
-    ns: StoredValue<Namespace, LocalStorage>,
-    workspace: StoredValue<Option<OpfsFs>, LocalStorage>,
-    json: &str,
-    status: RwSignal<String>,
-) {
-    let restored = serde_json::from_str::<NamespaceSnapshot>(json)
-        .map_err(|e| e.to_string())
-        .and_then(|s| Namespace::from_snapshot(&s).map_err(|e| e.to_string()));
-    let (mut after, skipped) = match restored {
-        Ok(r) => r,
-        Err(e) => {
-            status.update(|s| s.push_str(&format!(" (namespace not updated: {e})")));
-            return;
-        }
-    };
-    if !skipped.is_empty() {
-        status.update(|s| {
-            s.push_str(&format!(
-                " (namespace not updated: {} mount(s) not serialisable)",
-                skipped.len()
-            ))
-        });
-        return;
-    }
-    // The worker's copy had its own /cap; the page keeps its own.
-    ns.with_value(|old| crate::caps::carry_caps(old, &mut after));
-    if let Some(opfs) = workspace.get_value() {
-        let copy = after
-            .mounts()
-            .into_iter()
-            .find(|m| m.path.to_absolute() == "/workspace")
-            .and_then(|m| m.layers.first().map(|l| l.service.clone()));
-        if let Some(copy) = copy {
-            if let Err(e) = opfs.replace_tree(copy.as_ref()) {
-                status.update(|s| s.push_str(&format!(" (/workspace not updated: {e})")));
-            }
-            let _ = after.unmount("/workspace");
-        }
-        let _ = after.mount(
-            "/workspace",
-            std::sync::Arc::new(opfs) as std::sync::Arc<dyn oanix_core::FileService>,
-        );
-    }
-    ns.set_value(after);
 }
 
 fn timeout_ms(s: &str) -> f64 {

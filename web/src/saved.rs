@@ -63,7 +63,10 @@ pub fn SavedNamespaces(
                             restored.mount("/workspace", Arc::new(opfs) as Arc<dyn FileService>);
                     }
                     // The capabilities stay those granted to this page.
-                    ns.with_value(|old| crate::caps::carry_caps(old, &mut restored));
+                    ns.with_value(|old| {
+                        crate::caps::carry_caps(old, &mut restored);
+                        crate::world::carry_live(old, &mut restored);
+                    });
                     ns.set_value(restored);
                     current.set(name.clone());
                     changed.update(|c| *c += 1);

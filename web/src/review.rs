@@ -1,0 +1,272 @@
+//! Review of what a run or a job changed, before it reaches the namespace.
+//!
+//! Design: every run (the Run panel) and every job (the Jobs panel) works on a *copy* of the
+//! namespace in a worker, which sends back a snapshot of its namespace when the guest ends.
+//! What the run changed (that result against the snapshot it started from) is staged into a
+//! [`CowFs`] over the live namespace ([`oanix_core::review::stage`]), so
+//! [`CowFs::changes`] lists what the run added, modified and deleted, and nothing has
+//! touched the live services yet (edits made on the page meanwhile are kept). The Review panel
+//! shows the changes (with a line diff for UTF-8 text files) and offers:
+//! - **Commit**: [`CowFs::commit`] applies them to the live namespace in one synchronous
+//!   step (nothing else runs on the page in between; on an error the overlay is kept and
+//!   the commit can be retried);
+//! - **Discard**: the overlay is dropped; the namespace stays as it was.
+//!
+//! The setting "apply without review" (kept in `localStorage`) commits at once, as before.
+//!
+//! The panel only needs a [`CowFs`] per pending review ([`Reviews::offer`]), not how the
+//! changes were produced: another way of running guests (e.g. directly on an overlay
+//! instead of on a snapshot) offers its overlay the same way.
+
+use leptos::prelude::*;
+use oanix_core::review::{line_diff, stage, DiffLine};
+use oanix_core::{
+    Change, ChangeKind, CowFs, FileKind, FileService, FsPath, Namespace, NamespaceSnapshot,
+    OpenOptions,
+};
+use std::sync::Arc;
+
+/// One run's changes waiting for Commit or Discard.
+#[derive(Clone)]
+pub struct Review {
+    id: u64,
+    /// What ran (shown as the review's title).
+    label: String,
+    cow: CowFs,
+    changes: Vec<Change>,
+}
+
+/// The queue of pending reviews and the "apply without review" setting (all `Copy`).
+#[derive(Clone, Copy)]
+pub struct Reviews {
+    pending: RwSignal<Vec<Review>, LocalStorage>,
+    /// Commit runs' changes at once, without review.
+    pub auto_apply: RwSignal<bool>,
+    next: StoredValue<u64>,
+    changed: WriteSignal<u64>,
+}
+
+/// Where the setting is kept.
+const AUTO_KEY: &str = "oanix-explorer.apply-without-review";
+
+fn local_storage() -> Option<web_sys::Storage> {
+    web_sys::window().and_then(|w| w.local_storage().ok().flatten())
+}
+
+impl Reviews {
+    /// An empty queue; `changed` is bumped when a commit changes the namespace.
+    pub fn new(changed: WriteSignal<u64>) -> Self {
+        let auto = local_storage()
+            .and_then(|s| s.get_item(AUTO_KEY).ok().flatten())
+            .is_some_and(|v| v == "1");
+        Reviews {
+            pending: RwSignal::new_local(Vec::new()),
+            auto_apply: RwSignal::new(auto),
+            next: StoredValue::new(1),
+            changed,
+        }
+    }
+
+    /// Offers the changes staged in `cow`: queued for review, or committed at once when
+    /// the setting says so. Returns what happened, for the caller's status line.
+    pub fn offer(&self, label: String, cow: CowFs) -> String {
+        let changes = match cow.changes() {
+            Ok(c) => c,
+            Err(e) => return format!("its changes cannot be listed: {e}"),
+        };
+        if changes.is_empty() {
+            return "no changes to the namespace".into();
+        }
+        let n = changes.len();
+        if self.auto_apply.get_untracked() {
+            return match cow.commit() {
+                Ok(_) => {
+                    self.changed.update(|c| *c += 1);
+                    format!("{n} change(s) applied without review")
+                }
+                Err(e) => format!("changes NOT applied: {e}"),
+            };
+        }
+        let id = self.next.get_value();
+        self.next.set_value(id + 1);
+        self.pending.update(|p| {
+            p.push(Review {
+                id,
+                label,
+                cow,
+                changes,
+            })
+        });
+        format!("{n} change(s) waiting for review")
+    }
+
+    fn remove(&self, id: u64) {
+        self.pending.update(|p| p.retain(|r| r.id != id));
+    }
+}
+
+/// Stages what a run changed into an overlay over `live`: `before` is the snapshot (JSON)
+/// the worker started from, `after` the one it sent back. Only the mounts the run had are
+/// compared; the others (live services, capabilities) are left alone, and so are the live
+/// namespace's own changes made while the run went on.
+pub fn stage_snapshot(live: &Namespace, before: &str, after: &str) -> Result<CowFs, String> {
+    let restore = |json: &str| -> Result<Namespace, String> {
+        let snap: NamespaceSnapshot = serde_json::from_str(json).map_err(|e| e.to_string())?;
+        let (ns, _) = Namespace::from_snapshot(&snap).map_err(|e| e.to_string())?;
+        Ok(ns)
+    };
+    let (before, after) = (restore(before)?, restore(after)?);
+    let roots: Vec<FsPath> = after.mounts().into_iter().map(|m| m.path).collect();
+    let skip: Vec<FsPath> = live
+        .mounts()
+        .into_iter()
+        .map(|m| m.path)
+        .filter(|p| !roots.contains(p))
+        .collect();
+    let cow = CowFs::new(Arc::new(live.clone()));
+    stage(&cow, Some(&before), &after, &roots, &skip).map_err(|e| e.to_string())?;
+    Ok(cow)
+}
+
+/// Text files larger than this are not diffed.
+const DIFF_MAX: usize = 256 << 10;
+
+fn read(fs: &dyn FileService, path: &FsPath) -> Option<Vec<u8>> {
+    let h = fs.open(path, &OpenOptions::read()).ok()?;
+    oanix_core::service::read_all(h.as_ref()).ok()
+}
+
+/// The diff of one changed file, or why there is none.
+fn file_diff(cow: &CowFs, c: &Change) -> Result<Vec<DiffLine>, String> {
+    let before = match c.kind {
+        ChangeKind::Added => Vec::new(),
+        _ => read(cow.base().as_ref(), &c.path).unwrap_or_default(),
+    };
+    let after = match c.kind {
+        ChangeKind::Deleted => Vec::new(),
+        _ => read(cow, &c.path).unwrap_or_default(),
+    };
+    if before.len().max(after.len()) > DIFF_MAX {
+        return Err(format!("{} bytes: too large to diff", after.len()));
+    }
+    match (String::from_utf8(before), String::from_utf8(after)) {
+        (Ok(b), Ok(a)) => Ok(line_diff(&b, &a)),
+        (_, after) => Err(format!(
+            "binary file ({} bytes)",
+            after.map_or_else(|e| e.into_bytes().len(), |s| s.len())
+        )),
+    }
+}
+
+/// The pending reviews, newest last, and the setting.
+#[component]
+pub fn ReviewPanel(reviews: Reviews) -> impl IntoView {
+    let auto = reviews.auto_apply;
+    let message = RwSignal::new(String::new());
+    view! {
+        <section class="review-panel" aria-label="Review changes">
+            <h2>"Review"</h2>
+            <label class="review-setting">
+                <input
+                    type="checkbox"
+                    class="auto-apply"
+                    prop:checked=move || auto.get()
+                    on:change=move |e| {
+                        let on = event_target_checked(&e);
+                        auto.set(on);
+                        if let Some(s) = local_storage() {
+                            let _ = s.set_item(AUTO_KEY, if on { "1" } else { "0" });
+                        }
+                    }
+                />
+                " Apply runs and jobs without review"
+            </label>
+            <span class="review-message" role="status">{move || message.get()}</span>
+            {move || {
+                let list = reviews.pending.get();
+                if list.is_empty() {
+                    view! { <p class="muted review-empty">"Nothing to review."</p> }.into_any()
+                } else {
+                    list.into_iter()
+                        .map(|r| view! { <ReviewItem review=r reviews=reviews message=message/> })
+                        .collect_view()
+                        .into_any()
+                }
+            }}
+        </section>
+    }
+}
+
+#[component]
+fn ReviewItem(review: Review, reviews: Reviews, message: RwSignal<String>) -> impl IntoView {
+    let (id, label) = (review.id, review.label.clone());
+    let cow = StoredValue::new_local(review.cow.clone());
+    let commit = {
+        let label = label.clone();
+        move |_| match cow.with_value(CowFs::commit) {
+            Ok(applied) => {
+                reviews.remove(id);
+                reviews.changed.update(|c| *c += 1);
+                message.set(format!("{label}: {} change(s) committed", applied.len()));
+            }
+            Err(e) => message.set(format!("{label}: commit failed ({e}); nothing lost, retry")),
+        }
+    };
+    let discard = move |_| {
+        cow.with_value(CowFs::discard);
+        reviews.remove(id);
+        message.set(format!("{label}: changes discarded"));
+    };
+    let rows = review
+        .changes
+        .iter()
+        .map(|c| {
+            let kind = match c.kind {
+                ChangeKind::Added => "added",
+                ChangeKind::Modified => "modified",
+                ChangeKind::Deleted => "deleted",
+            };
+            let path = c.path.to_absolute();
+            let diff =
+                (c.file_kind == FileKind::File).then(|| cow.with_value(|cow| file_diff(cow, c)));
+            view! {
+                <li class=format!("change change-{kind}")>
+                    <span class="change-kind">{kind}</span>
+                    " "
+                    <code class="change-path">{path}</code>
+                    {c.file_kind.eq(&FileKind::Dir).then_some(" (directory)")}
+                    {diff.map(|d| match d {
+                        Ok(lines) => view! { <Diff lines=lines/> }.into_any(),
+                        Err(why) => view! { <span class="muted">" — " {why}</span> }.into_any(),
+                    })}
+                </li>
+            }
+        })
+        .collect_view();
+    view! {
+        <div class="review" data-review=id>
+            <h3>{review.label}</h3>
+            <ul class="changes">{rows}</ul>
+            <div class="run-actions">
+                <button class="primary review-commit" on:click=commit>"Commit"</button>
+                <button class="review-discard" on:click=discard>"Discard"</button>
+            </div>
+        </div>
+    }
+}
+
+#[component]
+fn Diff(lines: Vec<DiffLine>) -> impl IntoView {
+    view! {
+        <pre class="diff">
+            {lines
+                .into_iter()
+                .map(|l| match l {
+                    DiffLine::Same(t) => view! { <span class="diff-same">{format!("  {t}\n")}</span> },
+                    DiffLine::Added(t) => view! { <span class="diff-added">{format!("+ {t}\n")}</span> },
+                    DiffLine::Removed(t) => view! { <span class="diff-removed">{format!("- {t}\n")}</span> },
+                })
+                .collect_view()}
+        </pre>
+    }
+}
