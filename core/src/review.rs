@@ -11,7 +11,7 @@
 use crate::error::{FsError, FsResult};
 use crate::fs::CowFs;
 use crate::path::FsPath;
-use crate::service::{read_all, write_all_at, FileKind, FileService, OpenOptions};
+use crate::service::{read_all, write_all_at, FileKind, FileService, Follow, OpenOptions};
 
 /// Stages a run's result into `cow` (an overlay over the live namespace): for each of
 /// `roots`, what the run changed between `before` (the copy it started from) and `after`
@@ -34,7 +34,7 @@ pub fn stage(
 }
 
 fn lstat(fs: &dyn FileService, path: &FsPath) -> FsResult<Option<crate::Metadata>> {
-    match fs.lstat(path) {
+    match fs.stat(path, Follow::No) {
         Ok(m) => Ok(Some(m)),
         Err(FsError::NotFound) => Ok(None),
         Err(e) => Err(e),
@@ -69,7 +69,7 @@ fn write(fs: &dyn FileService, path: &FsPath, data: &[u8]) -> FsResult<()> {
 
 /// Removes a file or a whole tree.
 fn remove_tree(fs: &dyn FileService, path: &FsPath) -> FsResult<()> {
-    if fs.lstat(path)?.is_dir() {
+    if fs.stat(path, Follow::No)?.is_dir() {
         for e in fs.readdir(path)? {
             remove_tree(fs, &path.join_name(&e.name))?;
         }
