@@ -320,16 +320,54 @@ async fn wait(w: Wait) {
 }
 
 /// The closures behind the imports; kept alive for as long as the guest runs.
-type Keep = Vec<Closure<dyn FnMut(u32, Array) -> Result<JsValue, JsValue>>>;
+type Keep = Vec<Closure<dyn FnMut() -> Result<JsValue, JsValue>>>;
+
+/// Most parameters of a preview1 function (`path_open` has 9).
+const MAX_PARAMS: usize = 16;
+
+thread_local! {
+    /// Per function of [`FUNCS`], a factory of its import wrapper (compiled once per page):
+    /// given the call closure and the argument slots (memory, byte offset), it returns a JS
+    /// function of the function's own arity that stores its arguments in the slots and
+    /// calls the closure — no rest array, no JS call per argument, nothing allocated.
+    static WRAPPERS: Vec<Function> = FUNCS.iter().map(|f| wrapper_factory(f.params)).collect();
+}
+
+fn wrapper_factory(params: &[Ty]) -> Function {
+    let names: Vec<String> = (0..params.len()).map(|i| format!("a{i}")).collect();
+    let stores: String = params
+        .iter()
+        .enumerate()
+        .map(|(i, ty)| match ty {
+            // i32 arguments arrive as numbers, i64 ones as BigInts: each into its slot.
+            Ty::I32 => format!("f[{i}]=a{i};"),
+            Ty::I64 => format!("g[{i}]=a{i};"),
+        })
+        .collect();
+    let body = format!(
+        "let f = new Float64Array(mem.buffer, off, {MAX_PARAMS}), \
+         g = new BigInt64Array(mem.buffer, off, {MAX_PARAMS}); \
+         return function({}) {{ \
+           if (f.length === 0) {{ f = new Float64Array(mem.buffer, off, {MAX_PARAMS}); \
+             g = new BigInt64Array(mem.buffer, off, {MAX_PARAMS}); }} \
+           {stores} return d(); }};",
+        names.join(",")
+    );
+    Function::new_with_args("d, mem, off", &body)
+}
 
 /// The `wasi_snapshot_preview1` import object for one guest.
 fn imports(guest: &Shared) -> Result<(Object, Keep), RunError> {
     let host = |e: JsValue| RunError::Host(js_message(&e));
     let ns = Object::new();
-    let wrap = Function::new_with_args("d, i", "return function(...a) { return d(i, a); }");
     let suspending: Function = Reflect::get(&webassembly_namespace(), &"Suspending".into())
         .map_err(host)?
         .unchecked_into();
+    // The argument slots: in this module's own memory, where the wrappers write them
+    // (8 bytes each: an f64 for an i32 argument, an i64 for an i64 one).
+    let slots: Rc<[Cell<u64>]> = (0..MAX_PARAMS).map(|_| Cell::new(0)).collect();
+    let offset = JsValue::from(slots.as_ptr() as usize as u32);
+    let host_memory = wasm_bindgen::memory();
     let mut keep: Keep = Vec::new();
     for (
         index,
@@ -339,18 +377,25 @@ fn imports(guest: &Shared) -> Result<(Object, Keep), RunError> {
     ) in FUNCS.iter().enumerate()
     {
         let g = guest.clone();
+        let slots = slots.clone();
         let blocking = func.may_block();
-        let closure = Closure::<dyn FnMut(u32, Array) -> Result<JsValue, JsValue>>::new(
-            move |_index: u32, args: Array| -> Result<JsValue, JsValue> {
-                let raw = raw_args(params, &args);
-                if !blocking {
-                    return match call(&g, func, &raw) {
-                        Outcome::Wait(_) => Err(js_sys::Error::new("unexpected wait").into()),
-                        done => finish(&g, done),
-                    };
-                }
+        let closure = Closure::<dyn FnMut() -> Result<JsValue, JsValue>>::new(
+            move || -> Result<JsValue, JsValue> {
+                let raw = raw_args(params, &slots);
+                let raw = &raw[..params.len()];
+                // Every call is tried synchronously first: a blocking import (wrapped in
+                // `WebAssembly.Suspending`) returns a plain value when it has its answer,
+                // and JSPI suspends the guest only for the promise of a call that must
+                // wait — not for every write to a file.
+                let first = match call(&g, func, raw) {
+                    Outcome::Wait(w) if blocking => w,
+                    Outcome::Wait(_) => return Err(js_sys::Error::new("unexpected wait").into()),
+                    done => return finish(&g, done),
+                };
                 let g = g.clone();
+                let raw = raw.to_vec();
                 Ok(future_to_promise(async move {
+                    wait(first).await;
                     loop {
                         match call(&g, func, &raw) {
                             Outcome::Wait(w) => wait(w).await,
@@ -361,8 +406,8 @@ fn imports(guest: &Shared) -> Result<(Object, Keep), RunError> {
                 .into())
             },
         );
-        let f = wrap
-            .call2(&JsValue::NULL, closure.as_ref(), &(index as u32).into())
+        let f = WRAPPERS
+            .with(|w| w[index].call3(&JsValue::NULL, closure.as_ref(), &host_memory, &offset))
             .map_err(host)?;
         let f = if blocking {
             Reflect::construct(&suspending, &Array::of1(&f)).map_err(host)?
@@ -377,19 +422,18 @@ fn imports(guest: &Shared) -> Result<(Object, Keep), RunError> {
     Ok((imports, keep))
 }
 
-/// Arguments as the shim takes them: i32 zero-extended, i64 as is.
-fn raw_args(params: &[Ty], args: &Array) -> Vec<i64> {
-    params
-        .iter()
-        .enumerate()
-        .map(|(i, ty)| {
-            let v = args.get(i as u32);
-            match ty {
-                Ty::I32 => v.as_f64().map_or(0, |x| x as i64 as i32 as u32 as i64),
-                Ty::I64 => i64::try_from(v).unwrap_or(0),
-            }
-        })
-        .collect()
+/// Arguments as the shim takes them, from the slots the wrapper filled: i32 zero-extended,
+/// i64 as is.
+fn raw_args(params: &[Ty], slots: &[Cell<u64>]) -> [i64; MAX_PARAMS] {
+    let mut raw = [0i64; MAX_PARAMS];
+    for (i, ty) in params.iter().enumerate() {
+        let bits = slots[i].get();
+        raw[i] = match ty {
+            Ty::I32 => f64::from_bits(bits) as i64 as i32 as u32 as i64,
+            Ty::I64 => bits as i64,
+        };
+    }
+    raw
 }
 
 fn call(g: &Shared, func: Func, raw: &[i64]) -> Outcome {
@@ -405,7 +449,9 @@ fn call(g: &Shared, func: Func, raw: &[i64]) -> Outcome {
         return Outcome::Return(Errno::Fault);
     };
     if let Some(max) = *max_memory {
-        if memory_size(&mem.memory) > max {
+        // Growing the memory detaches the buffer behind the kept view (length 0): only
+        // then can the size have changed.
+        if mem.all.borrow().length() == 0 && memory_size(&mem.memory) > max {
             *memory_exceeded = true;
             return Outcome::Exit(u32::MAX);
         }
