@@ -118,7 +118,7 @@ try:
     check("hello from a WASI guest running in your browser" in out, "sample output streamed to the page")
     status = wait_text(".run-status", "review")
     check("exit code 0" in status, f"exit code shown ({status!r})")
-    check("waiting for review" in status, f"the run's changes wait for review ({status!r})")
+    check("sent to the Review panel" in status, f"the run's changes wait for review ({status!r})")
     colored = b.call("POST", "/elements", {"using": "css selector", "value": ".run-output .fg-2"})
     check(bool(colored), "ANSI green rendered as a coloured span")
     review = wait_text(".review", "hello-run.txt")

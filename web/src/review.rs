@@ -97,7 +97,7 @@ impl Reviews {
                 changes,
             })
         });
-        format!("{n} change(s) waiting for review")
+        format!("{n} change(s) sent to the Review panel")
     }
 
     fn remove(&self, id: u64) {
