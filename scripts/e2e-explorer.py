@@ -18,7 +18,7 @@ tests/net_guest.stdout) and the WebSocket view lists its connections; with
 OANIX_E2E_NOSTR_RELAY/_MODULE set, the Nostr panel's kind-5600 job runs on `oanix provider`
 and its stdout is shown. Saves screenshots in OUT_DIR.
 """
-import os, sys, time
+import os, re, sys, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from webdriver import Browser  # noqa: E402
@@ -281,6 +281,20 @@ try:
         time.sleep(0.2)
     check(jobs.count("completed") >= 3, f"3 sample jobs completed in workers ({jobs!r})")
     check("#1" in jobs and "#3" in jobs, f"the job list (read from /jobs) lists the jobs ({jobs!r})")
+    # The pool keeps workers warm: three more jobs of the same module compile nothing more.
+    def compiled():
+        m = re.search(r"(\d+) job\(s\) ran, module\(s\) compiled (\d+) time", text(".job-pool"))
+        return (int(m.group(1)), int(m.group(2))) if m else (0, -1)
+    ran, first = compiled()
+    check(ran == 3 and 1 <= first <= 2, f"3 jobs ran on at most 2 workers ({text('.job-pool')!r})")
+    click(".queue-button")
+    for _ in range(100):
+        if compiled()[0] >= 6:
+            break
+        time.sleep(0.2)
+    ran, again = compiled()
+    check(ran == 6 and again == first,
+          f"3 more jobs reuse the pool's compiled module ({text('.job-pool')!r})")
     b.go(URL + "#/jobs/1")
     listing = wait_text(".listing", "status")
     check("stdout" in listing and "ctl" in listing, f"/jobs/1 holds the job's files ({listing!r})")

@@ -1,5 +1,6 @@
 //! The Jobs view: a [`Scheduler`] on the page whose guests run in Web Workers
-//! ([`WorkerHost`]: one worker per running job, terminated on cancel or timeout — so even a
+//! ([`WorkerHost`]: a pool of workers kept warm — each compiles a module once and runs job
+//! after job — and a running job's worker is terminated on cancel or timeout, so even a
 //! guest spinning without syscalls stops). The job list is read from `/jobs` (the
 //! scheduler's jobs as files) and cancel writes `cancel` to `/jobs/{id}/ctl`. What a job
 //! wrote (in its worker's copy of the namespace) is offered for review like a run's
@@ -32,12 +33,56 @@ pub struct WorkerHost {
 /// What [`WorkerHost`] calls when a guest ends: command line, starting snapshot, result.
 type JobDone = dyn Fn(String, &str, String);
 
-/// Terminates the worker when the run is dropped (a cancelled job).
-struct Kill(Worker);
+/// Most idle workers kept warm (the scheduler runs two jobs at once).
+const MAX_IDLE: usize = 4;
+
+/// The job workers' pool: idle workers (each with the number of modules it has compiled),
+/// and counts for the Jobs panel.
+#[derive(Default)]
+struct Pool {
+    idle: Vec<(Worker, u64)>,
+    /// Modules compiled by all job workers so far.
+    compiles: u64,
+    /// Jobs that ran to their end in a worker.
+    jobs: u64,
+}
+
+thread_local! {
+    /// Job workers are reused: each keeps its compiled modules, so a module (say a 10 MB
+    /// coreutils) is compiled once per worker of the pool, not once per job. A worker whose
+    /// job timed out or was cancelled is terminated, not reused.
+    static POOL: RefCell<Pool> = RefCell::new(Pool::default());
+}
+
+/// What the Jobs panel shows of the pool: idle workers, compiles, jobs run.
+pub fn pool_figures() -> (usize, u64, u64) {
+    POOL.with(|p| {
+        let p = p.borrow();
+        (p.idle.len(), p.compiles, p.jobs)
+    })
+}
+
+/// Terminates the worker when the run is dropped (a cancelled job) unless it was handed
+/// back to the pool.
+struct Kill(Option<Worker>);
 
 impl Drop for Kill {
     fn drop(&mut self) {
-        self.0.terminate();
+        if let Some(w) = self.0.take() {
+            w.terminate();
+        }
+    }
+}
+
+/// The page's listener on a worker for one job; unset (then freed) when the job ends.
+struct Listening {
+    worker: Worker,
+    _on: Closure<dyn FnMut(MessageEvent)>,
+}
+
+impl Drop for Listening {
+    fn drop(&mut self) {
+        self.worker.set_onmessage(None);
     }
 }
 
@@ -86,18 +131,24 @@ async fn run_in_worker(
     set(&msg, "snapshot", &snapshot.as_str().into());
     let timeout = cfg.timeout.unwrap_or(Duration::from_secs(3600));
     set(&msg, "timeout_ms", &(timeout.as_millis() as f64).into());
-    let worker = match Worker::new(crate::run::WORKER_URL) {
-        Ok(w) => Kill(w),
-        Err(e) => return host(format!("cannot start a worker: {e:?}")),
+    let (worker, compiled_before, fresh) = match POOL.with(|p| p.borrow_mut().idle.pop()) {
+        Some((w, n)) => (w, n, false),
+        None => match Worker::new(crate::run::WORKER_URL) {
+            Ok(w) => (w, 0, true),
+            Err(e) => return host(format!("cannot start a worker: {e:?}")),
+        },
     };
+    let mut kill = Kill(Some(worker.clone()));
     let stdout = Rc::new(RefCell::new(Vec::new()));
     let stderr = Rc::new(RefCell::new(Vec::new()));
-    let (out, err, w) = (stdout.clone(), stderr.clone(), worker.0.clone());
+    let resolver: Rc<RefCell<Option<Function>>> = Rc::default();
     let done = Promise::new(&mut |resolve: Function, _| {
-        let (out, err, target) = (out.clone(), err.clone(), w.clone());
-        let msg = msg.clone();
-        let w = w.clone();
-        let on = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
+        *resolver.borrow_mut() = Some(resolve);
+    });
+    let on = {
+        let (out, err, w, msg) = (stdout.clone(), stderr.clone(), worker.clone(), msg.clone());
+        let resolver = resolver.clone();
+        Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
             let d = e.data();
             let get = |k: &str| Reflect::get(&d, &k.into()).unwrap_or(JsValue::UNDEFINED);
             match get("kind").as_string().as_deref() {
@@ -114,14 +165,25 @@ async fn run_in_worker(
                     sink.borrow_mut().extend_from_slice(text.as_bytes());
                 }
                 Some("done") => {
-                    let _ = resolve.call1(&JsValue::NULL, &d);
+                    if let Some(resolve) = resolver.borrow().as_ref() {
+                        let _ = resolve.call1(&JsValue::NULL, &d);
+                    }
                 }
                 _ => {}
             }
-        });
-        target.set_onmessage(Some(on.as_ref().unchecked_ref()));
-        on.forget(); // freed with the worker
-    });
+        })
+    };
+    worker.set_onmessage(Some(on.as_ref().unchecked_ref()));
+    let listening = Listening {
+        worker: worker.clone(),
+        _on: on,
+    };
+    if !fresh {
+        // A pooled worker is ready already.
+        if let Err(e) = worker.post_message(&msg) {
+            return host(format!("cannot reach a pooled worker: {e:?}"));
+        }
+    }
     // The hard timeout: a spinning guest is stopped by terminating its worker.
     let limit = Promise::new(&mut |resolve: Function, _| {
         let st: Option<Function> = web_sys::window()
@@ -144,6 +206,23 @@ async fn run_in_worker(
         }
     };
     let get = |k: &str| Reflect::get(&d, &k.into()).unwrap_or(JsValue::UNDEFINED);
+    // The job ended in its worker: back to the pool (warm), unless the pool is full.
+    drop(listening);
+    let compiled = get("compiles")
+        .as_f64()
+        .map_or(compiled_before, |n| n as u64);
+    if let Some(w) = kill.0.take() {
+        POOL.with(|p| {
+            let mut p = p.borrow_mut();
+            p.compiles += compiled.saturating_sub(compiled_before);
+            p.jobs += 1;
+            if p.idle.len() < MAX_IDLE {
+                p.idle.push((w, compiled));
+            } else {
+                w.terminate();
+            }
+        });
+    }
     if let Some(snap) = get("snapshot").as_string() {
         done_cb(cfg.args.join(" "), &snapshot, snap);
     }
@@ -276,6 +355,15 @@ pub fn JobsPanel(
                 <button class="queue-button" on:click=submit>"Queue the Run panel's module"</button>
             </div>
             <p class="job-status" role="status">{move || status.get()}</p>
+            <p class="job-pool">
+                {move || {
+                    tick.track();
+                    let (idle, compiles, jobs) = pool_figures();
+                    format!(
+                        "worker pool: {idle} idle; {jobs} job(s) ran, module(s) compiled {compiles} time(s)"
+                    )
+                }}
+            </p>
             <table class="listing jobs">
                 <thead><tr><th>"Job"</th><th>"Priority"</th><th>"State"</th><th></th></tr></thead>
                 <tbody>

@@ -12,7 +12,9 @@
 //!   `{ kind: "ws", conns: [{ id, state, url, error }] }` (WebSocket states, on change)
 //! - worker → page, at the end: `{ kind: "done", exit_code: number | null,
 //!   error: string | null, error_kind: "invalid" | "trap" | "timeout" | "memory" | "setup" |
-//!   "host" | null, duration_ms: number, snapshot: string | null }`
+//!   "host" | null, duration_ms: number, snapshot: string | null, compiles: number }`
+//!   (`compiles`: modules this worker compiled so far; a worker runs message after message
+//!   and keeps its compiled modules, which is how the page's job pool stays warm)
 #![forbid(unsafe_code)]
 #![cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 // Services are single-threaded on wasm32 (they may hold JS objects): an `Arc` of one is not
@@ -77,6 +79,8 @@ mod worker {
                     ("error_kind", kind),
                     ("duration_ms", ms.into()),
                     ("snapshot", snap.map_or(JsValue::NULL, Into::into)),
+                    // Modules this worker has compiled so far (its cache serves the rest).
+                    ("compiles", (runner.compile_count() as f64).into()),
                 ],
             )
         };
