@@ -7,6 +7,7 @@ use crate::namespace::Namespace;
 use crate::path::FsPath;
 use crate::service::Follow;
 use crate::service::{FileHandle, FileService, Interest};
+use std::borrow::Cow;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -337,21 +338,22 @@ impl WasiCtx {
     /// not climb above. A directory opened by `path_open` is found by its inode: renamed
     /// (by this guest or another in the namespace), the fd follows it; removed, or on a
     /// service that cannot say where it went, `ENOENT` (never whatever took its name).
-    pub(crate) fn dir_at(&self, fd: u32) -> Result<(FsPath, FsPath), Errno> {
+    pub(crate) fn dir_at(&self, fd: u32) -> Result<(Cow<'_, FsPath>, Cow<'_, FsPath>), Errno> {
         let FdKind::Dir {
             path, root, ino, ..
         } = &self.entry(fd)?.kind
         else {
             return Err(Errno::NotDir);
         };
+        // A preopen (the hot path: every call on a path under it) is borrowed as it is.
         let Some(ino) = *ino else {
-            return Ok((path.clone(), root.clone()));
+            return Ok((Cow::Borrowed(path), Cow::Borrowed(root)));
         };
         match self.ns.stat(path, Follow::No) {
-            Ok(m) if m.ino == ino && m.is_dir() => Ok((path.clone(), path.clone())),
+            Ok(m) if m.ino == ino && m.is_dir() => Ok((Cow::Borrowed(path), Cow::Borrowed(path))),
             _ => {
                 let now = self.ns.locate_dir(path, ino).ok_or(Errno::NoEnt)?;
-                Ok((now.clone(), now))
+                Ok((Cow::Owned(now.clone()), Cow::Owned(now)))
             }
         }
     }

@@ -442,7 +442,7 @@ impl WasiCtx {
             return Err(Errno::Badf); // as wasmtime: a file fd lacks the FD_READDIR right
         };
         let (dir, _) = self.dir_at(fd)?;
-        let path = &dir;
+        let path: &crate::path::FsPath = &dir;
         let dir_ino = self.ns.stat(path, Follow::Yes)?.ino;
         let parent_ino = path
             .parent()
