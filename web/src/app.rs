@@ -17,12 +17,12 @@ use std::sync::Arc;
 /// The namespace the page starts with, where it is saved, and what loading reported.
 #[derive(Clone)]
 pub(crate) struct Start {
-    ns: Namespace,
-    env: Rc<OanixEnv>,
-    scheduler: Scheduler,
-    store: Option<Rc<IdbStore>>,
-    workspace: Option<OpfsFs>,
-    notes: Vec<String>,
+    pub(crate) ns: Namespace,
+    pub(crate) env: Rc<OanixEnv>,
+    pub(crate) scheduler: Scheduler,
+    pub(crate) store: Option<Rc<IdbStore>>,
+    pub(crate) workspace: Option<OpfsFs>,
+    pub(crate) notes: Vec<String>,
 }
 
 /// The OPFS directory that holds `/workspace`.
@@ -120,16 +120,11 @@ async fn start() -> Result<Start, String> {
 pub fn App() -> impl IntoView {
     let started: RwSignal<Option<Result<Start, String>>, LocalStorage> = RwSignal::new_local(None);
     leptos::task::spawn_local(async move { started.set(Some(start().await)) });
-    move || {
-        match started.get() {
+    move || match started.get() {
         None => view! { <p class="muted loading">"Loading the namespace…"</p> }.into_any(),
-        Some(Ok(s)) => {
-            view! { <Explorer ns=s.ns env=s.env scheduler=s.scheduler store=s.store workspace=s.workspace notes=s.notes/> }
-                .into_any()
-        }
+        Some(Ok(s)) => view! { <Explorer start=s/> }.into_any(),
         Some(Err(e)) => {
             view! { <p class="error">"Could not build the namespace: " {e}</p> }.into_any()
         }
-    }
     }
 }

@@ -2,7 +2,7 @@
 //! listing or file view, and the panels).
 
 use crate::agent::AgentPanel;
-use crate::app::NS_NAME;
+use crate::app::{Start, NS_NAME};
 use crate::files::{dir_writable, Breadcrumbs, CreateBar, FileView, Listing};
 use crate::jobs::JobsPanel;
 use crate::nostr::NostrPanel;
@@ -10,13 +10,8 @@ use crate::review::{ReviewPanel, Reviews};
 use crate::run::{RunPanel, SAMPLE, SAMPLE_NAME};
 use crate::saved::SavedNamespaces;
 use leptos::prelude::*;
-use oanix_core::env::OanixEnv;
-use oanix_core::persist::IdbStore;
-use oanix_core::scheduler::Scheduler;
-use oanix_core::services::OpfsFs;
 use oanix_core::FsError;
 use oanix_core::{FileKind, FsPath, Namespace};
-use std::rc::Rc;
 
 /// One row of the sidebar tree.
 #[derive(Clone, Debug, PartialEq)]
@@ -92,14 +87,15 @@ pub(crate) enum View {
 }
 
 #[component]
-pub(crate) fn Explorer(
-    ns: Namespace,
-    env: Rc<OanixEnv>,
-    scheduler: Scheduler,
-    store: Option<Rc<IdbStore>>,
-    workspace: Option<OpfsFs>,
-    notes: Vec<String>,
-) -> impl IntoView {
+pub(crate) fn Explorer(start: Start) -> impl IntoView {
+    let Start {
+        ns,
+        env,
+        scheduler,
+        store,
+        workspace,
+        notes,
+    } = start;
     let scheduler = StoredValue::new_local(scheduler);
     let env = StoredValue::new_local(env);
     let ns = StoredValue::new_local(ns);
