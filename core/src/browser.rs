@@ -8,10 +8,16 @@
 //! so nothing spins and the thread's event loop keeps running. JSPI needs no cross-origin
 //! isolation (SharedArrayBuffer + `Atomics.wait` would) and is on by default in Chromium.
 //!
-//! Guests should run in a Web Worker so the page stays responsive: a CPU-bound guest cannot
-//! be pre-empted inside its own thread, so the worker's owner enforces the hard timeout by
-//! terminating it. [`BrowserRunner::run`] itself stops a guest that is blocked (in a
-//! suspending import) past [`RunConfig::timeout`], and checks the memory limit at every call.
+//! Time slices: a module rewritten by [`crate::instrument`] calls `oanix.tick` every few
+//! thousand function entries and loop iterations. The host's `tick` (also suspending)
+//! returns at once while the guest's slice lasts ([`SLICE`]) and otherwise yields to the
+//! event loop, so a guest — even one spinning without a single WASI call — can share the
+//! page's main thread with the UI and with other guests, and [`RunControl::stop`] or the
+//! timeout unwinds it at its next tick. Modules that are not instrumented run as well, but
+//! only yield when they block in a WASI call (run those in a worker).
+//!
+//! [`BrowserRunner::run`] stops a guest that is blocked (in a suspending import) past
+//! [`RunConfig::timeout`], and checks the memory limit at every call and tick.
 
 use crate::run::{RunConfig, RunError, RunOutput};
 use crate::wasi::{Errno, Func, FuncSpec, GuestMemory, Outcome, Ty, Wait, WasiCtx, FUNCS, MODULE};
@@ -23,7 +29,7 @@ use std::future::Future;
 use std::hash::{Hash, Hasher};
 use std::pin::Pin;
 use std::rc::Rc;
-use std::task::Poll;
+use std::task::{Poll, Waker};
 use std::time::Duration;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -31,6 +37,49 @@ use wasm_bindgen_futures::{future_to_promise, JsFuture};
 
 /// Property of the object thrown to unwind a guest that called `proc_exit`.
 const EXIT_KEY: &str = "__oanix_exit";
+
+/// How long an instrumented guest runs before its `tick` yields to the event loop.
+pub const SLICE: Duration = Duration::from_millis(8);
+
+/// Stops a running guest from outside (a Stop button, a cancelled job): the guest is
+/// unwound at its next WASI call or tick, and a guest suspended in a wait is woken for it.
+/// Nothing the guest wrote before is undone; the namespace stays usable.
+#[derive(Default)]
+pub struct RunControl {
+    stopped: Cell<bool>,
+    wakers: RefCell<Vec<Waker>>,
+}
+
+impl RunControl {
+    /// A control for one run.
+    pub fn new() -> Rc<Self> {
+        Rc::new(Self::default())
+    }
+
+    /// Asks the guest to stop.
+    pub fn stop(&self) {
+        self.stopped.set(true);
+        self.wakers.borrow_mut().drain(..).for_each(Waker::wake);
+    }
+
+    /// Whether [`Self::stop`] was called.
+    pub fn is_stopped(&self) -> bool {
+        self.stopped.get()
+    }
+
+    /// Resolves once [`Self::stop`] is called.
+    async fn stopped(&self) {
+        std::future::poll_fn(|cx| {
+            if self.stopped.get() {
+                Poll::Ready(())
+            } else {
+                self.wakers.borrow_mut().push(cx.waker().clone());
+                Poll::Pending
+            }
+        })
+        .await
+    }
+}
 
 /// The guest's `WebAssembly.Memory` as [`GuestMemory`]. A view of the whole buffer is kept
 /// between calls; when the guest grows its memory the old buffer is detached (length 0) and
@@ -85,6 +134,35 @@ struct Guest {
     memory_exceeded: bool,
     /// Set when a host call found the run's deadline passed.
     timed_out: bool,
+    /// Set when a host call or tick unwound the guest for [`RunControl::stop`].
+    cancelled: bool,
+    control: Rc<RunControl>,
+    /// When the guest's current time slice began ([`clock::monotonic`] ns).
+    slice_start: u64,
+}
+
+impl Guest {
+    /// Why the guest must be unwound now, if it must: stopped, past its deadline, or grown
+    /// past its memory limit.
+    fn must_stop(&mut self) -> Option<&'static str> {
+        if self.control.is_stopped() {
+            self.cancelled = true;
+            return Some("stopped on request");
+        }
+        if self.wasi.past_deadline() {
+            self.timed_out = true;
+            return Some("deadline passed");
+        }
+        if let (Some(max), Some(mem)) = (self.max_memory, self.memory.as_ref()) {
+            // Growing the memory detaches the buffer behind the kept view (length 0): only
+            // then can the size have changed.
+            if mem.all.borrow().length() == 0 && memory_size(&mem.memory) > max {
+                self.memory_exceeded = true;
+                return Some("guest exceeded its memory limit");
+            }
+        }
+        None
+    }
 }
 
 type Shared = Rc<RefCell<Guest>>;
@@ -146,9 +224,32 @@ impl BrowserRunner {
     /// Runs a guest to completion (or error) in namespace `ns`.
     pub async fn run(&self, bytes: &[u8], ns: Namespace, cfg: RunConfig) -> RunOutput {
         let started = clock::monotonic();
+        match self.module(bytes).await {
+            Ok(module) => self.run_module(&module, ns, cfg, RunControl::new()).await,
+            Err(e) => RunOutput {
+                duration: Duration::from_nanos(clock::monotonic().saturating_sub(started)),
+                ..RunOutput::failed(e)
+            },
+        }
+    }
+
+    /// Runs a compiled guest (e.g. one [`crate::instrument`]ed and compiled in a worker) in
+    /// namespace `ns`, in place: what it writes lands in `ns`'s services as it goes.
+    /// `control` stops it from outside.
+    pub async fn run_module(
+        &self,
+        module: &WebAssembly::Module,
+        ns: Namespace,
+        cfg: RunConfig,
+        control: Rc<RunControl>,
+    ) -> RunOutput {
+        let started = clock::monotonic();
         let stdout = cfg.stdout.clone().unwrap_or_default();
         let stderr = cfg.stderr.clone().unwrap_or_default();
-        let mut out = match self.run_inner(bytes, ns, &cfg, &stdout, &stderr).await {
+        let mut out = match self
+            .run_inner(module, ns, &cfg, &stdout, &stderr, control)
+            .await
+        {
             Ok(code) => RunOutput {
                 exit_code: Some(code),
                 ..Default::default()
@@ -163,18 +264,18 @@ impl BrowserRunner {
 
     async fn run_inner(
         &self,
-        bytes: &[u8],
+        module: &WebAssembly::Module,
         ns: Namespace,
         cfg: &RunConfig,
         stdout: &crate::wasi::OutputPipe,
         stderr: &crate::wasi::OutputPipe,
+        control: Rc<RunControl>,
     ) -> Result<i32, RunError> {
         if !Self::supported() {
             return Err(RunError::Host(
                 "this browser lacks JSPI (WebAssembly.Suspending/promising)".into(),
             ));
         }
-        let module = self.module(bytes).await?;
         let mut wasi = cfg.wasi_ctx(ns, stdout, stderr)?;
         // Host calls doing long work (random_get) stop at the deadline (see `call`).
         wasi.set_deadline(
@@ -188,9 +289,12 @@ impl BrowserRunner {
             max_memory: cfg.max_memory,
             memory_exceeded: false,
             timed_out: false,
+            cancelled: false,
+            control: control.clone(),
+            slice_start: clock::monotonic(),
         }));
         let (imports, _keep) = imports(&guest)?;
-        let instance = JsFuture::from(WebAssembly::instantiate_module(&module, &imports))
+        let instance = JsFuture::from(WebAssembly::instantiate_module(module, &imports))
             .await
             .map_err(|e| RunError::InvalidModule(js_message(&e)))?;
         let exports = Reflect::get(&instance, &"exports".into())
@@ -218,6 +322,10 @@ impl BrowserRunner {
             .call1(&JsValue::NULL, &start)
             .map_err(|e| RunError::Host(js_message(&e)))?
             .unchecked_into();
+        if control.is_stopped() {
+            return Err(RunError::Cancelled);
+        }
+        guest.borrow_mut().slice_start = clock::monotonic();
         let running: Promise = start
             .call0(&JsValue::NULL)
             .map_err(|e| RunError::Host(js_message(&e)))?
@@ -225,7 +333,12 @@ impl BrowserRunner {
         let finished = race(JsFuture::from(running), cfg.timeout).await;
         let max = cfg.max_memory.unwrap_or(0);
         match finished {
-            None => Err(RunError::Timeout(cfg.timeout.unwrap_or_default())),
+            None => {
+                // A guest suspended in a wait must never resume and touch the namespace
+                // after its run ended: it is unwound when woken.
+                control.stop();
+                Err(RunError::Timeout(cfg.timeout.unwrap_or_default()))
+            }
             Some(Ok(_)) => Ok(0),
             Some(Err(e)) => {
                 if let Some(code) = Reflect::get(&e, &EXIT_KEY.into())
@@ -234,11 +347,15 @@ impl BrowserRunner {
                 {
                     return Ok(code as u32 as i32);
                 }
-                if guest.borrow().memory_exceeded {
+                let g = guest.borrow();
+                if g.memory_exceeded {
                     return Err(RunError::MemoryLimit(max));
                 }
-                if guest.borrow().timed_out {
+                if g.timed_out {
                     return Err(RunError::Timeout(cfg.timeout.unwrap_or_default()));
+                }
+                if g.cancelled {
+                    return Err(RunError::Cancelled);
                 }
                 Err(RunError::Trap(js_message(&e)))
             }
@@ -306,17 +423,52 @@ fn sleep(d: Duration) -> JsFuture {
     JsFuture::from(p)
 }
 
-/// Suspends until a handle in `w` is ready or its deadline passes.
-async fn wait(w: Wait) {
+/// Suspends until a handle in `w` is ready, its deadline passes, or the run is stopped.
+async fn wait(w: Wait, control: &RunControl) {
     let left = w
         .deadline
         .map(|d| Duration::from_nanos(d.saturating_sub(clock::monotonic())));
+    let stopped = std::pin::pin!(control.stopped());
     if w.handles.is_empty() {
         // A pure sleep (or a yield when there is no deadline).
-        let _ = sleep(left.unwrap_or_default()).await;
+        race(stopped, left.or(Some(Duration::ZERO))).await;
         return;
     }
-    race(w, left).await;
+    race(std::pin::pin!(either(w, stopped)), left).await;
+}
+
+/// Resolves when either future does.
+async fn either(a: impl Future, b: impl Future) {
+    let (mut a, mut b) = (std::pin::pin!(a), std::pin::pin!(b));
+    std::future::poll_fn(|cx| {
+        if a.as_mut().poll(cx).is_ready() || b.as_mut().poll(cx).is_ready() {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    })
+    .await
+}
+
+thread_local! {
+    /// `() => Promise` resolved by a message on a `MessageChannel`: a macrotask, so the event
+    /// loop (rendering, input, other guests) runs in between, without `setTimeout`'s 4 ms
+    /// clamp for nested timers.
+    static YIELD: Function = Function::new_no_args(
+        "const ch = new MessageChannel(), q = []; \
+         ch.port1.onmessage = () => q.shift()(); \
+         return () => new Promise(r => { q.push(r); ch.port2.postMessage(0); });",
+    )
+    .call0(&JsValue::NULL)
+    .map(JsCast::unchecked_into)
+    .unwrap_or_else(|_| Function::new_no_args("return Promise.resolve()"));
+}
+
+/// Lets the event loop run once.
+async fn yield_now() {
+    if let Ok(p) = YIELD.with(|y| y.call0(&JsValue::NULL)) {
+        let _ = JsFuture::from(Promise::from(p)).await;
+    }
 }
 
 /// The closures behind the imports; kept alive for as long as the guest runs.
@@ -394,12 +546,17 @@ fn imports(guest: &Shared) -> Result<(Object, Keep), RunError> {
                 };
                 let g = g.clone();
                 let raw = raw.to_vec();
+                let control = g.borrow().control.clone();
                 Ok(future_to_promise(async move {
-                    wait(first).await;
+                    wait(first, &control).await;
                     loop {
                         match call(&g, func, &raw) {
-                            Outcome::Wait(w) => wait(w).await,
-                            done => return finish(&g, done),
+                            Outcome::Wait(w) => wait(w, &control).await,
+                            done => {
+                                // The page had the thread while the guest waited.
+                                g.borrow_mut().slice_start = clock::monotonic();
+                                return finish(&g, done);
+                            }
                         }
                     }
                 })
@@ -419,6 +576,34 @@ fn imports(guest: &Shared) -> Result<(Object, Keep), RunError> {
     }
     let imports = Object::new();
     Reflect::set(&imports, &MODULE.into(), &ns).map_err(host)?;
+    // `oanix.tick`, called by instrumented modules (ignored by others).
+    let g = guest.clone();
+    let tick = Closure::<dyn FnMut() -> Result<JsValue, JsValue>>::new(
+        move || -> Result<JsValue, JsValue> {
+            let now = clock::monotonic();
+            {
+                let mut guest = g.borrow_mut();
+                if let Some(why) = guest.must_stop() {
+                    return Err(js_sys::Error::new(why).into());
+                }
+                if now.saturating_sub(guest.slice_start) < SLICE.as_nanos() as u64 {
+                    return Ok(JsValue::UNDEFINED);
+                }
+            }
+            let g = g.clone();
+            Ok(future_to_promise(async move {
+                yield_now().await;
+                g.borrow_mut().slice_start = clock::monotonic();
+                Ok(JsValue::UNDEFINED)
+            })
+            .into())
+        },
+    );
+    let tick_fn = Reflect::construct(&suspending, &Array::of1(tick.as_ref())).map_err(host)?;
+    let oanix = Object::new();
+    Reflect::set(&oanix, &crate::instrument::TICK_NAME.into(), &tick_fn).map_err(host)?;
+    Reflect::set(&imports, &crate::instrument::TICK_MODULE.into(), &oanix).map_err(host)?;
+    keep.push(tick);
     Ok((imports, keep))
 }
 
@@ -438,27 +623,22 @@ fn raw_args(params: &[Ty], slots: &[Cell<u64>]) -> [i64; MAX_PARAMS] {
 
 fn call(g: &Shared, func: Func, raw: &[i64]) -> Outcome {
     let mut g = g.borrow_mut();
-    let Guest {
-        wasi,
-        memory,
-        max_memory,
-        memory_exceeded,
-        timed_out,
-    } = &mut *g;
+    if g.memory.is_none() {
+        return Outcome::Return(Errno::Fault);
+    }
+    if let Some(why) = g.must_stop() {
+        if g.memory_exceeded {
+            return Outcome::Exit(u32::MAX);
+        }
+        return Outcome::Trap(why.into());
+    }
+    let Guest { wasi, memory, .. } = &mut *g;
     let Some(mem) = memory.as_mut() else {
         return Outcome::Return(Errno::Fault);
     };
-    if let Some(max) = *max_memory {
-        // Growing the memory detaches the buffer behind the kept view (length 0): only
-        // then can the size have changed.
-        if mem.all.borrow().length() == 0 && memory_size(&mem.memory) > max {
-            *memory_exceeded = true;
-            return Outcome::Exit(u32::MAX);
-        }
-    }
     let outcome = wasi.dispatch(mem, func, raw);
     if wasi.past_deadline() {
-        *timed_out = true;
+        g.timed_out = true;
         return Outcome::Trap("deadline passed during a WASI call".into());
     }
     outcome

@@ -57,6 +57,7 @@ pub mod clock;
 pub mod env;
 pub mod error;
 pub mod fs;
+pub mod instrument;
 pub mod namespace;
 pub mod net;
 pub mod path;

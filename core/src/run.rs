@@ -68,10 +68,13 @@ pub enum RunError {
     Setup(FsError),
     /// The host itself failed.
     Host(String),
+    /// The run was stopped on request (the explorer's Stop button, a job's cancel).
+    Cancelled,
 }
 
 impl RunError {
-    /// A one-word kind: `invalid`, `trap`, `timeout`, `memory`, `setup` or `host` (what test
+    /// A one-word kind: `invalid`, `trap`, `timeout`, `memory`, `setup`, `host` or
+    /// `cancelled` (what test
     /// cases and the worker protocol use).
     pub fn kind(&self) -> &'static str {
         match self {
@@ -81,6 +84,7 @@ impl RunError {
             RunError::MemoryLimit(_) => "memory",
             RunError::Setup(_) => "setup",
             RunError::Host(_) => "host",
+            RunError::Cancelled => "cancelled",
         }
     }
 }
@@ -94,6 +98,7 @@ impl std::fmt::Display for RunError {
             RunError::MemoryLimit(n) => write!(f, "guest exceeded its memory limit of {n} bytes"),
             RunError::Setup(e) => write!(f, "cannot set up the guest: {e}"),
             RunError::Host(m) => write!(f, "host error: {m}"),
+            RunError::Cancelled => write!(f, "stopped on request"),
         }
     }
 }

@@ -115,6 +115,7 @@ fn error_status(e: &RunError) -> u8 {
         RunError::Timeout(_) => 124,
         RunError::InvalidModule(_) => 126,
         RunError::Setup(_) | RunError::Host(_) => 125,
+        RunError::Cancelled => 130,
         RunError::Trap(_) | RunError::MemoryLimit(_) => 134,
     }
 }

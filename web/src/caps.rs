@@ -1,7 +1,7 @@
 //! The explorer's network capabilities: `/cap/http` and `/cap/ws` in the page's namespace
 //! (so the tree shows them), granted for an editable allowlist (default: the page's own
-//! origin and `127.0.0.1`). Guests run in a worker, which mounts its own live instances
-//! from the same allowlist (see `oanix-worker`); the page's are never copied.
+//! origin and `127.0.0.1`). The Run panel's guests use the page's; jobs run in a worker,
+//! which mounts its own live instances from the same allowlist (see `oanix-worker`).
 
 use leptos::prelude::*;
 use oanix_core::net::{Allowlist, NetGrant};
@@ -22,18 +22,37 @@ pub fn default_allowlist() -> String {
 }
 
 /// (Re)mounts `/cap/http` and `/cap/ws` for `allow`; an empty allowlist unmounts them.
-pub fn mount_caps(ns: &mut Namespace, allow: &str) -> Result<(), String> {
+/// Returns the new `/cap/ws` (its connections are shown under the Run panel).
+pub fn mount_caps(ns: &mut Namespace, allow: &str) -> Result<Option<Arc<WsFs>>, String> {
     let allow = Allowlist::parse([allow]).map_err(|e| e.to_string())?;
     let _ = ns.unmount("/cap/http");
     let _ = ns.unmount("/cap/ws");
     if allow.rules().is_empty() {
-        return Ok(());
+        return Ok(None);
     }
     let grant = NetGrant::new(allow);
     ns.mount("/cap/http", Arc::new(HttpFs::new(grant.clone())))
         .map_err(|e| e.to_string())?;
-    ns.mount("/cap/ws", Arc::new(WsFs::new(grant)))
-        .map_err(|e| e.to_string())
+    let ws = Arc::new(WsFs::new(grant));
+    ns.mount("/cap/ws", ws.clone()).map_err(|e| e.to_string())?;
+    Ok(Some(ws))
+}
+
+/// The table of `ws`'s connections.
+pub fn ws_conns(ws: &WsFs) -> Vec<Conn> {
+    ws.connections()
+        .iter()
+        .map(|s| {
+            let row: serde_json::Value = serde_json::from_str(&s.status_json()).unwrap_or_default();
+            let field = |k: &str| row.get(k).and_then(|v| v.as_str()).map(str::to_string);
+            Conn {
+                id: s.id().to_string(),
+                state: field("state").unwrap_or_default(),
+                url: field("url").unwrap_or_default(),
+                error: field("error"),
+            }
+        })
+        .collect()
 }
 
 /// Moves the capability mounts of `from` into `to` (a namespace rebuilt from a snapshot).
@@ -49,7 +68,7 @@ pub fn carry_caps(from: &Namespace, to: &mut Namespace) {
     }
 }
 
-/// One WebSocket of the last run, as the worker reported it.
+/// One WebSocket connection under `/cap/ws`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Conn {
     /// Its id under `/cap/ws/conns`.
@@ -62,25 +81,7 @@ pub struct Conn {
     pub error: Option<String>,
 }
 
-/// The worker's `{kind: "ws", conns: [...]}` message as rows.
-pub fn parse_conns(conns: &wasm_bindgen::JsValue) -> Vec<Conn> {
-    let get = |o: &wasm_bindgen::JsValue, k: &str| {
-        js_sys::Reflect::get(o, &k.into())
-            .ok()
-            .and_then(|v| v.as_string())
-    };
-    js_sys::Array::from(conns)
-        .iter()
-        .map(|c| Conn {
-            id: get(&c, "id").unwrap_or_default(),
-            state: get(&c, "state").unwrap_or_default(),
-            url: get(&c, "url").unwrap_or_default(),
-            error: get(&c, "error"),
-        })
-        .collect()
-}
-
-/// The small table of the last run's WebSocket connections.
+/// The small table of the WebSocket connections runs opened.
 #[component]
 pub fn WsConnections(conns: RwSignal<Vec<Conn>>) -> impl IntoView {
     view! {
@@ -89,7 +90,7 @@ pub fn WsConnections(conns: RwSignal<Vec<Conn>>) -> impl IntoView {
             {move || {
                 let rows = conns.get();
                 if rows.is_empty() {
-                    view! { <p class="muted">"none opened by the last run"</p> }.into_any()
+                    view! { <p class="muted">"none opened"</p> }.into_any()
                 } else {
                     view! {
                         <table>

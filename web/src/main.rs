@@ -14,6 +14,8 @@ mod app;
 #[cfg(target_arch = "wasm32")]
 mod caps;
 #[cfg(target_arch = "wasm32")]
+mod compile;
+#[cfg(target_arch = "wasm32")]
 mod explorer;
 #[cfg(target_arch = "wasm32")]
 mod files;

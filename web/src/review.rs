@@ -1,12 +1,15 @@
 //! Review of what a run or a job changed, before it reaches the namespace.
 //!
-//! Design: every run (the Run panel) and every job (the Jobs panel) works on a *copy* of the
-//! namespace in a worker, which sends back a snapshot of its namespace when the guest ends.
-//! What the run changed (that result against the snapshot it started from) is staged into a
-//! [`CowFs`] over the live namespace ([`oanix_core::review::stage`]), so
-//! [`CowFs::changes`] lists what the run added, modified and deleted, and nothing has
-//! touched the live services yet (edits made on the page meanwhile are kept). The Review panel
-//! shows the changes (with a line diff for UTF-8 text files) and offers:
+//! Design: the Run panel's guests run on the page, in place, on a [`CowFs`] over the live
+//! namespace ([`Reviews::join`]): runs started while that overlay is open share it and see
+//! each other's writes, as processes in one namespace do, and nothing touches the live
+//! services until the overlay is committed. Jobs (the Jobs panel) work on a *copy* of the
+//! namespace in a worker, which sends back a snapshot when the guest ends; what the job
+//! changed (that result against the snapshot it started from) is staged into an overlay
+//! ([`oanix_core::review::stage`]; edits made on the page meanwhile are kept). Either way
+//! [`CowFs::changes`] lists what was added, modified and deleted. The Review panel shows
+//! the changes (with a line diff for UTF-8 text files) and offers, once no run still writes
+//! into the overlay:
 //! - **Commit**: [`CowFs::commit`] applies them to the live namespace in one synchronous
 //!   step (nothing else runs on the page in between; on an error the overlay is kept and
 //!   the commit can be retried);
@@ -34,6 +37,11 @@ pub struct Review {
     label: String,
     cow: CowFs,
     changes: Vec<Change>,
+    /// Runs still writing into the overlay (Commit and Discard wait for them).
+    users: usize,
+    /// Whether runs started now join this overlay (the Run panel's, until it is committed
+    /// or discarded).
+    open: bool,
 }
 
 /// The queue of pending reviews and the "apply without review" setting (all `Copy`).
@@ -95,9 +103,91 @@ impl Reviews {
                 label,
                 cow,
                 changes,
+                users: 0,
+                open: false,
             })
         });
         format!("{n} change(s) sent to the Review panel")
+    }
+
+    /// The overlay a run started now writes into while review is on: the open one (runs
+    /// started before its review was committed or discarded share it and see each other's
+    /// writes), or a new one over `live`. Returns its id, for [`Self::leave`].
+    pub fn join(&self, live: &Namespace, label: &str) -> (u64, CowFs) {
+        let open = self
+            .pending
+            .with_untracked(|p| p.iter().find(|r| r.open).map(|r| (r.id, r.cow.clone())));
+        if let Some((id, cow)) = open {
+            self.pending.update(|p| {
+                if let Some(r) = p.iter_mut().find(|r| r.id == id) {
+                    r.users += 1;
+                    r.label = format!("{}; {label}", r.label);
+                }
+            });
+            return (id, cow);
+        }
+        let id = self.next.get_value();
+        self.next.set_value(id + 1);
+        let cow = CowFs::new(Arc::new(live.clone()));
+        self.pending.update(|p| {
+            p.push(Review {
+                id,
+                label: label.to_string(),
+                cow: cow.clone(),
+                changes: Vec::new(),
+                users: 1,
+                open: true,
+            })
+        });
+        (id, cow)
+    }
+
+    /// A run that [`Self::join`]ed overlay `id` ended: its changes are listed again (or,
+    /// with "apply without review" set meanwhile, committed once no run writes into it).
+    /// Returns what happened, for the run's status line.
+    pub fn leave(&self, id: u64) -> String {
+        let mut said = String::new();
+        let mut drop_it = false;
+        let mut commit = None;
+        self.pending.update(|p| {
+            let Some(r) = p.iter_mut().find(|r| r.id == id) else {
+                said = "its overlay is gone".into();
+                return;
+            };
+            r.users = r.users.saturating_sub(1);
+            match r.cow.changes() {
+                Ok(c) => r.changes = c,
+                Err(e) => said = format!("its changes cannot be listed: {e}"),
+            }
+            if r.users == 0 && r.changes.is_empty() {
+                drop_it = true;
+                said = "no changes to the namespace".into();
+            } else if r.users == 0 && self.auto_apply.get_untracked() {
+                commit = Some(r.cow.clone());
+                drop_it = true;
+            } else if said.is_empty() {
+                said = format!("{} change(s) in the Review panel", r.changes.len());
+            }
+        });
+        if drop_it {
+            self.remove(id);
+        }
+        if let Some(cow) = commit {
+            said = match cow.commit() {
+                Ok(applied) => {
+                    self.touched();
+                    format!("{} change(s) applied without review", applied.len())
+                }
+                Err(e) => format!("changes NOT applied: {e}"),
+            };
+        }
+        said
+    }
+
+    /// The namespace changed outside a review (a run wrote to it directly): views re-read
+    /// it and it is saved.
+    pub fn touched(&self) {
+        self.changed.update(|c| *c += 1);
     }
 
     fn remove(&self, id: u64) {
@@ -200,6 +290,7 @@ pub fn ReviewPanel(reviews: Reviews) -> impl IntoView {
 #[component]
 fn ReviewItem(review: Review, reviews: Reviews, message: RwSignal<String>) -> impl IntoView {
     let (id, label) = (review.id, review.label.clone());
+    let busy = review.users > 0;
     let cow = StoredValue::new_local(review.cow.clone());
     let commit = {
         let label = label.clone();
@@ -246,10 +337,13 @@ fn ReviewItem(review: Review, reviews: Reviews, message: RwSignal<String>) -> im
     view! {
         <div class="review" data-review=id>
             <h3>{review.label}</h3>
+            {busy.then(|| view! {
+                <p class="muted review-busy">{format!("{} run(s) still writing here", review.users)}</p>
+            })}
             <ul class="changes">{rows}</ul>
             <div class="run-actions">
-                <button class="primary review-commit" on:click=commit>"Commit"</button>
-                <button class="review-discard" on:click=discard>"Discard"</button>
+                <button class="primary review-commit" on:click=commit disabled=busy>"Commit"</button>
+                <button class="review-discard" on:click=discard disabled=busy>"Discard"</button>
             </div>
         </div>
     }

@@ -1,8 +1,13 @@
-//! The Run panel: pick (or drop) a `.wasm`, set args/env/stdin, run it in the guest worker
-//! (`oanix-worker`, JSPI) against a snapshot of the namespace, stream its output with ANSI
-//! colours, and offer what it wrote for review ([`crate::review`]: Commit or Discard, or
-//! applied at once with "apply without review"). Cancel and timeouts terminate the worker
-//! (the only way to stop a guest spinning in its own thread).
+//! The Run panel: pick (or drop) a `.wasm`, set args/env/stdin, and run it on the page, in
+//! place on the namespace — no copy per run. The module is instrumented for time slices and
+//! compiled in a worker once ([`crate::compile`]); the guest then runs on the page's thread
+//! under JSPI ([`BrowserRunner::run_module`]), yielding to the UI every few milliseconds, so
+//! a run costs its own work whatever the namespace holds. Several runs may go at once (each
+//! with its Stop button); they share the namespace and see each other's files. With review
+//! on they write into one overlay ([`Reviews::join`], committed or discarded in the Review
+//! panel once they end); with "apply without review" they write into the live namespace.
+//! Stop and timeouts unwind a guest at its next tick or WASI call — a spinning guest too —
+//! and leave the namespace and the other runs as they are.
 //!
 //! Each run is recorded in the page's environment ([`crate::world`]): `/env/status` and
 //! `/task/status` go running → completed/failed, the guest's output is appended to
@@ -11,18 +16,23 @@
 //! run as a tool call with its output as the observation (`agent`).
 
 use crate::ansi;
-use crate::review::{stage_snapshot, Reviews};
+use crate::compile::{with_ticks, Compiler};
+use crate::review::Reviews;
 use crate::world::{atif_steps, log_event};
-use js_sys::{Array, Object, Reflect, Uint8Array};
+use js_sys::Uint8Array;
 use leptos::prelude::*;
+use oanix_core::browser::{BrowserRunner, RunControl};
 use oanix_core::env::OanixEnv;
+use oanix_core::run::RunConfig;
 use oanix_core::scheduler::split_words;
-use oanix_core::Namespace;
+use oanix_core::services::WsFs;
+use oanix_core::wasi::{InputPipe, OutputPipe};
+use oanix_core::{CowFs, FsPath, Namespace};
 use serde_json::json;
+use std::cell::RefCell;
 use std::rc::Rc;
-use wasm_bindgen::prelude::*;
-use wasm_bindgen::JsCast;
-use web_sys::{MessageEvent, Worker};
+use std::sync::Arc;
+use std::time::Duration;
 
 /// The sample guest shown on first open (compiled from `web/sample/hello.wat`).
 pub const SAMPLE: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/hello.wasm"));
@@ -32,6 +42,12 @@ pub const SAMPLE_NAME: &str = "hello.wasm (sample)";
 pub(crate) const WORKER_URL: &str = "./oanix-worker_loader.js";
 /// Guests larger than this are refused before they reach the worker.
 const MAX_MODULE: usize = 64 << 20;
+/// Output a run keeps on screen (older chunks are dropped; the logs keep everything).
+const OUTPUT_KEEP: usize = 256 << 10;
+/// Runs listed in the panel (running ones are never dropped).
+const RUNS_KEEP: usize = 12;
+/// How often a running guest's output reaches the screen.
+const FLUSH: Duration = Duration::from_millis(100);
 
 /// One finished run, for the history.
 #[derive(Clone, Debug, PartialEq)]
@@ -45,6 +61,97 @@ struct Past {
 /// Output chunk: fd (1 or 2) and text.
 type Chunk = (u32, String);
 
+/// One run in the panel's list.
+#[derive(Clone)]
+struct RunItem {
+    id: u64,
+    label: String,
+    output: RwSignal<Vec<Chunk>>,
+    status: RwSignal<String>,
+    running: RwSignal<bool>,
+    control: Rc<RunControl>,
+    /// The guest's stdin while it is open ("keep stdin open").
+    stdin: Option<InputPipe>,
+}
+
+/// A run's output on its way to the screen and the logs: what the guest wrote since the
+/// last flush, and per fd the bytes of a UTF-8 character split between two writes.
+#[derive(Default)]
+struct Pending {
+    chunks: Vec<(u32, Vec<u8>)>,
+    carry: [Vec<u8>; 2],
+}
+
+impl Pending {
+    fn push(&mut self, fd: u32, data: &[u8]) {
+        match self.chunks.last_mut() {
+            Some((f, buf)) if *f == fd => buf.extend_from_slice(data),
+            _ => self.chunks.push((fd, data.to_vec())),
+        }
+    }
+
+    /// The text written since the last call (incomplete characters wait for the rest).
+    fn take(&mut self) -> Vec<(u32, Vec<u8>, String)> {
+        let chunks = std::mem::take(&mut self.chunks);
+        chunks
+            .into_iter()
+            .map(|(fd, bytes)| {
+                let carry = &mut self.carry[(fd == 2) as usize];
+                let mut all = std::mem::take(carry);
+                all.extend_from_slice(&bytes);
+                let cut = match std::str::from_utf8(&all) {
+                    Ok(_) => all.len(),
+                    Err(e) if e.error_len().is_none() => e.valid_up_to(),
+                    Err(_) => all.len(),
+                };
+                *carry = all.split_off(cut);
+                let text = String::from_utf8_lossy(&all).into_owned();
+                (fd, bytes, text)
+            })
+            .collect()
+    }
+}
+
+/// An output pipe feeding `pending`.
+fn sink(pending: &Rc<RefCell<Pending>>, fd: u32) -> OutputPipe {
+    let pending = pending.clone();
+    OutputPipe::new().with_sink(move |data: &[u8]| pending.borrow_mut().push(fd, data))
+}
+
+/// Whether a mount holds files (reached through the review overlay) rather than a live
+/// service (the environment's files, capabilities: always reached directly).
+fn holds_files(kind: &str) -> bool {
+    matches!(kind, "memfs" | "mapfs" | "cowfs" | "opfs") || kind.starts_with("workspacefs")
+}
+
+/// The namespace a reviewed run sees: the overlay at `/` (so every file mount is reached
+/// through it) with the live services mounted over it as they are, and the guest's preopens
+/// (the live namespace's mount points).
+fn overlay_namespace(
+    live: &Namespace,
+    cow: &CowFs,
+) -> Result<(Namespace, Vec<(String, String)>), String> {
+    let mut ns = Namespace::new();
+    ns.mount("/", Arc::new(cow.clone()))
+        .map_err(|e| e.to_string())?;
+    let mut preopens = Vec::new();
+    for m in live.mounts() {
+        let path = m.path.to_absolute();
+        let direct = m
+            .layers
+            .iter()
+            .all(|l| !holds_files(l.service.kind()) && l.subpath == FsPath::root());
+        if direct && !m.layers.is_empty() {
+            for l in &m.layers {
+                ns.mount(&path, l.service.clone())
+                    .map_err(|e| e.to_string())?;
+            }
+        }
+        preopens.push((path.clone(), path));
+    }
+    Ok((ns, preopens))
+}
+
 #[component]
 pub fn RunPanel(
     ns: StoredValue<Namespace, LocalStorage>,
@@ -57,256 +164,242 @@ pub fn RunPanel(
     let args = RwSignal::new(String::new());
     let env_vars = RwSignal::new(String::new());
     let stdin = RwSignal::new(String::new());
+    let keep_stdin = RwSignal::new(false);
     let timeout_s = RwSignal::new("10".to_string());
-    let output = RwSignal::new(Vec::<Chunk>::new());
-    let status = RwSignal::new(String::from("ready"));
-    let running = RwSignal::new(false);
+    // The panel's own message (module loaded, refused, ...) when no run is selected.
+    let message = RwSignal::new(String::from("ready"));
     let history = RwSignal::new(Vec::<Past>::new());
-    // Hosts /cap/http and /cap/ws may reach (empty: no network), and the last run's sockets.
+    // Hosts /cap/http and /cap/ws may reach (empty: no network), and their sockets.
     let allow_net = RwSignal::new(crate::caps::default_allowlist());
+    let mounted_allow: StoredValue<Option<String>> = StoredValue::new(None);
+    let ws: StoredValue<Option<Arc<WsFs>>, LocalStorage> = StoredValue::new_local(None);
     let conns = RwSignal::new(Vec::<crate::caps::Conn>::new());
-    let worker: StoredValue<Option<Worker>, LocalStorage> = StoredValue::new_local(None);
-    let timer: StoredValue<Option<i32>, LocalStorage> = StoredValue::new_local(None);
-    let started = StoredValue::new(0.0f64);
-    // The running guest's argv (for the events and the trajectory).
-    let argv_now = StoredValue::new(Vec::<String>::new());
-    let runs = StoredValue::new(0u64);
-    // The snapshot the running guest started from (its changes are staged against it).
-    let sent = StoredValue::new(String::new());
-    // A request waiting for a fresh worker's `ready` (its handler is not installed before).
-    let pending: StoredValue<Option<JsValue>, LocalStorage> = StoredValue::new_local(None);
+    let runs: RwSignal<Vec<RunItem>, LocalStorage> = RwSignal::new_local(Vec::new());
+    let selected = RwSignal::new(None::<u64>);
+    let next_id = StoredValue::new(1u64);
+    let compiler = StoredValue::new_local(Compiler::new());
+    let runner = StoredValue::new_local(Rc::new(BrowserRunner::new()));
+    // Modules compiled for this page so far (a module runs many times, compiled once).
+    let compiles = RwSignal::new(0u64);
 
-    // Newest first, the last 50 runs.
-    let record = move |outcome: String, millis: f64| {
-        history.update(|h| {
-            h.insert(
-                0,
-                Past {
-                    module: module_name.get_untracked(),
-                    args: args.get_untracked(),
-                    outcome,
-                    millis,
-                },
-            );
-            h.truncate(50);
-        })
+    let selected_item = move || {
+        let id = selected.get()?;
+        runs.with(|r| r.iter().find(|r| r.id == id).cloned())
     };
-    let stop_timer = move || {
-        if let Some(id) = timer.get_value() {
-            if let Some(w) = web_sys::window() {
-                w.clear_timeout_with_handle(id);
+    let refresh_conns = move || {
+        if let Some(w) = ws.get_value() {
+            let rows = crate::caps::ws_conns(&w);
+            if conns.with_untracked(|c| *c != rows) {
+                conns.set(rows);
             }
         }
-        timer.set_value(None);
-    };
-    // The run's end in the environment: status, an event, the trajectory's steps.
-    let finish =
-        move |exit_code: Option<i32>, error: Option<String>, outcome: &str| {
-            let argv = argv_now.get_value();
-            let stdout: String = output.with_untracked(|o| {
-                o.iter()
-                    .filter(|(fd, _)| *fd == 1)
-                    .map(|(_, t)| t.as_str())
-                    .collect()
-            });
-            // The observation is plain text: ANSI escapes dropped, at most 4000 characters.
-            let stdout: String = ansi::segments(&stdout)
-                .into_iter()
-                .flat_map(|s| s.text.chars().collect::<Vec<_>>())
-                .take(4000)
-                .collect();
-            let call = format!("run-{}", runs.get_value());
-            env.with_value(|env| {
-            env.finish_run(exit_code, error);
-            let level = if exit_code == Some(0) { "info" } else { "warn" };
-            log_event(env.logs(), level, &format!("run ended: {outcome}"), json!({"args": argv}));
-            atif_steps(
-                env.logs(),
-                vec![
-                    json!({"source": "user", "message": format!("Run {}", argv.join(" "))}),
-                    json!({
-                        "source": "agent",
-                        "message": outcome,
-                        "tool_calls": [{
-                            "tool_call_id": call,
-                            "function_name": "wasi.run",
-                            "arguments": {"args": argv},
-                        }],
-                        "observation": {"results": [{"source_call_id": call, "content": stdout}]},
-                    }),
-                ],
-            );
-        });
-            live.update(|n| *n += 1);
-        };
-    let kill = move |why: &str| {
-        stop_timer();
-        if let Some(w) = worker.get_value() {
-            w.terminate();
-        }
-        worker.set_value(None);
-        if running.get_untracked() {
-            running.set(false);
-            let ms = js_sys::Date::now() - started.get_value();
-            status.set(format!("{why} after {ms:.0} ms"));
-            record(why.to_string(), ms);
-            finish(None, Some(why.to_string()), why);
-        }
-    };
-
-    let on_message = move |e: MessageEvent| {
-        let d = e.data();
-        let get = |k: &str| Reflect::get(&d, &k.into()).unwrap_or(JsValue::UNDEFINED);
-        match get("kind").as_string().as_deref() {
-            Some("ready") => {
-                if let (Some(w), Some(msg)) = (worker.get_value(), pending.get_value()) {
-                    pending.set_value(None);
-                    if let Err(e) = w.post_message(&msg) {
-                        status.set(format!("cannot reach the worker: {e:?}"));
-                    }
-                }
-            }
-            Some("ws") => conns.set(crate::caps::parse_conns(&get("conns"))),
-            Some("out") => {
-                let fd = get("fd").as_f64().unwrap_or(1.0) as u32;
-                let text = get("text").as_string().unwrap_or_default();
-                env.with_value(|env| {
-                    let _ = env.logs().append_stream(fd, text.as_bytes());
-                });
-                output.update(|o| o.push((fd, text)));
-                live.update(|n| *n += 1);
-            }
-            Some("done") => {
-                stop_timer();
-                running.set(false);
-                let ms = get("duration_ms").as_f64().unwrap_or(0.0);
-                let exit_code = get("exit_code").as_f64().map(|c| c as i32);
-                let error = get("error").as_string();
-                let outcome = match (exit_code, &error) {
-                    (Some(code), _) => format!("exit code {code}"),
-                    (None, Some(err)) => err.clone(),
-                    (None, None) => "finished".to_string(),
-                };
-                status.set(format!("{outcome} — {ms:.1} ms"));
-                record(outcome.clone(), ms);
-                finish(exit_code, error, &outcome);
-                if let Some(snap) = get("snapshot").as_string() {
-                    let label = format!("run: {}", argv_now.get_value().join(" "));
-                    let before = sent.get_value();
-                    let said = match ns.with_value(|ns| stage_snapshot(ns, &before, &snap)) {
-                        Ok(cow) => reviews.offer(label, cow),
-                        Err(e) => format!("namespace not updated: {e}"),
-                    };
-                    status.update(|s| s.push_str(&format!(" ({said})")));
-                }
-            }
-            _ => {}
-        }
-    };
-
-    // The worker, and whether it is new (then requests wait for its `ready`).
-    let ensure_worker = move || -> Result<(Worker, bool), String> {
-        if let Some(w) = worker.get_value() {
-            return Ok((w, false));
-        }
-        let w = Worker::new(WORKER_URL).map_err(|e| format!("cannot start the worker: {e:?}"))?;
-        let cb = Closure::<dyn FnMut(MessageEvent)>::new(on_message);
-        w.set_onmessage(Some(cb.as_ref().unchecked_ref()));
-        cb.forget(); // one per worker; the worker is terminated, not reused forever
-        worker.set_value(Some(w.clone()));
-        Ok((w, true))
     };
 
     let run = move || {
-        if running.get_untracked() {
-            return;
-        }
-        let request = || -> Result<(JsValue, Vec<String>), String> {
-            // The page's /cap follows the allowlist too (the worker mounts its own).
-            let allow = allow_net.get_untracked();
-            ns.try_update_value(|ns| crate::caps::mount_caps(ns, &allow))
-                .unwrap_or(Ok(()))
-                .map_err(|e| format!("network allowlist: {e}"))?;
-            let snap = ns
-                .with_value(|ns| serde_json::to_string(&ns.snapshot().without_capabilities()))
-                .map_err(|e| e.to_string())?;
-            let o = Object::new();
-            let set = |k: &str, v: &JsValue| Reflect::set(&o, &k.into(), v).map(|_| ());
-            let bytes = module.with_value(|(_, b)| Uint8Array::from(b.as_slice()));
-            let argv_list: Vec<String> = std::iter::once(module_name.get_untracked())
-                .chain(
-                    split_words(&args.get_untracked(), false)
-                        .map_err(|e| format!("arguments: {e}"))?,
-                )
-                .collect();
-            let argv: Array = argv_list.iter().map(JsValue::from).collect();
-            let envs: Array = env_vars
-                .get_untracked()
-                .lines()
-                .filter_map(|l| l.split_once('='))
-                .map(|(k, v)| JsValue::from(Array::of2(&k.trim().into(), &v.into())))
-                .collect();
-            set("wasm", &bytes.into())
-                .and_then(|_| set("args", &argv.into()))
-                .and_then(|_| set("env", &envs.into()))
-                .and_then(|_| set("stdin", &stdin.get_untracked().into()))
-                .and_then(|_| set("snapshot", &snap.as_str().into()))
-                .and_then(|_| set("allow_net", &allow.into()))
-                .and_then(|_| {
-                    set(
-                        "timeout_ms",
-                        &JsValue::from(timeout_ms(&timeout_s.get_untracked())),
-                    )
-                })
-                .map_err(|e| format!("{e:?}"))?;
-            sent.set_value(snap);
-            Ok((o.into(), argv_list))
-        };
-        let go = || -> Result<(), String> {
-            let (msg, argv) = request()?;
-            match ensure_worker()? {
-                (_, true) => pending.set_value(Some(msg)),
-                (w, false) => w.post_message(&msg).map_err(|e| format!("{e:?}"))?,
+        let id = next_id.get_value();
+        next_id.set_value(id + 1);
+        let name = module_name.get_untracked();
+        let argv: Vec<String> = match split_words(&args.get_untracked(), false) {
+            Ok(a) => std::iter::once(name.clone()).chain(a).collect(),
+            Err(e) => {
+                selected.set(None);
+                message.set(format!("arguments: {e}"));
+                return;
             }
-            runs.update_value(|n| *n += 1);
+        };
+        // The page's /cap follows the allowlist (re-mounted only when it changed: runs
+        // going on keep their sockets).
+        let allow = allow_net.get_untracked();
+        if mounted_allow.get_value().as_deref() != Some(allow.as_str()) {
+            match ns.try_update_value(|ns| crate::caps::mount_caps(ns, &allow)) {
+                Some(Ok(w)) => {
+                    ws.set_value(w);
+                    mounted_allow.set_value(Some(allow.clone()));
+                }
+                Some(Err(e)) => {
+                    selected.set(None);
+                    message.set(format!("network allowlist: {e}"));
+                    return;
+                }
+                None => {}
+            }
+        }
+        let envs: Vec<(String, String)> = env_vars
+            .get_untracked()
+            .lines()
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.trim().to_string(), v.to_string()))
+            .collect();
+        let input = InputPipe::open();
+        input.push(stdin.get_untracked().as_bytes());
+        let open_stdin = keep_stdin.get_untracked();
+        if !open_stdin {
+            input.close();
+        }
+        let timeout = Duration::from_secs_f64(timeout_ms(&timeout_s.get_untracked()) / 1000.0);
+        let item = RunItem {
+            id,
+            label: argv.join(" "),
+            output: RwSignal::new(Vec::new()),
+            status: RwSignal::new("compiling…".into()),
+            running: RwSignal::new(true),
+            control: RunControl::new(),
+            stdin: open_stdin.then(|| input.clone()),
+        };
+        runs.update(|r| {
+            r.insert(0, item.clone());
+            // Finished runs beyond the last few leave the list (their output with them).
+            let mut kept = 0;
+            r.retain(|x| {
+                kept += 1;
+                let keep = kept <= RUNS_KEEP || x.running.get_untracked();
+                if !keep {
+                    x.output.set(Vec::new());
+                }
+                keep
+            });
+        });
+        selected.set(Some(id));
+        let started = js_sys::Date::now();
+        let bytes = module.with_value(|(_, b)| b.clone());
+        let compiler = compiler.get_value();
+        let runner = runner.get_value();
+        leptos::task::spawn_local(async move {
+            let RunItem {
+                output,
+                status,
+                running,
+                control,
+                ..
+            } = item.clone();
+            let end = |outcome: String,
+                       said: String,
+                       exit_code: Option<i32>,
+                       error: Option<String>| {
+                let ms = js_sys::Date::now() - started;
+                running.set(false);
+                status.set(if said.is_empty() {
+                    format!("{outcome} — {ms:.1} ms")
+                } else {
+                    format!("{outcome} — {ms:.1} ms ({said})")
+                });
+                history.update(|h| {
+                    h.insert(
+                        0,
+                        Past {
+                            module: name.clone(),
+                            args: argv[1..].join(" "),
+                            outcome: outcome.clone(),
+                            millis: ms,
+                        },
+                    );
+                    h.truncate(50);
+                });
+                let text: String = output.with_untracked(|o| {
+                    o.iter()
+                        .filter(|(fd, _)| *fd == 1)
+                        .map(|(_, t)| t.as_str())
+                        .collect()
+                });
+                env.with_value(|env| record_run(env, &argv, id, &text, exit_code, error, &outcome));
+                live.update(|n| *n += 1);
+            };
+            let compiled = compiler.module(&bytes).await;
+            drop(bytes);
+            compiles.set(compiler.compiles());
+            let module = match compiled {
+                Ok(m) if !control.is_stopped() => m,
+                Ok(_) => return end("stopped on request".into(), String::new(), None, None),
+                Err(e) => return end(e.clone(), String::new(), None, Some(e)),
+            };
+            // In place: the live namespace, or the review overlay runs share.
+            let live_ns = ns.with_value(Namespace::clone);
+            let (run_ns, preopens, overlay) = if reviews.auto_apply.get_untracked() {
+                (live_ns, None, None)
+            } else {
+                let (rid, cow) = reviews.join(&live_ns, &format!("run: {}", argv.join(" ")));
+                match overlay_namespace(&live_ns, &cow) {
+                    Ok((ns, pre)) => (ns, Some(pre), Some(rid)),
+                    Err(e) => {
+                        let said = reviews.leave(rid);
+                        return end(format!("cannot set up the run: {e}"), said, None, Some(e));
+                    }
+                }
+            };
             env.with_value(|env| {
                 env.start_run();
                 log_event(env.logs(), "info", "run started", json!({"args": argv}));
             });
-            argv_now.set_value(argv);
-            live.update(|n| *n += 1);
-            Ok(())
-        };
-        output.set(Vec::new());
-        conns.set(Vec::new());
-        started.set_value(js_sys::Date::now());
-        running.set(true);
-        status.set("running…".into());
-        if let Err(e) = go() {
-            running.set(false);
-            status.set(e);
-            return;
-        }
-        // Hard limit: a guest spinning without syscalls is stopped by terminating the worker
-        // (a little after the runner's own timeout, which handles blocked guests).
-        let ms = timeout_ms(&timeout_s.get_untracked()) + 500.0;
-        let cb = Closure::once_into_js(move || {
-            timer.set_value(None);
-            kill("timed out");
+            status.set("running…".into());
+            let pending = Rc::new(RefCell::new(Pending::default()));
+            let cfg = RunConfig {
+                args: argv.clone(),
+                env: envs,
+                stdin: input,
+                stdout: Some(sink(&pending, 1)),
+                stderr: Some(sink(&pending, 2)),
+                preopens,
+                timeout: Some(timeout),
+                ..Default::default()
+            };
+            let flush = || {
+                let chunks = pending.borrow_mut().take();
+                if chunks.is_empty() {
+                    refresh_conns();
+                    return;
+                }
+                env.with_value(|env| {
+                    for (fd, bytes, _) in &chunks {
+                        let _ = env.logs().append_stream(*fd, bytes);
+                    }
+                });
+                output.update(|o| {
+                    o.extend(chunks.into_iter().map(|(fd, _, text)| (fd, text)));
+                    let mut total: usize = o.iter().map(|(_, t)| t.len()).sum();
+                    while total > OUTPUT_KEEP && o.len() > 1 {
+                        total -= o.remove(0).1.len();
+                    }
+                });
+                refresh_conns();
+                live.update(|n| *n += 1);
+            };
+            let out = with_ticks(
+                runner.run_module(&module, run_ns, cfg, control.clone()),
+                FLUSH,
+                flush,
+            )
+            .await;
+            flush();
+            let outcome = match (out.exit_code, &out.error) {
+                (Some(code), _) => format!("exit code {code}"),
+                (None, Some(err)) => err.to_string(),
+                (None, None) => "finished".to_string(),
+            };
+            let said = match overlay {
+                Some(rid) => reviews.leave(rid),
+                None => {
+                    reviews.touched();
+                    "applied without review: it ran in place".into()
+                }
+            };
+            end(
+                outcome,
+                said,
+                out.exit_code,
+                out.error.map(|e| e.to_string()),
+            );
         });
-        if let Some(w) = web_sys::window() {
-            if let Ok(id) = w.set_timeout_with_callback_and_timeout_and_arguments_0(
-                cb.unchecked_ref(),
-                ms as i32,
-            ) {
-                timer.set_value(Some(id));
-            }
-        }
     };
 
+    let stop_selected = move || {
+        if let Some(r) = selected_item() {
+            r.control.stop();
+        }
+    };
     let load = move |name: String, bytes: Vec<u8>| {
+        selected.set(None);
         if bytes.len() > MAX_MODULE {
-            status.set(format!(
+            message.set(format!(
                 "{name}: {} bytes is over the {} MiB limit",
                 bytes.len(),
                 MAX_MODULE >> 20
@@ -314,21 +407,21 @@ pub fn RunPanel(
             return;
         }
         if !bytes.starts_with(b"\0asm") {
-            status.set(format!(
+            message.set(format!(
                 "{name}: not a WebAssembly module (no \\0asm header)"
             ));
             return;
         }
         set_module_name.set(name.clone());
         module.set_value((name, bytes));
-        status.set("module loaded — press Run".into());
+        message.set("module loaded — press Run".into());
     };
     let pick = move |file: web_sys::File| {
         let name = file.name();
         wasm_bindgen_futures::spawn_local(async move {
             match wasm_bindgen_futures::JsFuture::from(file.array_buffer()).await {
                 Ok(buf) => load(name, Uint8Array::new(&buf).to_vec()),
-                Err(e) => status.set(format!("cannot read {name}: {e:?}")),
+                Err(e) => message.set(format!("cannot read {name}: {e:?}")),
             }
         });
     };
@@ -372,20 +465,34 @@ pub fn RunPanel(
                 <label>"Arguments" <input type="text" class="run-args" bind:value=args placeholder="--flag value"/></label>
                 <label>"Timeout (s)" <input type="number" min="0.1" step="0.1" bind:value=timeout_s/></label>
                 <label>"Environment (KEY=VALUE per line)" <textarea rows="2" bind:value=env_vars></textarea></label>
-                <label>"Standard input" <textarea rows="2" bind:value=stdin></textarea></label>
+                <label>"Standard input" <textarea rows="2" class="run-stdin-text" bind:value=stdin></textarea>
+                    <span class="inline"><input type="checkbox" class="keep-stdin" bind:checked=keep_stdin/>" keep open (type into the running program)"</span>
+                </label>
                 <label>"Network allowlist (/cap/http, /cap/ws; empty: no network)"
                     <input type="text" class="run-allow-net" bind:value=allow_net placeholder="127.0.0.1, *.example.org"/>
                 </label>
             </div>
             <div class="run-actions">
-                <button class="primary run-button" on:click=move |_| run() disabled=move || running.get()>"▶ Run"</button>
-                <button class="cancel-button" on:click=move |_| kill("cancelled") disabled=move || !running.get()>"■ Cancel"</button>
-                <span class="run-status" role="status">{move || status.get()}</span>
+                <button class="primary run-button" on:click=move |_| run()>"▶ Run"</button>
+                <button
+                    class="cancel-button"
+                    on:click=move |_| stop_selected()
+                    disabled=move || !selected_item().is_some_and(|r| r.running.get())
+                >"■ Stop"</button>
+                <span class="run-status" role="status">
+                    {move || selected_item().map_or_else(|| message.get(), |r| r.status.get())}
+                </span>
             </div>
+            <ul class="run-list" aria-label="Runs">
+                {move || runs.get().into_iter().map(|r| view! {
+                    <RunRow item=r selected=selected/>
+                }).collect_view()}
+            </ul>
             <pre class="run-output" aria-live="polite">
                 {move || {
-                    output
-                        .get()
+                    selected_item()
+                        .map(|r| r.output.get())
+                        .unwrap_or_default()
                         .into_iter()
                         .flat_map(|(fd, text)| {
                             ansi::segments(&text).into_iter().map(move |s| {
@@ -396,6 +503,9 @@ pub fn RunPanel(
                         .collect_view()
                 }}
             </pre>
+            <p class="muted compile-count">
+                {move || format!("modules compiled for this page: {}", compiles.get())}
+            </p>
             <crate::caps::WsConnections conns=conns/>
             <details class="history">
                 <summary>{move || format!("History ({})", history.get().len())}</summary>
@@ -414,6 +524,109 @@ pub fn RunPanel(
             </details>
         </section>
     }
+}
+
+/// One run in the list: select it (its output and status show above), stop it, and type
+/// into its stdin while that is open.
+#[component]
+fn RunRow(item: RunItem, selected: RwSignal<Option<u64>>) -> impl IntoView {
+    let RunItem {
+        id,
+        label,
+        status,
+        running,
+        control,
+        stdin,
+        ..
+    } = item;
+    let control = StoredValue::new_local(control);
+    let line = RwSignal::new(String::new());
+    let stdin_open = RwSignal::new(stdin.is_some());
+    let stdin = StoredValue::new_local(stdin);
+    let send = move || {
+        stdin.with_value(|p| {
+            if let Some(p) = p {
+                p.push(format!("{}\n", line.get_untracked()).as_bytes());
+            }
+        });
+        line.set(String::new());
+    };
+    let eof = move || {
+        stdin.with_value(|p| {
+            if let Some(p) = p {
+                p.close();
+            }
+        });
+        stdin_open.set(false);
+    };
+    view! {
+        <li
+            class=move || if selected.get() == Some(id) { "run-item selected" } else { "run-item" }
+            data-run=id
+        >
+            <button class="link run-select" on:click=move |_| selected.set(Some(id))>
+                <code>{label}</code>
+            </button>
+            " "
+            <span class="run-item-status">{move || status.get()}</span>
+            {move || (running.get() && stdin_open.get()).then(|| view! {
+                <span class="run-stdin">
+                    <input type="text" class="run-stdin-line" bind:value=line
+                        on:keydown=move |e: web_sys::KeyboardEvent| if e.key() == "Enter" { send() }/>
+                    <button class="send-stdin" on:click=move |_| send()>"Send"</button>
+                    <button class="close-stdin" on:click=move |_| eof()>"EOF"</button>
+                </span>
+            })}
+            <button
+                class="stop-run"
+                disabled=move || !running.get()
+                on:click=move |_| control.with_value(|c| c.stop())
+            >"■ Stop"</button>
+        </li>
+    }
+}
+
+/// A run's end in the environment: status, an event, the trajectory's two steps.
+fn record_run(
+    env: &OanixEnv,
+    argv: &[String],
+    id: u64,
+    stdout: &str,
+    exit_code: Option<i32>,
+    error: Option<String>,
+    outcome: &str,
+) {
+    // The observation is plain text: ANSI escapes dropped, at most 4000 characters.
+    let stdout: String = ansi::segments(stdout)
+        .into_iter()
+        .flat_map(|s| s.text.chars().collect::<Vec<_>>())
+        .take(4000)
+        .collect();
+    let call = format!("run-{id}");
+    env.finish_run(exit_code, error);
+    let level = if exit_code == Some(0) { "info" } else { "warn" };
+    log_event(
+        env.logs(),
+        level,
+        &format!("run ended: {outcome}"),
+        json!({"args": argv}),
+    );
+    atif_steps(
+        env.logs(),
+        vec![
+            json!({"source": "user", "message": format!("Run {}", argv.join(" "))}),
+            json!({
+                "source": "agent",
+                "message": outcome,
+                "tool_calls": [{
+                    "tool_call_id": call,
+                    "function_name": "wasi.run",
+                    "arguments": {"args": argv},
+                }],
+                "observation": {"results": [{"source_call_id": call, "content": stdout}]},
+            }),
+        ],
+    );
 }
 
 fn timeout_ms(s: &str) -> f64 {

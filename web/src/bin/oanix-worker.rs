@@ -15,6 +15,11 @@
 //!   "host" | null, duration_ms: number, snapshot: string | null, compiles: number }`
 //!   (`compiles`: modules this worker compiled so far; a worker runs message after message
 //!   and keeps its compiled modules, which is how the page's job pool stays warm)
+//! - page → worker: `{ kind: "compile", id: number, wasm: Uint8Array }`: the module is
+//!   instrumented for time slices ([`oanix_core::instrument`]) and compiled here, off the
+//!   page's thread; worker → page: `{ kind: "compiled", id, module: WebAssembly.Module }` or
+//!   `{ kind: "compiled", id, error: string }`. The page runs the module itself, in place
+//!   on its namespace (see the Run panel).
 #![forbid(unsafe_code)]
 #![cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 // Services are single-threaded on wasm32 (they may hold JS objects): an `Arc` of one is not
@@ -226,13 +231,51 @@ mod worker {
         }
     }
 
+    /// Instruments and compiles a module for the page (which runs it on its own thread).
+    async fn compile(scope: DedicatedWorkerGlobalScope, msg: JsValue) {
+        let id = get(&msg, "id");
+        let wasm: Vec<u8> = get(&msg, "wasm")
+            .dyn_into::<Uint8Array>()
+            .map(|a| a.to_vec())
+            .unwrap_or_default();
+        let compiled =
+            match oanix_core::instrument::instrument(&wasm, oanix_core::instrument::DEFAULT_BUDGET)
+            {
+                Ok(bytes) => wasm_bindgen_futures::JsFuture::from(js_sys::WebAssembly::compile(
+                    &Uint8Array::from(bytes.as_slice()),
+                ))
+                .await
+                .map_err(|e| {
+                    e.dyn_ref::<js_sys::Error>()
+                        .map(|e| String::from(e.message()))
+                        .unwrap_or_else(|| format!("{e:?}"))
+                }),
+                Err(e) => Err(e.to_string()),
+            };
+        match compiled {
+            Ok(module) => post(
+                &scope,
+                &[("kind", "compiled".into()), ("id", id), ("module", module)],
+            ),
+            Err(e) => post(
+                &scope,
+                &[("kind", "compiled".into()), ("id", id), ("error", e.into())],
+            ),
+        }
+    }
+
     pub fn start() {
         console_error_panic_hook::set_once();
         let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
         let runner = Rc::new(BrowserRunner::new());
         let s = scope.clone();
         let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
-            wasm_bindgen_futures::spawn_local(run(s.clone(), runner.clone(), e.data()));
+            let msg = e.data();
+            if get(&msg, "kind").as_string().as_deref() == Some("compile") {
+                wasm_bindgen_futures::spawn_local(compile(s.clone(), msg));
+            } else {
+                wasm_bindgen_futures::spawn_local(run(s.clone(), runner.clone(), msg));
+            }
         });
         scope.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
         on_message.forget(); // lives as long as the worker

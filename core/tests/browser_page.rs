@@ -1,0 +1,149 @@
+//! The browser host on the page's main thread (where the explorer runs guests, in place on
+//! its namespace): an instrumented guest spinning without WASI calls yields to the event
+//! loop at its ticks, so page timers still fire, and it is stopped by [`RunControl::stop`]
+//! or its timeout; stopping one guest leaves the namespace and a guest blocked on stdin
+//! alongside it intact.
+#![cfg(target_arch = "wasm32")]
+
+use oanix_core::browser::{BrowserRunner, RunControl};
+use oanix_core::run::{RunConfig, RunError, RunOutput};
+use oanix_core::wasi::InputPipe;
+use oanix_core::{MemFs, Namespace};
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::Duration;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+/// Spins forever, calling the tick at every iteration (as instrumented code does).
+const SPIN: &str = r#"(module
+  (import "oanix" "tick" (func $tick))
+  (memory (export "memory") 1)
+  (func (export "_start") (loop $l (call $tick) (br $l))))"#;
+
+async fn module(runner: &BrowserRunner, src: &str) -> js_sys::WebAssembly::Module {
+    let bytes = wat::parse_str(src).expect("valid WAT");
+    runner.module(&bytes).await.expect("compiles")
+}
+
+fn ns() -> Namespace {
+    let mut ns = Namespace::new();
+    ns.mount("/workspace", Arc::new(MemFs::new())).unwrap();
+    ns
+}
+
+/// Calls `f` after `ms` from the page's event loop (which only runs if guests yield).
+fn after(ms: i32, f: impl FnOnce() + 'static) {
+    let cb = Closure::once_into_js(f);
+    web_sys::window()
+        .unwrap()
+        .set_timeout_with_callback_and_timeout_and_arguments_0(cb.unchecked_ref(), ms)
+        .unwrap();
+}
+
+async fn sleep(ms: i32) {
+    let p = js_sys::Promise::new(&mut |resolve, _| {
+        web_sys::window()
+            .unwrap()
+            .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms)
+            .unwrap();
+    });
+    JsFuture::from(p).await.unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn a_spinning_guest_yields_to_page_timers_and_is_stopped() {
+    let r = BrowserRunner::new();
+    let m = module(&r, SPIN).await;
+    let control = RunControl::new();
+    let fired = Rc::new(RefCell::new(0u32));
+    // Timers fire while the guest spins; the last one stops it. Without yields none would
+    // fire and the run would never end.
+    for i in 1..=5 {
+        let (fired, control) = (fired.clone(), control.clone());
+        after(20 * i, move || {
+            *fired.borrow_mut() += 1;
+            if i == 5 {
+                control.stop();
+            }
+        });
+    }
+    let out = r.run_module(&m, ns(), RunConfig::default(), control).await;
+    assert_eq!(out.error, Some(RunError::Cancelled), "{out:?}");
+    assert_eq!(*fired.borrow(), 5);
+}
+
+#[wasm_bindgen_test]
+async fn a_spinning_guest_hits_its_timeout_on_the_page() {
+    let r = BrowserRunner::new();
+    let m = module(&r, SPIN).await;
+    let cfg = RunConfig {
+        timeout: Some(Duration::from_millis(100)),
+        ..Default::default()
+    };
+    let out = r.run_module(&m, ns(), cfg, RunControl::new()).await;
+    assert_eq!(
+        out.error,
+        Some(RunError::Timeout(Duration::from_millis(100)))
+    );
+}
+
+#[wasm_bindgen_test]
+async fn a_guest_blocked_in_a_wait_is_stopped_at_once() {
+    let r = BrowserRunner::new();
+    let m = module(&r, include_str!("../../tests/wat/sleep_hour.wat")).await;
+    let control = RunControl::new();
+    let c = control.clone();
+    after(30, move || c.stop());
+    let out = r.run_module(&m, ns(), RunConfig::default(), control).await;
+    assert_eq!(out.error, Some(RunError::Cancelled), "{out:?}");
+    assert!(out.duration < Duration::from_secs(60), "{:?}", out.duration);
+}
+
+#[wasm_bindgen_test]
+async fn stopping_a_spinning_guest_spares_the_namespace_and_a_guest_blocked_on_stdin() {
+    let r = Rc::new(BrowserRunner::new());
+    let ns = ns();
+    ns.write_file("/workspace/kept.txt", b"before").unwrap();
+    // Guest A: cat, blocked on an open stdin.
+    let cat = module(&r, include_str!("../../tests/wat/cat.wat")).await;
+    let stdin = InputPipe::open();
+    let done: Rc<RefCell<Option<RunOutput>>> = Rc::default();
+    {
+        let (r, ns, stdin, done) = (r.clone(), ns.clone(), stdin.clone(), done.clone());
+        wasm_bindgen_futures::spawn_local(async move {
+            let cfg = RunConfig {
+                stdin,
+                ..Default::default()
+            };
+            *done.borrow_mut() = Some(r.run_module(&cat, ns, cfg, RunControl::new()).await);
+        });
+    }
+    // Guest B spins beside it and is stopped.
+    let spin = module(&r, SPIN).await;
+    let control = RunControl::new();
+    let c = control.clone();
+    after(50, move || c.stop());
+    let out = r
+        .run_module(&spin, ns.clone(), RunConfig::default(), control)
+        .await;
+    assert_eq!(out.error, Some(RunError::Cancelled), "{out:?}");
+    assert!(done.borrow().is_none(), "cat is still waiting for input");
+    // A still runs: it gets its input and ends normally.
+    stdin.push(b"still here\n");
+    stdin.close();
+    for _ in 0..200 {
+        if done.borrow().is_some() {
+            break;
+        }
+        sleep(10).await;
+    }
+    let a = done.borrow_mut().take().expect("cat finished");
+    assert_eq!(a.exit_code, Some(0), "{a:?}");
+    assert_eq!(a.stdout, b"still here\n");
+    assert_eq!(ns.read_file("/workspace/kept.txt").unwrap(), b"before");
+}
