@@ -1,0 +1,415 @@
+//! Time-slice instrumentation of WASI guest modules.
+//!
+//! The browser host runs guests on the page's main thread with JSPI: a CPU-bound guest must
+//! hand control back every few milliseconds, and must be stoppable. Before a module is
+//! compiled, [`instrument`] rewrites it so that it calls an imported function,
+//! [`TICK_MODULE`].[`TICK_NAME`] of type `() -> ()`, every `budget` checks, where a check
+//! sits at the start of every defined function body and at the start of every `loop` body.
+//! The host's tick can suspend (JSPI), look at the clock, or trap to stop the guest.
+//!
+//! What the rewrite does (with `wasm-encoder`'s `reencode`, after `wasmparser` validated the
+//! input):
+//! - appends a function type `() -> ()` to the type section and the import `oanix.tick` of
+//!   that type after the existing imports, so every *defined* function's index moves up by
+//!   one: calls, `return_call`, `ref.func`, element segments (function lists and
+//!   expressions, declared ones too), exports, the start function and the `name` section
+//!   are all remapped (imported functions keep their indices);
+//! - appends a mutable `i32` global, the fuel, at the end of the global section (no global
+//!   index changes), initialised to `budget`;
+//! - inserts at each check
+//!   `global.get $fuel; i32.const 1; i32.sub; global.set $fuel; global.get $fuel; i32.eqz;
+//!   if; call $tick; i32.const budget; global.set $fuel; end`, which is stack-neutral and
+//!   needs no local (WebAssembly has no `global.tee`; optimising compilers forward the
+//!   stored value to the second `global.get`).
+//!
+//! Sections that are missing (types, imports, globals) are created. Everything else passes
+//! through: multi-memory, SIMD, bulk memory, reference types, exceptions, GC, tail calls.
+//! Custom sections pass through too, except those whose contents the rewrite makes wrong:
+//! DWARF (`.debug_*`, code offsets), branch hints (`metadata.code.*`, instruction offsets)
+//! and object-file relocations (`reloc.*`, `linking`) are dropped. The `name` section is
+//! kept and remapped (the tick and the fuel get names too) so backtraces keep function
+//! names; its label names are dropped (the inserted `if`s renumber labels), and a malformed
+//! `name` section is dropped rather than failing the rewrite.
+//!
+//! ```
+//! use oanix_core::instrument::{instrument, DEFAULT_BUDGET, TICK_MODULE, TICK_NAME};
+//!
+//! // (module (func (export "spin") (loop (br 0))))
+//! let wasm = [
+//!     0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, // header
+//!     1, 4, 1, 0x60, 0, 0, // type 0: () -> ()
+//!     3, 2, 1, 0, // one function of type 0
+//!     7, 8, 1, 4, b's', b'p', b'i', b'n', 0, 0, // export "spin" = func 0
+//!     10, 9, 1, 7, 0, 0x03, 0x40, 0x0c, 0, 0x0b, 0x0b, // loop; br 0; end; end
+//! ];
+//! let out = instrument(&wasm, DEFAULT_BUDGET)?;
+//! assert!(out.len() > wasm.len());
+//! assert_eq!((TICK_MODULE, TICK_NAME), ("oanix", "tick"));
+//! // A module that already has the import is refused.
+//! assert!(instrument(&out, DEFAULT_BUDGET).is_err());
+//! # Ok::<(), oanix_core::instrument::InstrumentError>(())
+//! ```
+
+use std::convert::Infallible;
+use std::fmt;
+use wasm_encoder::reencode::{utils, Error as ReencodeError, Reencode};
+use wasm_encoder::{
+    BlockType, CodeSection, ConstExpr, CustomSection, Encode, EntityType, GlobalSection,
+    GlobalType, ImportSection, Instruction, NameMap, NameSection, SectionId, TypeSection, ValType,
+};
+use wasmparser::{
+    CustomSectionReader, KnownCustom, Operator, Parser, Payload, TypeRef, Validator, WasmFeatures,
+};
+
+/// Import module of the tick function the instrumented module calls.
+pub const TICK_MODULE: &str = "oanix";
+/// Import name of the tick function the instrumented module calls (type `() -> ()`).
+pub const TICK_NAME: &str = "tick";
+/// Checks (function entries + loop iterations) between two ticks.
+pub const DEFAULT_BUDGET: u32 = 10_000;
+
+/// Why a module could not be instrumented.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstrumentError(String);
+
+impl InstrumentError {
+    /// The message (also what `Display` prints).
+    pub fn message(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for InstrumentError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for InstrumentError {}
+
+/// The WebAssembly features accepted: `wasmparser`'s defaults (what wasmtime and Chromium
+/// run: SIMD, threads, multi-memory, memory64, exceptions, GC, tail calls, ...) plus the
+/// legacy exception-handling instructions Chromium still runs (older Emscripten output).
+fn features() -> WasmFeatures {
+    WasmFeatures::default() | WasmFeatures::LEGACY_EXCEPTIONS
+}
+
+/// Rewrites `wasm` so that it calls the import [`TICK_MODULE`].[`TICK_NAME`] (`() -> ()`)
+/// once every `budget` checks, a check being the entry of a defined function or the start
+/// of a loop iteration (see the [module documentation](self) for the exact rewrite).
+///
+/// A `budget` of 0 counts as 1 and one above `i32::MAX` as `i32::MAX`. The input is
+/// validated first; an invalid module, or one that already imports `oanix.tick`, is an
+/// error.
+pub fn instrument(wasm: &[u8], budget: u32) -> Result<Vec<u8>, InstrumentError> {
+    Validator::new_with_features(features())
+        .validate_all(wasm)
+        .map_err(|e| InstrumentError(format!("invalid module: {e}")))?;
+    let counts = Counts::of(wasm)?;
+    let budget = i32::try_from(budget.max(1)).unwrap_or(i32::MAX);
+    let mut r = Instrumenter {
+        imported_funcs: counts.imported_funcs,
+        tick_type: counts.types,
+        fuel: counts.globals,
+        budget,
+        check: check_bytes(counts.globals, counts.imported_funcs, budget),
+        types_done: false,
+        imports_done: false,
+        globals_done: false,
+    };
+    let mut module = wasm_encoder::Module::new();
+    r.parse_core_module(&mut module, Parser::new(0), wasm)
+        .map_err(|e| InstrumentError(format!("cannot re-encode the module: {e}")))?;
+    Ok(module.finish())
+}
+
+/// What the rewrite needs to know before re-encoding: the new type, function and global
+/// indices.
+struct Counts {
+    /// Types in the type section (every type of every recursion group).
+    types: u32,
+    /// Imported functions: the tick's function index.
+    imported_funcs: u32,
+    /// Imported and defined globals: the fuel's global index.
+    globals: u32,
+}
+
+impl Counts {
+    /// Counts the indices of a module that has been validated.
+    fn of(wasm: &[u8]) -> Result<Counts, InstrumentError> {
+        let bad =
+            |e: wasmparser::BinaryReaderError| InstrumentError(format!("invalid module: {e}"));
+        let mut c = Counts {
+            types: 0,
+            imported_funcs: 0,
+            globals: 0,
+        };
+        for payload in Parser::new(0).parse_all(wasm) {
+            match payload.map_err(bad)? {
+                Payload::TypeSection(s) => {
+                    for group in s {
+                        c.types += u32::try_from(group.map_err(bad)?.types().len())
+                            .map_err(|_| InstrumentError("too many types".into()))?;
+                    }
+                }
+                Payload::ImportSection(s) => {
+                    for import in s.into_imports() {
+                        let import = import.map_err(bad)?;
+                        if import.module == TICK_MODULE && import.name == TICK_NAME {
+                            return Err(InstrumentError(format!(
+                                "the module already imports {TICK_MODULE}.{TICK_NAME}: \
+                                 it is instrumented already, or uses the name for something else"
+                            )));
+                        }
+                        match import.ty {
+                            TypeRef::Func(_) | TypeRef::FuncExact(_) => c.imported_funcs += 1,
+                            TypeRef::Global(_) => c.globals += 1,
+                            _ => {}
+                        }
+                    }
+                }
+                Payload::GlobalSection(s) => c.globals += s.count(),
+                _ => {}
+            }
+        }
+        Ok(c)
+    }
+}
+
+/// The check inserted at function entries and loop starts, encoded once.
+fn check_bytes(fuel: u32, tick: u32, budget: i32) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    for insn in [
+        Instruction::GlobalGet(fuel),
+        Instruction::I32Const(1),
+        Instruction::I32Sub,
+        Instruction::GlobalSet(fuel),
+        Instruction::GlobalGet(fuel),
+        Instruction::I32Eqz,
+        Instruction::If(BlockType::Empty),
+        Instruction::Call(tick),
+        Instruction::I32Const(budget),
+        Instruction::GlobalSet(fuel),
+        Instruction::End,
+    ] {
+        insn.encode(&mut bytes);
+    }
+    bytes
+}
+
+/// The reencoder: shifts defined function indices by one, appends the tick's type, import
+/// and the fuel global, and inserts the checks.
+struct Instrumenter {
+    imported_funcs: u32,
+    tick_type: u32,
+    fuel: u32,
+    budget: i32,
+    check: Vec<u8>,
+    types_done: bool,
+    imports_done: bool,
+    globals_done: bool,
+}
+
+/// What the reencoder hooks return (the instrumenter adds no error of its own).
+type RResult<T> = Result<T, ReencodeError<Infallible>>;
+
+/// Where a section sits in a module (the binary format's order; tags between memories and
+/// globals, the data count before the code).
+fn rank(id: SectionId) -> u8 {
+    match id {
+        SectionId::Custom => 0,
+        SectionId::Type => 1,
+        SectionId::Import => 2,
+        SectionId::Function => 3,
+        SectionId::Table => 4,
+        SectionId::Memory => 5,
+        SectionId::Tag => 6,
+        SectionId::Global => 7,
+        SectionId::Export => 8,
+        SectionId::Start => 9,
+        SectionId::Element => 10,
+        SectionId::DataCount => 11,
+        SectionId::Code => 12,
+        SectionId::Data => 13,
+    }
+}
+
+impl Instrumenter {
+    fn add_tick_type(&mut self, types: &mut TypeSection) {
+        types.ty().function([], []);
+        self.types_done = true;
+    }
+
+    fn add_tick_import(&mut self, imports: &mut ImportSection) {
+        imports.import(TICK_MODULE, TICK_NAME, EntityType::Function(self.tick_type));
+        self.imports_done = true;
+    }
+
+    fn add_fuel(&mut self, globals: &mut GlobalSection) {
+        globals.global(
+            GlobalType {
+                val_type: ValType::I32,
+                mutable: true,
+                shared: false,
+            },
+            &ConstExpr::i32_const(self.budget),
+        );
+        self.globals_done = true;
+    }
+}
+
+impl Reencode for Instrumenter {
+    type Error = Infallible;
+
+    fn function_index(&mut self, func: u32) -> RResult<u32> {
+        Ok(if func >= self.imported_funcs {
+            func + 1
+        } else {
+            func
+        })
+    }
+
+    fn parse_type_section(
+        &mut self,
+        types: &mut TypeSection,
+        section: wasmparser::TypeSectionReader<'_>,
+    ) -> RResult<()> {
+        utils::parse_type_section(self, types, section)?;
+        self.add_tick_type(types);
+        Ok(())
+    }
+
+    fn parse_import_section(
+        &mut self,
+        imports: &mut ImportSection,
+        section: wasmparser::ImportSectionReader<'_>,
+    ) -> RResult<()> {
+        utils::parse_import_section(self, imports, section)?;
+        self.add_tick_import(imports);
+        Ok(())
+    }
+
+    fn parse_global_section(
+        &mut self,
+        globals: &mut GlobalSection,
+        section: wasmparser::GlobalSectionReader<'_>,
+    ) -> RResult<()> {
+        utils::parse_global_section(self, globals, section)?;
+        self.add_fuel(globals);
+        Ok(())
+    }
+
+    /// Creates the type, import and global sections where the module has none, in order.
+    fn intersperse_section_hook(
+        &mut self,
+        module: &mut wasm_encoder::Module,
+        _after: Option<SectionId>,
+        before: Option<SectionId>,
+    ) -> RResult<()> {
+        let next = before.map_or(u8::MAX, rank);
+        if !self.types_done && next > rank(SectionId::Type) {
+            let mut types = TypeSection::new();
+            self.add_tick_type(&mut types);
+            module.section(&types);
+        }
+        if !self.imports_done && next > rank(SectionId::Import) {
+            let mut imports = ImportSection::new();
+            self.add_tick_import(&mut imports);
+            module.section(&imports);
+        }
+        if !self.globals_done && next > rank(SectionId::Global) {
+            let mut globals = GlobalSection::new();
+            self.add_fuel(&mut globals);
+            module.section(&globals);
+        }
+        Ok(())
+    }
+
+    fn parse_function_body(
+        &mut self,
+        code: &mut CodeSection,
+        func: wasmparser::FunctionBody<'_>,
+    ) -> RResult<()> {
+        let mut f = self.new_function_with_parsed_locals(&func)?;
+        f.raw(self.check.iter().copied());
+        let mut reader = func.get_operators_reader()?;
+        while !reader.eof() {
+            let op = reader.read()?;
+            let is_loop = matches!(op, Operator::Loop { .. });
+            f.instruction(&self.instruction(op)?);
+            if is_loop {
+                f.raw(self.check.iter().copied());
+            }
+        }
+        code.function(&f);
+        Ok(())
+    }
+
+    fn parse_custom_section(
+        &mut self,
+        module: &mut wasm_encoder::Module,
+        section: CustomSectionReader<'_>,
+    ) -> RResult<()> {
+        let name = section.name();
+        if name.starts_with(".debug_")
+            || name.starts_with("metadata.code.")
+            || name.starts_with("reloc.")
+            || name == "linking"
+        {
+            return Ok(());
+        }
+        match section.as_known() {
+            // A malformed name section is dropped (engines ignore one too).
+            KnownCustom::Name(names) => {
+                if let Ok(names) = self.custom_name_section(names) {
+                    module.section(&names);
+                }
+            }
+            _ => {
+                module.section(&CustomSection {
+                    name: name.into(),
+                    data: section.data().into(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn parse_custom_name_subsection(
+        &mut self,
+        names: &mut NameSection,
+        section: wasmparser::Name<'_>,
+    ) -> RResult<()> {
+        match section {
+            wasmparser::Name::Function(map) => {
+                let mut out = NameMap::new();
+                let mut tick_named = false;
+                for naming in map {
+                    let naming = naming?;
+                    if !tick_named && naming.index >= self.imported_funcs {
+                        out.append(self.imported_funcs, "oanix.tick");
+                        tick_named = true;
+                    }
+                    out.append(self.function_index(naming.index)?, naming.name);
+                }
+                if !tick_named {
+                    out.append(self.imported_funcs, "oanix.tick");
+                }
+                names.functions(&out);
+            }
+            wasmparser::Name::Global(map) => {
+                let mut out = NameMap::new();
+                for naming in map {
+                    let naming = naming?;
+                    out.append(naming.index, naming.name);
+                }
+                out.append(self.fuel, "oanix.fuel");
+                names.globals(&out);
+            }
+            // Label indices count blocks; the inserted `if`s renumber them.
+            wasmparser::Name::Label(_) => {}
+            other => utils::parse_custom_name_subsection(self, names, other)?,
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,597 @@
+#![cfg(not(target_arch = "wasm32"))]
+//! `instrument`: the output validates, keeps every function reference pointing at the same
+//! body, holds exactly the promised checks, and no input (mutated, truncated, random
+//! programs) makes it panic. Running instrumented modules is tested in oanix-tests
+//! (tests/tests/instrument.rs, on wasmtime).
+
+use oanix_core::instrument::{instrument, DEFAULT_BUDGET, TICK_MODULE, TICK_NAME};
+use proptest::collection::vec;
+use proptest::prelude::*;
+use std::collections::BTreeMap;
+use wasmparser::{
+    BlockType, ElementItems, ElementKind, ExternalKind, Operator, Parser, Payload, TypeRef,
+    Validator, WasmFeatures,
+};
+
+/// Validates like `instrument` does (wasmparser's defaults plus legacy exceptions).
+fn validate(wasm: &[u8]) -> Result<(), String> {
+    Validator::new_with_features(WasmFeatures::default() | WasmFeatures::LEGACY_EXCEPTIONS)
+        .validate_all(wasm)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+/// Imports, globals (one initialised with `ref.func`), active, passive and declared element
+/// segments, a start function, exports of every kind, a recursive function, loops, indirect
+/// calls, `call_ref`, a tail call, and names.
+const RICH: &str = r#"
+(module $rich
+  (type $t (func (param i32) (result i32)))
+  (import "env" "log" (func $log (param i32)))
+  (import "env" "g" (global $g i32))
+  (import "env" "mem" (memory 1))
+  (import "env" "id" (func $id (param i32) (result i32)))
+  (table $tab 4 funcref)
+  (global $counter (mut i32) (i32.const 0))
+  (global $fref funcref (ref.func $fact))
+  (elem (table $tab) (i32.const 0) func $fact $sum $id)
+  (elem $passive funcref (ref.func $sum) (ref.null func) (ref.func $later))
+  (elem declare func $later)
+  (func $fact (export "fact") (type $t)
+    (if (result i32) (i32.le_s (local.get 0) (i32.const 1))
+      (then (i32.const 1))
+      (else (i32.mul (local.get 0) (call $fact (i32.sub (local.get 0) (i32.const 1)))))))
+  (func $sum (export "sum") (param $n i32) (result i32) (local $acc i32)
+    (block $done
+      (loop $l
+        (br_if $done (i32.eqz (local.get $n)))
+        (local.set $acc (i32.add (local.get $acc) (local.get $n)))
+        (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+        (br $l)))
+    (local.get $acc))
+  (func $later (param i32) (result i32) (i32.add (local.get 0) (i32.const 100)))
+  (func (export "indirect") (param i32 i32) (result i32)
+    (call_indirect $tab (type $t) (local.get 1) (local.get 0)))
+  (func (export "via_ref") (param i32) (result i32)
+    (call_ref $t (local.get 0) (ref.func $later)))
+  (func (export "tail") (param i32) (result i32) (return_call $fact (local.get 0)))
+  (func (export "nested") (result i32) (local i32 i32)
+    (loop $outer
+      (local.set 1 (i32.const 0))
+      (loop $inner
+        (local.set 1 (i32.add (local.get 1) (i32.const 1)))
+        (br_if $inner (i32.lt_u (local.get 1) (i32.const 10))))
+      (local.set 0 (i32.add (local.get 0) (local.get 1)))
+      (br_if $outer (i32.lt_u (local.get 0) (i32.const 100))))
+    (local.get 0))
+  (func $start (global.set $counter (global.get $g)) (call $log (i32.const 1)))
+  (start $start)
+  (export "counter" (global $counter))
+  (export "table" (table $tab))
+  (export "memory" (memory 0))
+  (export "id_again" (func $id))
+)
+"#;
+
+/// What a module says about functions, read with wasmparser.
+#[derive(Default, Debug)]
+struct Shape {
+    imports: Vec<(String, String, String)>,
+    imported_funcs: u32,
+    globals: Vec<(bool, Vec<String>)>,
+    exports: BTreeMap<String, (ExternalKind, u32)>,
+    start: Option<u32>,
+    /// Element segments: kind, then each item as function index or const-expr operators.
+    elements: Vec<(String, Vec<String>)>,
+    /// Each defined function's operators (Debug).
+    bodies: Vec<Vec<String>>,
+    /// Each defined function's locals.
+    locals: Vec<Vec<(u32, String)>>,
+    /// Function names from the name section.
+    func_names: BTreeMap<u32, String>,
+    global_names: BTreeMap<u32, String>,
+    /// Whether a name section was there and could be read.
+    has_names: bool,
+    types: u32,
+}
+
+fn ops_of(reader: wasmparser::OperatorsReader<'_>) -> Vec<Operator<'_>> {
+    let mut reader = reader;
+    let mut out = Vec::new();
+    while !reader.eof() {
+        out.push(reader.read().expect("operator"));
+    }
+    out
+}
+
+fn shape(wasm: &[u8]) -> Shape {
+    let mut s = Shape::default();
+    for payload in Parser::new(0).parse_all(wasm) {
+        match payload.expect("payload") {
+            Payload::TypeSection(r) => {
+                for g in r {
+                    s.types += g.unwrap().types().len() as u32;
+                }
+            }
+            Payload::ImportSection(r) => {
+                for i in r.into_imports() {
+                    let i = i.unwrap();
+                    if matches!(i.ty, TypeRef::Func(_)) {
+                        s.imported_funcs += 1;
+                    }
+                    s.imports
+                        .push((i.module.into(), i.name.into(), format!("{:?}", i.ty)));
+                }
+            }
+            Payload::GlobalSection(r) => {
+                for g in r {
+                    let g = g.unwrap();
+                    let ops = ops_of(g.init_expr.get_operators_reader());
+                    s.globals
+                        .push((g.ty.mutable, ops.iter().map(|o| format!("{o:?}")).collect()));
+                }
+            }
+            Payload::ExportSection(r) => {
+                for e in r {
+                    let e = e.unwrap();
+                    s.exports.insert(e.name.into(), (e.kind, e.index));
+                }
+            }
+            Payload::StartSection { func, .. } => s.start = Some(func),
+            Payload::ElementSection(r) => {
+                for e in r {
+                    let e = e.unwrap();
+                    let kind = match e.kind {
+                        ElementKind::Active { .. } => "active",
+                        ElementKind::Passive => "passive",
+                        ElementKind::Declared => "declared",
+                    };
+                    let items = match e.items {
+                        ElementItems::Functions(f) => f
+                            .into_iter()
+                            .map(|f| format!("func {}", f.unwrap()))
+                            .collect(),
+                        ElementItems::Expressions(_, exprs) => exprs
+                            .into_iter()
+                            .map(|x| format!("{:?}", ops_of(x.unwrap().get_operators_reader())))
+                            .collect(),
+                    };
+                    s.elements.push((kind.into(), items));
+                }
+            }
+            Payload::CodeSectionEntry(body) => {
+                let locals = body
+                    .get_locals_reader()
+                    .unwrap()
+                    .into_iter()
+                    .map(|l| {
+                        let (n, t) = l.unwrap();
+                        (n, format!("{t:?}"))
+                    })
+                    .collect();
+                s.locals.push(locals);
+                let ops = ops_of(body.get_operators_reader().unwrap());
+                s.bodies
+                    .push(ops.iter().map(|o| format!("{o:?}")).collect());
+            }
+            Payload::CustomSection(c) => {
+                if let wasmparser::KnownCustom::Name(names) = c.as_known() {
+                    if let Some((f, g)) = read_names(names) {
+                        s.func_names = f;
+                        s.global_names = g;
+                        s.has_names = true;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    s
+}
+
+type Names = BTreeMap<u32, String>;
+
+/// Function and global names; `None` if any part of the section is malformed.
+fn read_names(names: wasmparser::NameSectionReader<'_>) -> Option<(Names, Names)> {
+    let (mut funcs, mut globals) = (Names::new(), Names::new());
+    for n in names {
+        match n.ok()? {
+            wasmparser::Name::Function(m) => {
+                for n in m {
+                    let n = n.ok()?;
+                    funcs.insert(n.index, n.name.into());
+                }
+            }
+            wasmparser::Name::Global(m) => {
+                for n in m {
+                    let n = n.ok()?;
+                    globals.insert(n.index, n.name.into());
+                }
+            }
+            _ => {}
+        }
+    }
+    Some((funcs, globals))
+}
+
+/// The inserted check, as wasmparser prints it.
+fn check_ops(fuel: u32, tick: u32, budget: i32) -> Vec<String> {
+    [
+        Operator::GlobalGet { global_index: fuel },
+        Operator::I32Const { value: 1 },
+        Operator::I32Sub,
+        Operator::GlobalSet { global_index: fuel },
+        Operator::GlobalGet { global_index: fuel },
+        Operator::I32Eqz,
+        Operator::If {
+            blockty: BlockType::Empty,
+        },
+        Operator::Call {
+            function_index: tick,
+        },
+        Operator::I32Const { value: budget },
+        Operator::GlobalSet { global_index: fuel },
+        Operator::End,
+    ]
+    .iter()
+    .map(|o| format!("{o:?}"))
+    .collect()
+}
+
+/// Checks everything `instrument` promises about `out`, the instrumented `orig`.
+fn check_rewrite(orig: &[u8], out: &[u8], budget: i32) {
+    validate(out).unwrap_or_else(|e| panic!("instrumented module invalid: {e}"));
+    let a = shape(orig);
+    let b = shape(out);
+    let tick = a.imported_funcs;
+    let remap = |f: u32| if f >= tick { f + 1 } else { f };
+    let remap_str = |s: &str| {
+        // `func N`, `Call { function_index: N }`, `RefFunc { function_index: N }`, ...
+        let mut out = String::new();
+        let mut rest = s;
+        while let Some(i) = rest.find("function_index: ") {
+            let (head, tail) = rest.split_at(i + "function_index: ".len());
+            out.push_str(head);
+            let end = tail
+                .find(|c: char| !c.is_ascii_digit())
+                .unwrap_or(tail.len());
+            let n: u32 = tail[..end].parse().unwrap();
+            out.push_str(&remap(n).to_string());
+            rest = &tail[end..];
+        }
+        out.push_str(rest);
+        match out.strip_prefix("func ") {
+            Some(n) => format!("func {}", remap(n.parse().unwrap())),
+            None => out,
+        }
+    };
+    // Types: one more, `() -> ()`; imports: the same, then the tick.
+    assert_eq!(b.types, a.types + 1);
+    assert_eq!(b.imports.len(), a.imports.len() + 1);
+    assert_eq!(b.imports[..a.imports.len()], a.imports[..]);
+    let last = b.imports.last().unwrap();
+    assert_eq!((last.0.as_str(), last.1.as_str()), (TICK_MODULE, TICK_NAME));
+    assert_eq!(last.2, format!("Func({})", a.types));
+    assert_eq!(b.imported_funcs, tick + 1);
+    // Globals: the same, then the fuel.
+    let imported_globals = a
+        .imports
+        .iter()
+        .filter(|i| i.2.starts_with("Global"))
+        .count() as u32;
+    let fuel = imported_globals + a.globals.len() as u32;
+    assert_eq!(b.globals.len(), a.globals.len() + 1);
+    for (x, y) in a.globals.iter().zip(&b.globals) {
+        assert_eq!(x.0, y.0);
+        assert_eq!(
+            x.1.iter().map(|o| remap_str(o)).collect::<Vec<_>>(),
+            y.1,
+            "global init"
+        );
+    }
+    assert_eq!(
+        b.globals.last().unwrap(),
+        &(
+            true,
+            vec![format!("I32Const {{ value: {budget} }}"), "End".to_string()]
+        )
+    );
+    // Exports, start, elements point at the same functions.
+    assert_eq!(a.exports.len(), b.exports.len());
+    for (name, (kind, idx)) in &a.exports {
+        let want = match kind {
+            ExternalKind::Func => remap(*idx),
+            _ => *idx,
+        };
+        assert_eq!(b.exports[name], (*kind, want), "export {name}");
+    }
+    assert_eq!(b.start, a.start.map(remap));
+    assert_eq!(a.elements.len(), b.elements.len());
+    for (x, y) in a.elements.iter().zip(&b.elements) {
+        assert_eq!(x.0, y.0);
+        let want: Vec<String> = x.1.iter().map(|i| remap_str(i)).collect();
+        assert_eq!(want, y.1, "element segment");
+    }
+    // Bodies: the same locals; the same code with calls remapped, a check at the entry and
+    // at the start of every loop body, and nothing else.
+    assert_eq!(a.locals, b.locals);
+    assert_eq!(a.bodies.len(), b.bodies.len());
+    let check = check_ops(fuel, tick, budget);
+    for (i, (x, y)) in a.bodies.iter().zip(&b.bodies).enumerate() {
+        let mut want = check.clone();
+        for op in x {
+            want.push(remap_str(op));
+            if op.starts_with("Loop ") {
+                want.extend(check.iter().cloned());
+            }
+        }
+        assert_eq!(&want, y, "body of defined function {i}");
+    }
+    // Names follow their functions; the tick and the fuel are named. (A malformed name
+    // section is dropped; a mutated one may still read fine here and fail in a subsection
+    // this test does not look at.)
+    if !b.has_names {
+        return;
+    }
+    if !a.func_names.is_empty() {
+        let mut want: BTreeMap<u32, String> = a
+            .func_names
+            .iter()
+            .map(|(i, n)| (remap(*i), n.clone()))
+            .collect();
+        want.insert(tick, "oanix.tick".into());
+        assert_eq!(want, b.func_names);
+    }
+    if !a.global_names.is_empty() {
+        let mut want = a.global_names.clone();
+        want.insert(fuel, "oanix.fuel".into());
+        assert_eq!(want, b.global_names);
+    }
+}
+
+#[test]
+fn rich_module_is_rewritten_with_every_reference_kept() {
+    let orig = wat::parse_str(RICH).unwrap();
+    validate(&orig).unwrap();
+    for budget in [1u32, 7, DEFAULT_BUDGET] {
+        let out = instrument(&orig, budget).unwrap();
+        check_rewrite(&orig, &out, budget as i32);
+    }
+    // The name section was there and is kept: `fact` is still `fact`, one index up.
+    let out = shape(&instrument(&orig, DEFAULT_BUDGET).unwrap());
+    assert!(out.has_names);
+    assert_eq!(out.func_names[&2], "oanix.tick");
+    assert_eq!(out.func_names[&3], "fact");
+    assert_eq!(out.exports["fact"], (ExternalKind::Func, 3));
+    assert_eq!(out.exports["id_again"], (ExternalKind::Func, 1));
+}
+
+#[test]
+fn missing_sections_are_created() {
+    for src in [
+        "(module)",
+        "(module (func))",
+        "(module (func (export \"f\") (loop (br 0))))",
+        "(module (memory 1) (data (i32.const 0) \"x\"))",
+        "(module (import \"a\" \"b\" (func)) (start 0))",
+        "(module (global i64 (i64.const 1)) (func (result i64) (global.get 0)))",
+        "(module (tag) (func (block (try_table (catch 0 0) (throw 0)))))",
+    ] {
+        let orig = wat::parse_str(src).unwrap();
+        let out = instrument(&orig, 3).unwrap_or_else(|e| panic!("{src}: {e}"));
+        check_rewrite(&orig, &out, 3);
+    }
+}
+
+#[test]
+fn proposals_pass_through() {
+    // Multi-memory, SIMD, bulk memory, reference types, exceptions (new and legacy), GC,
+    // memory64, threads.
+    for src in [
+        r#"(module (memory $a 1) (memory $b 1)
+             (func (export "copy") (memory.copy $a $b (i32.const 0) (i32.const 0) (i32.const 4))
+               (loop (br_if 0 (i32.load $b (i32.const 0))))))"#,
+        r#"(module (memory 1) (func (result v128)
+             (i32x4.add (v128.load (i32.const 0)) (v128.const i32x4 1 2 3 4))))"#,
+        r#"(module (table 2 externref) (func (param externref) (table.set (i32.const 0) (local.get 0))
+             (drop (table.grow (ref.null extern) (i32.const 1)))))"#,
+        r#"(module (tag $e) (func try throw $e catch $e catch_all end))"#,
+        r#"(module (type $p (struct (field i32))) (func (result i32)
+             (struct.get $p 0 (struct.new $p (i32.const 1)))))"#,
+        r#"(module (memory i64 1) (func (result i32) (i32.load (i64.const 0))))"#,
+        r#"(module (memory 1 1 shared) (func (result i32) (i32.atomic.load (i32.const 0))))"#,
+        r#"(module (rec (type $a (func (param (ref null $b)))) (type $b (struct (field (ref null $a)))))
+             (func (type $a)))"#,
+    ] {
+        let orig = wat::parse_str(src).unwrap();
+        validate(&orig).unwrap_or_else(|e| panic!("{src}: {e}"));
+        let out = instrument(&orig, DEFAULT_BUDGET).unwrap_or_else(|e| panic!("{src}: {e}"));
+        check_rewrite(&orig, &out, DEFAULT_BUDGET as i32);
+    }
+}
+
+#[test]
+fn errors_are_clear() {
+    let e = instrument(b"\0asm\x01\0\0\0\x01", DEFAULT_BUDGET).unwrap_err();
+    assert!(e.to_string().starts_with("invalid module: "), "{e}");
+    let e = instrument(b"not wasm", DEFAULT_BUDGET).unwrap_err();
+    assert!(e.to_string().starts_with("invalid module: "), "{e}");
+    // Type-invalid code is caught by the validator, not by the re-encoder.
+    let bad = wat::parse_str("(module (func (result i32) (i64.const 1)))").unwrap();
+    let e = instrument(&bad, DEFAULT_BUDGET).unwrap_err();
+    assert!(
+        e.to_string().starts_with("invalid module: type mismatch"),
+        "{e}"
+    );
+    // Instrumenting twice, or a module using the name, is refused.
+    let once = instrument(&wat::parse_str(RICH).unwrap(), DEFAULT_BUDGET).unwrap();
+    let e = instrument(&once, DEFAULT_BUDGET).unwrap_err();
+    assert!(e.to_string().contains("already imports oanix.tick"), "{e}");
+    let taken = wat::parse_str(r#"(module (import "oanix" "tick" (global i32)))"#).unwrap();
+    assert!(instrument(&taken, DEFAULT_BUDGET).is_err());
+    // A component is not a core module.
+    let component = wat::parse_str("(component)").unwrap();
+    assert!(instrument(&component, DEFAULT_BUDGET).is_err());
+    // Errors are std errors.
+    let _: &dyn std::error::Error = &e;
+}
+
+#[test]
+fn budget_is_clamped_to_a_positive_i32() {
+    let orig = wat::parse_str("(module (func (loop)))").unwrap();
+    check_rewrite(&orig, &instrument(&orig, 0).unwrap(), 1);
+    check_rewrite(&orig, &instrument(&orig, u32::MAX).unwrap(), i32::MAX);
+}
+
+#[test]
+fn stale_custom_sections_are_dropped_and_others_kept() {
+    let src = r#"(module
+        (@custom "producers" "keep me")
+        (@custom ".debug_info" "offsets")
+        (@custom "metadata.code.branch_hint" "offsets")
+        (@custom "linking" "relocs")
+        (func $f (loop)))"#;
+    let orig = wat::parse_str(src).unwrap();
+    let out = instrument(&orig, DEFAULT_BUDGET).unwrap();
+    let mut names = Vec::new();
+    for p in Parser::new(0).parse_all(&out) {
+        if let Payload::CustomSection(c) = p.unwrap() {
+            names.push(c.name().to_string());
+        }
+    }
+    assert_eq!(names, ["producers", "name"]);
+}
+
+#[test]
+fn malformed_name_section_is_dropped() {
+    let orig = wat::parse_str(r#"(module (@custom "name" "\ff\ff\ff") (func))"#).unwrap();
+    validate(&orig).unwrap();
+    let out = instrument(&orig, DEFAULT_BUDGET).unwrap();
+    check_rewrite(&orig, &out, DEFAULT_BUDGET as i32);
+}
+
+/// Valid seeds for the mutation tests.
+fn seeds() -> Vec<Vec<u8>> {
+    [
+        RICH,
+        "(module)",
+        "(module (func $spin (export \"spin\") (loop (br 0))))",
+        r#"(module (import "wasi_snapshot_preview1" "proc_exit" (func (param i32)))
+             (memory (export "memory") 1) (global (mut i32) (i32.const 1024))
+             (func $main (export "_start") (local i32)
+               (loop (local.set 0 (i32.add (local.get 0) (i32.const 1)))
+                 (br_if 0 (i32.lt_u (local.get 0) (i32.const 10))))
+               (call 0 (local.get 0))))"#,
+    ]
+    .iter()
+    .map(|s| wat::parse_str(s).unwrap())
+    .collect()
+}
+
+/// A random but valid program: `funcs` functions of type `() -> ()` (the first `imports`
+/// imported) whose bodies nest blocks, loops, ifs, calls and branches as `code` says.
+fn random_program(imports: u8, funcs: u8, code: &[u8], start: bool) -> String {
+    let imports = imports as usize;
+    let funcs = (funcs as usize).max(imports + 1);
+    let mut wat = String::from("(module\n");
+    for i in 0..imports {
+        wat.push_str(&format!("(import \"m\" \"f{i}\" (func $f{i}))\n"));
+    }
+    wat.push_str("(table 4 funcref) (memory 1)\n");
+    let mut ops = code.iter().copied();
+    for i in imports..funcs {
+        wat.push_str(&format!("(func $f{i} (export \"f{i}\")"));
+        let mut depth = 0usize;
+        for _ in 0..8 {
+            let Some(op) = ops.next() else { break };
+            let arg = ops.next().unwrap_or(0) as usize;
+            match op % 8 {
+                0 => {
+                    wat.push_str(" (loop");
+                    depth += 1;
+                }
+                1 => {
+                    wat.push_str(" (block");
+                    depth += 1;
+                }
+                2 => wat.push_str(&format!(
+                    " (if (i32.const 1) (then (call $f{})))",
+                    arg % funcs
+                )),
+                3 => wat.push_str(&format!(" (call $f{})", arg % funcs)),
+                4 if depth > 0 => wat.push_str(&format!(" (br_if {} (i32.const 0))", arg % depth)),
+                5 => wat.push_str(&format!(" (drop (ref.func $f{}))", arg % funcs)),
+                6 => wat.push_str(" (call_indirect (i32.const 0))"),
+                7 if depth > 0 => {
+                    wat.push(')');
+                    depth -= 1;
+                }
+                _ => wat.push_str(" (nop)"),
+            }
+        }
+        wat.push_str(&")".repeat(depth));
+        wat.push_str(")\n");
+    }
+    wat.push_str(&format!("(elem (i32.const 0) func $f{})\n", funcs - 1));
+    // `ref.func` needs its function declared (imported ones are not exported).
+    let all: Vec<String> = (0..funcs).map(|i| format!("$f{i}")).collect();
+    wat.push_str(&format!("(elem declare func {})\n", all.join(" ")));
+    if start {
+        wat.push_str(&format!("(start $f{})\n", funcs - 1));
+    }
+    wat.push(')');
+    wat
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    /// Random byte changes, insertions and truncations of valid modules never panic: the
+    /// result is an error or a module that validates (and, if the input still validated,
+    /// a faithful rewrite).
+    #[test]
+    fn mutated_modules_never_panic(
+        seed in 0usize..4,
+        edits in vec((any::<u32>(), any::<u8>(), 0u8..3), 0..6),
+        cut in proptest::option::of(any::<u32>()),
+    ) {
+        let mut wasm = seeds().swap_remove(seed);
+        for (pos, byte, kind) in edits {
+            if wasm.is_empty() {
+                break;
+            }
+            let pos = pos as usize % wasm.len();
+            match kind {
+                0 => wasm[pos] = byte,
+                1 => wasm.insert(pos, byte),
+                _ => {
+                    wasm.remove(pos);
+                }
+            }
+        }
+        if let Some(cut) = cut {
+            let len = cut as usize % (wasm.len() + 1);
+            wasm.truncate(len);
+        }
+        match instrument(&wasm, 5) {
+            Ok(out) => check_rewrite(&wasm, &out, 5),
+            Err(e) => prop_assert!(validate(&wasm).is_err() || e.to_string().contains("already")),
+        }
+    }
+
+    /// Random valid programs are rewritten faithfully.
+    #[test]
+    fn random_programs_are_rewritten_faithfully(
+        imports in 0u8..3,
+        funcs in 1u8..6,
+        code in vec(any::<u8>(), 0..80),
+        start in any::<bool>(),
+        budget in 1u32..100,
+    ) {
+        let src = random_program(imports, funcs, &code, start);
+        let orig = wat::parse_str(&src).unwrap();
+        prop_assert!(validate(&orig).is_ok(), "{src}");
+        let out = instrument(&orig, budget).unwrap();
+        check_rewrite(&orig, &out, budget as i32);
+    }
+}
