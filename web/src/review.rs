@@ -166,7 +166,7 @@ impl Reviews {
                 commit = Some(r.cow.clone());
                 drop_it = true;
             } else if said.is_empty() {
-                said = format!("{} change(s) in the Review panel", r.changes.len());
+                said = format!("{} change(s) sent to the Review panel", r.changes.len());
             }
         });
         if drop_it {
@@ -228,6 +228,15 @@ fn read(fs: &dyn FileService, path: &FsPath) -> Option<Vec<u8>> {
 
 /// The diff of one changed file, or why there is none.
 fn file_diff(cow: &CowFs, c: &Change) -> Result<Vec<DiffLine>, String> {
+    // Sizes first: a large file is not read at all (the page must not stall on it).
+    let size = |fs: &dyn FileService| {
+        fs.stat(&c.path, oanix_core::Follow::Yes)
+            .map_or(0, |m| m.size)
+    };
+    let largest = size(cow).max(size(cow.base().as_ref()));
+    if largest > DIFF_MAX as u64 {
+        return Err(format!("{largest} bytes: too large to diff"));
+    }
     let before = match c.kind {
         ChangeKind::Added => Vec::new(),
         _ => read(cow.base().as_ref(), &c.path).unwrap_or_default(),

@@ -272,16 +272,22 @@ pub fn RunPanel(
                 control,
                 ..
             } = item.clone();
+            // The run's end: `guest` is the guest's own time (instantiation to exit), shown
+            // beside the whole run's (click to end) so the host's overhead is visible.
             let end = |outcome: String,
                        said: String,
+                       guest: Option<Duration>,
                        exit_code: Option<i32>,
                        error: Option<String>| {
                 let ms = js_sys::Date::now() - started;
                 running.set(false);
+                let guest = guest.map_or(String::new(), |g| {
+                    format!("; guest {:.1} ms", g.as_secs_f64() * 1e3)
+                });
                 status.set(if said.is_empty() {
-                    format!("{outcome} — {ms:.1} ms")
+                    format!("{outcome} — {ms:.1} ms{guest}")
                 } else {
-                    format!("{outcome} — {ms:.1} ms ({said})")
+                    format!("{outcome} — {ms:.1} ms{guest} ({said})")
                 });
                 history.update(|h| {
                     h.insert(
@@ -309,8 +315,8 @@ pub fn RunPanel(
             compiles.set(compiler.compiles());
             let module = match compiled {
                 Ok(m) if !control.is_stopped() => m,
-                Ok(_) => return end("stopped on request".into(), String::new(), None, None),
-                Err(e) => return end(e.clone(), String::new(), None, Some(e)),
+                Ok(_) => return end("stopped on request".into(), String::new(), None, None, None),
+                Err(e) => return end(e.clone(), String::new(), None, None, Some(e)),
             };
             // In place: the live namespace, or the review overlay runs share.
             let live_ns = ns.with_value(Namespace::clone);
@@ -322,7 +328,13 @@ pub fn RunPanel(
                     Ok((ns, pre)) => (ns, Some(pre), Some(rid)),
                     Err(e) => {
                         let said = reviews.leave(rid);
-                        return end(format!("cannot set up the run: {e}"), said, None, Some(e));
+                        return end(
+                            format!("cannot set up the run: {e}"),
+                            said,
+                            None,
+                            None,
+                            Some(e),
+                        );
                     }
                 }
             };
@@ -385,6 +397,7 @@ pub fn RunPanel(
             end(
                 outcome,
                 said,
+                Some(out.duration),
                 out.exit_code,
                 out.error.map(|e| e.to_string()),
             );
@@ -561,7 +574,11 @@ fn RunRow(item: RunItem, selected: RwSignal<Option<u64>>) -> impl IntoView {
     };
     view! {
         <li
-            class=move || if selected.get() == Some(id) { "run-item selected" } else { "run-item" }
+            class=move || {
+                let sel = if selected.get() == Some(id) { " selected" } else { "" };
+                let run = if running.get() { " running" } else { "" };
+                format!("run-item{sel}{run}")
+            }
             data-run=id
         >
             <button class="link run-select" on:click=move |_| selected.set(Some(id))>

@@ -3,8 +3,12 @@
 //! OPFS directory operations are asynchronous while a file service answers synchronously, so
 //! the service keeps the tree in a [`MemFs`] (loaded from OPFS by [`OpfsFs::open`]) and
 //! mirrors every change to OPFS in order: each mutation marks its path dirty, and
-//! [`OpfsFs::flush`] (also started automatically after a change) makes OPFS match the tree
-//! at that path — writing the file or directory, or removing what is gone. Renames mark both
+//! [`OpfsFs::flush`] (also started automatically once changes pause: [`QUIET_MS`], at most
+//! [`MAX_DEFER_MS`] after the first) makes OPFS match the tree at that path — writing the
+//! file or directory, or removing what is gone. Files are written in [`CHUNK`]-sized
+//! pieces, each awaited, so mirroring a large file never holds the page's thread for long
+//! (guests run on that thread too) and a file a guest keeps writing is not re-copied after
+//! every write. Renames mark both
 //! ends. OPFS has no symlinks or hard links: those are refused (`ENOTSUP`). Paths are
 //! normalised by [`FsPath`] and OPFS itself refuses `..`, `/` and NUL in names: nothing can
 //! leave the directory the service was opened on.
@@ -21,12 +25,32 @@ use std::rc::Rc;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
+/// How long changes must pause before the background flush mirrors them (ms).
+pub const QUIET_MS: f64 = 200.0;
+/// The longest a background flush waits for changes to pause (ms).
+pub const MAX_DEFER_MS: f64 = 2000.0;
+/// Bytes of a file written to OPFS per step.
+pub const CHUNK: usize = 4 << 20;
+
 struct Shared {
     mem: MemFs,
     root: JsValue,
     dirty: RefCell<VecDeque<FsPath>>,
     flushing: Cell<bool>,
     error: RefCell<Option<String>>,
+    /// When a path was last marked dirty (`Date.now()` ms).
+    last_mark: Cell<f64>,
+}
+
+/// A promise resolved after `ms` (a macrotask: the event loop runs meanwhile).
+fn timer(ms: f64) -> JsFuture {
+    JsFuture::from(Promise::new(&mut |res, _| {
+        if let Ok(f) = Reflect::get(&js_sys::global(), &"setTimeout".into()) {
+            let _ = f
+                .unchecked_into::<Function>()
+                .call2(&JsValue::NULL, &res, &ms.into());
+        }
+    }))
 }
 
 /// A directory of the Origin Private File System as a file service.
@@ -131,6 +155,7 @@ impl OpfsFs {
                 dirty: RefCell::default(),
                 flushing: Cell::new(false),
                 error: RefCell::default(),
+                last_mark: Cell::new(0.0),
             }),
         })
     }
@@ -176,14 +201,7 @@ impl OpfsFs {
     pub async fn settled(&self) -> Result<(), String> {
         while self.shared.flushing.get() {
             // A macrotask turn (setTimeout 0), so the flush's OPFS promises can progress.
-            let tick = Promise::new(&mut |res, _| {
-                if let Ok(f) = Reflect::get(&js_sys::global(), &"setTimeout".into()) {
-                    let _ = f
-                        .unchecked_into::<Function>()
-                        .call2(&JsValue::NULL, &res, &0.into());
-                }
-            });
-            let _ = JsFuture::from(tick).await;
+            let _ = timer(0.0).await;
         }
         match self.last_error() {
             Some(e) => Err(e),
@@ -222,11 +240,21 @@ impl OpfsFs {
                 d.push_back(path.clone());
             }
         }
+        self.shared.last_mark.set(js_sys::Date::now());
         if self.shared.flushing.replace(true) {
             return;
         }
         let me = self.clone();
         wasm_bindgen_futures::spawn_local(async move {
+            // Let a burst of changes (a guest writing a file piece by piece) settle first.
+            let first = js_sys::Date::now();
+            loop {
+                let _ = timer(QUIET_MS).await;
+                let now = js_sys::Date::now();
+                if now - me.shared.last_mark.get() >= QUIET_MS || now - first >= MAX_DEFER_MS {
+                    break;
+                }
+            }
             loop {
                 let ok = me.drain().await.is_ok();
                 me.shared.flushing.set(false);
@@ -306,7 +334,6 @@ async fn write_tree(
         };
         return reconcile_dir(s, &sub, path).await;
     }
-    let data = read_mem(&s.mem, path)?;
     let fh = match call(dir, "getFileHandle", &[name.into(), create(true)]).await {
         Ok(h) => h,
         Err(FsError::NotADirectory) => {
@@ -316,14 +343,32 @@ async fn write_tree(
         Err(e) => return Err(e),
     };
     let w = call(&fh, "createWritable", &[]).await?;
-    call(&w, "write", &[Uint8Array::from(data.as_slice()).into()]).await?;
-    call(&w, "close", &[]).await?;
-    Ok(())
+    match write_chunks(&s.mem, path, &w).await {
+        Ok(()) => call(&w, "close", &[]).await.map(|_| ()),
+        Err(e) => {
+            // Nothing half-written replaces the file; the path is queued again.
+            let _ = call(&w, "abort", &[]).await;
+            Err(e)
+        }
+    }
 }
 
-fn read_mem(mem: &MemFs, path: &FsPath) -> FsResult<Vec<u8>> {
+/// Writes the MemFs file at `path` to the writable stream `w`, [`CHUNK`] bytes at a time.
+/// A change made meanwhile marks the path again, so the next flush writes it whole.
+async fn write_chunks(mem: &MemFs, path: &FsPath, w: &JsValue) -> FsResult<()> {
     let h = FileService::open(mem, path, &OpenOptions::read())?;
-    crate::service::read_all(h.as_ref())
+    let len = h.metadata()?.size;
+    let mut buf = vec![0u8; (len as usize).min(CHUNK)];
+    let mut off = 0u64;
+    while off < len {
+        let n = h.read_at(&mut buf, off)?;
+        if n == 0 {
+            break;
+        }
+        call(w, "write", &[Uint8Array::from(&buf[..n]).into()]).await?;
+        off += n as u64;
+    }
+    Ok(())
 }
 
 fn clear(mem: &MemFs, dir: &FsPath) -> FsResult<()> {

@@ -1,5 +1,6 @@
 //! A tiny file tool for CLI and mount tests: `cat PATH`, `write PATH TEXT`, `ls DIR`,
-//! `rm PATH`, `mkdir DIR`, `rmdir DIR`, `mv FROM TO`. Prints each outcome (`ok` or the errno's name) so
+//! `rm PATH`, `mkdir DIR`, `rmdir DIR`, `mv FROM TO`, and `pause` (waits for a line on
+//! stdin, so a run can be held open while another one runs beside it). Prints each outcome (`ok` or the errno's name) so
 //! runs are comparable across hosts; exits 1 when any step failed.
 use oanix_guests::io;
 use std::fs;
@@ -9,6 +10,17 @@ fn main() {
     let mut failed = false;
     let mut it = args.iter();
     while let Some(cmd) = it.next() {
+        if cmd == "pause" {
+            let mut line = String::new();
+            match std::io::stdin().read_line(&mut line) {
+                Ok(_) => eprintln!("pause: ok"),
+                Err(e) => {
+                    eprintln!("pause: {e}");
+                    failed = true;
+                }
+            }
+            continue;
+        }
         let path = it.next().map(String::as_str).unwrap_or("");
         let outcome = match cmd.as_str() {
             "cat" => match fs::read(path) {

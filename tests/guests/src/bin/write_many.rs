@@ -1,5 +1,6 @@
 //! Benchmark guest: argv[1] unbuffered 16-byte writes (one fd_write each) to many.bin, then
 //! argv[2] MiB written and read back in 4 KiB chunks through big.bin; prints checksums.
+//! Both files are removed at the end unless argv[3] is `keep` (big.bin is then left).
 use std::fs::File;
 use std::io::{Read, Write};
 
@@ -43,6 +44,8 @@ fn main() {
             .fold(sum, |s, &b| s.wrapping_mul(31).wrapping_add(b as u64));
     }
     println!("big.bin: {} MiB, checksum {sum}", mib);
-    std::fs::remove_file("/workspace/big.bin").unwrap();
+    if args.get(3).map(String::as_str) != Some("keep") {
+        std::fs::remove_file("/workspace/big.bin").unwrap();
+    }
     std::fs::remove_file("/workspace/many.bin").unwrap();
 }
