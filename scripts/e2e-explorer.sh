@@ -33,6 +33,8 @@ bin=${CARGO_TARGET_DIR:-target}/debug
 echo=target/wasm32-wasip1/release/stdin_echo.wasm
 [ -f "$echo" ] || { echo "FAIL: $echo missing (./scripts/dev.sh guests)"; exit 1; }
 cp "$echo" dist/stdin_echo.wasm
+# (A previous run's relay.url must not be read as this relay's address.)
+rm -f "$out/relay.url"
 "$bin/oanix-nostr-relay" >"$out/relay.url" 2>"$out/relay.log" &
 relay=$!
 trap 'kill $server $relay 2>/dev/null' EXIT

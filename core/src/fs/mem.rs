@@ -28,9 +28,11 @@ pub const ROOT_INO: Ino = 1;
 /// Most symlinks followed while resolving one path.
 pub const MAX_SYMLINK_HOPS: usize = 40;
 
+mod data;
 mod handle;
 mod snapshot;
 
+use data::FileData;
 use handle::MemHandle;
 
 /// Size limits of a [`MemFs`].
@@ -70,7 +72,7 @@ struct Slot {
 
 #[derive(Debug, Clone)]
 pub(crate) enum Data {
-    File(Vec<u8>),
+    File(FileData),
     Dir(DirData),
     Symlink(String),
 }
@@ -468,7 +470,7 @@ impl Inner {
         if new_len > old && total + (new_len - old) > limits.max_total_bytes {
             return Err(FsError::NoSpace);
         }
-        bytes.resize(new_len as usize, 0);
+        bytes.resize(new_len);
         let now = clock::now();
         node.mtime = now;
         node.ctime = now;
@@ -489,7 +491,7 @@ impl Inner {
         }
         let node = self.node_mut(ino)?;
         if let Data::File(bytes) = &mut node.data {
-            bytes[offset as usize..end as usize].copy_from_slice(buf);
+            bytes.write(buf, offset);
         }
         let now = clock::now();
         node.mtime = now;
@@ -516,7 +518,7 @@ impl FileService for MemFs {
             Walk::Missing(dir, name) => {
                 open_missing(opts)?;
                 validate_name(&name)?;
-                let ino = inner.alloc(Data::File(Vec::new()));
+                let ino = inner.alloc(Data::File(FileData::default()));
                 inner.insert_entry(dir, &name, ino)?;
                 ino
             }

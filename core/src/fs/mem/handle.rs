@@ -3,7 +3,7 @@
 use super::{set_node_times, Data, Inner, Ino};
 use crate::clock::Timestamp;
 use crate::error::{FsError, FsResult};
-use crate::service::{lock, read_at_bytes, FileHandle, Metadata};
+use crate::service::{lock, FileHandle, Metadata};
 use std::sync::{Arc, Mutex};
 
 /// An open MemFs file: a reference to the inode, never a copy.
@@ -30,7 +30,7 @@ impl FileHandle for MemHandle {
         }
         let inner = lock(&self.inner);
         match &inner.node(self.ino)?.data {
-            Data::File(bytes) => Ok(read_at_bytes(bytes, buf, offset)),
+            Data::File(bytes) => Ok(bytes.read(buf, offset)),
             Data::Dir(_) => Err(FsError::IsADirectory),
             Data::Symlink(_) => Err(FsError::InvalidInput("symlink".into())),
         }

@@ -15,7 +15,7 @@ impl MemFs {
                 let data = match &node.node {
                     NodeSnapshot::File { data } => {
                         total += data.len() as u64;
-                        Data::File(data.clone())
+                        Data::File(super::FileData::from_vec(data.clone()))
                     }
                     NodeSnapshot::Symlink { target } => Data::Symlink(target.clone()),
                     NodeSnapshot::Dir {
@@ -138,7 +138,7 @@ fn inode_snapshot(ino: Ino, i: &Inode) -> InodeSnapshot {
         mtime: i.mtime,
         ctime: i.ctime,
         node: match &i.data {
-            Data::File(b) => NodeSnapshot::File { data: b.clone() },
+            Data::File(b) => NodeSnapshot::File { data: b.to_vec() },
             Data::Symlink(t) => NodeSnapshot::Symlink { target: t.clone() },
             Data::Dir(d) => NodeSnapshot::Dir {
                 parent: d.parent,
