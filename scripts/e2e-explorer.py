@@ -5,14 +5,19 @@ driven over the W3C WebDriver protocol (chromedriver; plain HTTP, no extra packa
 Usage: scripts/e2e-explorer.py URL OUT_DIR [LOOP_WASM [NET_WASM TEST_SERVER_URL]]
 Checks: the page lists the namespace (a real OanixEnv: /task, /workspace, /logs, /tmp,
 /env, /jobs); read-only files have no Save/Rename/Delete and /task/result.json takes only
-valid JSON; Run executes the sample guest in the worker and streams its coloured output;
+valid JSON; Run executes the sample guest on the page (compiled in a worker, run in place
+with JSPI) and streams its coloured output;
 what the guest wrote waits for review (added file, text diff) and appears in the tree only
 after Commit, and is still there after a reload (IndexedDB/OPFS); the Environment, Logs,
 Events and ATIF views show the run (status completed, stdout, events, steps with the tool
 call and its observation); a discarded run leaves no file; "apply without review" applies
 at once; jobs are listed from /jobs and their changes reviewed too; a bad module is
-refused with a message; a spinning guest is stopped by the timeout (the worker is
-terminated) and the page stays responsive; with NET_WASM, the `net` guest reaches the
+refused with a message; a spinning guest is stopped by the timeout (at its next tick) and
+the page stays responsive; two runs at once see each other's files (one review overlay),
+and a spinning guest stopped beside a run blocked on stdin leaves that run and the
+namespace intact; a guest writing 65 MiB costs its own time plus a little (printed) with
+no main-thread task over 50 ms (PerformanceObserver), and a reload restores that large
+workspace (time printed); with NET_WASM, the `net` guest reaches the
 loopback test server through /cap/http and /cap/ws from the Run panel (same stdout as
 tests/net_guest.stdout) and the WebSocket view lists its connections; with
 OANIX_E2E_NOSTR_RELAY/_MODULE set, the Nostr panel's kind-5600 job runs on `oanix provider`
@@ -344,14 +349,15 @@ try:
         if jobs.count("completed") >= 3:
             break
         time.sleep(0.2)
-    check(jobs.count("completed") >= 3, f"3 sample jobs completed in workers ({jobs!r})")
+    check(jobs.count("completed") >= 3, f"3 sample jobs completed ({jobs!r})")
     check("#1" in jobs and "#3" in jobs, f"the job list (read from /jobs) lists the jobs ({jobs!r})")
-    # The pool keeps workers warm: three more jobs of the same module compile nothing more.
+    # Modules stay compiled: three more jobs of the same module compile nothing more.
     def compiled():
-        m = re.search(r"(\d+) job\(s\) ran, module\(s\) compiled (\d+) time", text(".job-pool"))
+        m = re.search(r"(\d+) job\(s\) ran on the page; modules compiled for this page: (\d+)",
+                      text(".job-pool"))
         return (int(m.group(1)), int(m.group(2))) if m else (0, -1)
     ran, first = compiled()
-    check(ran == 3 and 1 <= first <= 2, f"3 jobs ran on at most 2 workers ({text('.job-pool')!r})")
+    check(ran == 3 and first >= 1, f"3 jobs ran on the page ({text('.job-pool')!r})")
     click(".queue-button")
     for _ in range(100):
         if compiled()[0] >= 6:

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end test of the Namespace Explorer: build it with trunk, serve dist/ on 127.0.0.1,
 # and drive it in headless Chromium over WebDriver (scripts/e2e-explorer.py): the namespace
-# listing (a real OanixEnv), read-only files, running the sample guest in the worker, review
+# listing (a real OanixEnv), read-only files, running guests on the page (several at once), review
 # (commit, discard, apply without review), the environment/logs/events/ATIF views, jobs
 # from /jobs, a bad module, a timeout. Screenshots in target/e2e/.
 set -euo pipefail
@@ -47,7 +47,8 @@ trap 'kill $server $relay $provider 2>/dev/null' EXIT
 for _ in $(seq 300); do grep -q connected "$out/provider.log" && break; sleep 0.1; done
 export OANIX_E2E_NOSTR_RELAY=$relay_url OANIX_E2E_NOSTR_MODULE="http://127.0.0.1:$port/stdin_echo.wasm"
 
-# The spinning guest exercises timeout/cancel through the worker (built by `dev.sh guests`).
+# The spinning guest exercises timeout/stop on the page; its directory also holds the guests
+# of the concurrent-run and 65 MiB checks (fsutil, write_many; built by `dev.sh guests`).
 loop=target/wasm32-wasip1/release/infinite_loop.wasm
 [ -f "$loop" ] || { echo "FAIL: $loop missing (./scripts/dev.sh guests)"; exit 1; }
 # The network capabilities against the loopback test server (dev.sh test starts it).

@@ -122,6 +122,10 @@ pub(crate) fn Explorer(start: Start) -> impl IntoView {
     // Bumped when the live services change (a run's output, status): the agent views re-read.
     let live = RwSignal::new(0u64);
     let reviews = Reviews::new(set_revision);
+    // One compiler (worker + module cache) and one runner for the page's runs and jobs.
+    let compiler = StoredValue::new_local(crate::compile::Compiler::new());
+    let runner =
+        StoredValue::new_local(std::rc::Rc::new(oanix_core::browser::BrowserRunner::new()));
     let saved = RwSignal::new(if store.is_some() {
         "saved".to_string()
     } else {
@@ -242,9 +246,9 @@ pub(crate) fn Explorer(start: Start) -> impl IntoView {
                     }
                 }}
                 <ReviewPanel reviews=reviews/>
-                <RunPanel ns=ns env=env module=module reviews=reviews live=live/>
+                <RunPanel ns=ns env=env module=module reviews=reviews live=live compiler=compiler runner=runner/>
                 <AgentPanel ns=ns live=live revision=revision/>
-                <JobsPanel ns=ns scheduler=scheduler module=module reviews=reviews changed=set_revision/>
+                <JobsPanel ns=ns scheduler=scheduler module=module reviews=reviews changed=set_revision compiler=compiler runner=runner/>
                 <NostrPanel/>
             </main>
         </div>

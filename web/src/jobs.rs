@@ -1,255 +1,101 @@
-//! The Jobs view: a [`Scheduler`] on the page whose guests run in Web Workers
-//! ([`WorkerHost`]: a pool of workers kept warm — each compiles a module once and runs job
-//! after job — and a running job's worker is terminated on cancel or timeout, so even a
-//! guest spinning without syscalls stops). The job list is read from `/jobs` (the
-//! scheduler's jobs as files) and cancel writes `cancel` to `/jobs/{id}/ctl`. What a job
-//! wrote (in its worker's copy of the namespace) is offered for review like a run's
-//! ([`crate::review`]).
+//! The Jobs view: a [`Scheduler`] on the page whose guests run on the page like the Run
+//! panel's ([`PageHost`]): instrumented and compiled once per page in a worker
+//! ([`Compiler`]), then run in place — in the review overlay runs and jobs share, or in the
+//! live namespace with "apply without review" — no copy of the namespace per job. A
+//! cancelled job (the scheduler drops its run) or one past its timeout is unwound at its
+//! next tick or WASI call, even one spinning without syscalls. The job list is read from
+//! `/jobs` (the scheduler's jobs as files) and cancel writes `cancel` to `/jobs/{id}/ctl`.
 
-use crate::review::{stage_snapshot, Reviews};
-use js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array};
+use crate::compile::Compiler;
+use crate::review::Reviews;
+use crate::run::overlay_namespace;
 use leptos::prelude::*;
+use oanix_core::browser::{BrowserRunner, RunControl};
 use oanix_core::env::WasiHost;
 use oanix_core::run::{RunConfig, RunError, RunOutput};
 use oanix_core::scheduler::{JobKind, JobSpec, Module, Scheduler};
 use oanix_core::Namespace;
-use std::cell::RefCell;
+use std::cell::Cell;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::time::Duration;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::JsFuture;
-use web_sys::{MessageEvent, Worker};
 
-/// Runs each guest in a fresh worker (`oanix-worker`), like the Run panel; `done` gets
-/// each finished guest's command line, the snapshot (JSON) it started from and the one its
-/// worker sent back.
-pub struct WorkerHost {
-    done: Rc<JobDone>,
+/// Runs the scheduler's guests on the page, in place.
+pub struct PageHost {
+    compiler: Rc<Compiler>,
+    runner: Rc<BrowserRunner>,
+    reviews: Reviews,
+    /// Jobs that ran to their end.
+    ran: Rc<Cell<u64>>,
+    /// Called with each finished job's label and what became of its changes.
+    done: Rc<dyn Fn(String, String)>,
 }
 
-/// What [`WorkerHost`] calls when a guest ends: command line, starting snapshot, result.
-type JobDone = dyn Fn(String, &str, String);
+/// Stops a run when its future is dropped (how the scheduler cancels a running job).
+struct StopOnDrop(Rc<RunControl>);
 
-/// Most idle workers kept warm (the scheduler runs two jobs at once).
-const MAX_IDLE: usize = 4;
-
-/// The job workers' pool: idle workers (each with the number of modules it has compiled),
-/// and counts for the Jobs panel.
-#[derive(Default)]
-struct Pool {
-    idle: Vec<(Worker, u64)>,
-    /// Modules compiled by all job workers so far.
-    compiles: u64,
-    /// Jobs that ran to their end in a worker.
-    jobs: u64,
-}
-
-thread_local! {
-    /// Job workers are reused: each keeps its compiled modules, so a module (say a 10 MB
-    /// coreutils) is compiled once per worker of the pool, not once per job. A worker whose
-    /// job timed out or was cancelled is terminated, not reused.
-    static POOL: RefCell<Pool> = RefCell::new(Pool::default());
-}
-
-/// What the Jobs panel shows of the pool: idle workers, compiles, jobs run.
-pub fn pool_figures() -> (usize, u64, u64) {
-    POOL.with(|p| {
-        let p = p.borrow();
-        (p.idle.len(), p.compiles, p.jobs)
-    })
-}
-
-/// Terminates the worker when the run is dropped (a cancelled job) unless it was handed
-/// back to the pool.
-struct Kill(Option<Worker>);
-
-impl Drop for Kill {
+impl Drop for StopOnDrop {
     fn drop(&mut self) {
-        if let Some(w) = self.0.take() {
-            w.terminate();
-        }
+        self.0.stop();
     }
 }
 
-/// The page's listener on a worker for one job; unset (then freed) when the job ends.
-struct Listening {
-    worker: Worker,
-    _on: Closure<dyn FnMut(MessageEvent)>,
-}
-
-impl Drop for Listening {
-    fn drop(&mut self) {
-        self.worker.set_onmessage(None);
-    }
-}
-
-fn read_stdin(cfg: &RunConfig) -> String {
-    let h = cfg.stdin.handle();
-    let mut out = Vec::new();
-    let mut buf = [0u8; 8192];
-    while let Ok(n) = h.read_at(&mut buf, out.len() as u64) {
-        if n == 0 {
-            break;
-        }
-        out.extend_from_slice(&buf[..n]);
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-fn set(o: &Object, k: &str, v: &JsValue) {
-    let _ = Reflect::set(o, &k.into(), v);
-}
-
-async fn run_in_worker(
-    bytes: Vec<u8>,
-    ns: Namespace,
-    cfg: RunConfig,
-    done_cb: Rc<JobDone>,
-) -> RunOutput {
-    let host = |m: String| RunOutput::failed(RunError::Host(m));
-    let snapshot = match serde_json::to_string(&ns.snapshot()) {
-        Ok(s) => s,
-        Err(e) => return host(e.to_string()),
-    };
-    let msg = Object::new();
-    set(&msg, "wasm", &Uint8Array::from(bytes.as_slice()).into());
-    set(
-        &msg,
-        "args",
-        &cfg.args.iter().map(JsValue::from).collect::<Array>().into(),
-    );
-    let env: Array = cfg
-        .env
-        .iter()
-        .map(|(k, v)| JsValue::from(Array::of2(&k.into(), &v.into())))
-        .collect();
-    set(&msg, "env", &env.into());
-    set(&msg, "stdin", &read_stdin(&cfg).into());
-    set(&msg, "snapshot", &snapshot.as_str().into());
-    let timeout = cfg.timeout.unwrap_or(Duration::from_secs(3600));
-    set(&msg, "timeout_ms", &(timeout.as_millis() as f64).into());
-    let (worker, compiled_before, fresh) = match POOL.with(|p| p.borrow_mut().idle.pop()) {
-        Some((w, n)) => (w, n, false),
-        None => match Worker::new(crate::run::WORKER_URL) {
-            Ok(w) => (w, 0, true),
-            Err(e) => return host(format!("cannot start a worker: {e:?}")),
-        },
-    };
-    let mut kill = Kill(Some(worker.clone()));
-    let stdout = Rc::new(RefCell::new(Vec::new()));
-    let stderr = Rc::new(RefCell::new(Vec::new()));
-    let resolver: Rc<RefCell<Option<Function>>> = Rc::default();
-    let done = Promise::new(&mut |resolve: Function, _| {
-        *resolver.borrow_mut() = Some(resolve);
-    });
-    let on = {
-        let (out, err, w, msg) = (stdout.clone(), stderr.clone(), worker.clone(), msg.clone());
-        let resolver = resolver.clone();
-        Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
-            let d = e.data();
-            let get = |k: &str| Reflect::get(&d, &k.into()).unwrap_or(JsValue::UNDEFINED);
-            match get("kind").as_string().as_deref() {
-                Some("ready") => {
-                    let _ = w.post_message(&msg);
-                }
-                Some("out") => {
-                    let text = get("text").as_string().unwrap_or_default();
-                    let sink = if get("fd").as_f64() == Some(2.0) {
-                        &err
-                    } else {
-                        &out
-                    };
-                    sink.borrow_mut().extend_from_slice(text.as_bytes());
-                }
-                Some("done") => {
-                    if let Some(resolve) = resolver.borrow().as_ref() {
-                        let _ = resolve.call1(&JsValue::NULL, &d);
+impl PageHost {
+    async fn run(&self, bytes: Vec<u8>, ns: Namespace, mut cfg: RunConfig) -> RunOutput {
+        let control = RunControl::new();
+        let _stop = StopOnDrop(control.clone());
+        let module = match self.compiler.module(&bytes).await {
+            Ok(m) => m,
+            Err(e) => return RunOutput::failed(RunError::InvalidModule(e)),
+        };
+        drop(bytes);
+        let label = format!("job: {}", cfg.args.join(" "));
+        // In place: the live namespace, or the review overlay runs and jobs share.
+        let (run_ns, overlay) = if self.reviews.auto_apply.get_untracked() {
+            (ns, None)
+        } else {
+            let (rid, cow) = self.reviews.join(&ns, &label);
+            match overlay_namespace(&ns, &cow) {
+                Ok((over, preopens)) => {
+                    if cfg.preopens.is_none() {
+                        cfg.preopens = Some(preopens);
                     }
+                    (over, Some(rid))
                 }
-                _ => {}
+                Err(e) => {
+                    self.reviews.leave(rid);
+                    return RunOutput::failed(RunError::Host(e));
+                }
             }
-        })
-    };
-    worker.set_onmessage(Some(on.as_ref().unchecked_ref()));
-    let listening = Listening {
-        worker: worker.clone(),
-        _on: on,
-    };
-    if !fresh {
-        // A pooled worker is ready already.
-        if let Err(e) = worker.post_message(&msg) {
-            return host(format!("cannot reach a pooled worker: {e:?}"));
-        }
-    }
-    // The hard timeout: a spinning guest is stopped by terminating its worker.
-    let limit = Promise::new(&mut |resolve: Function, _| {
-        let st: Option<Function> = web_sys::window()
-            .and_then(|w| Reflect::get(&w, &"setTimeout".into()).ok())
-            .and_then(|f| f.dyn_into().ok());
-        if let Some(st) = st {
-            let ms = timeout.as_millis() as f64 + 500.0;
-            let _ = st.call2(&JsValue::NULL, &resolve, &ms.into());
-        }
-    });
-    let first = JsFuture::from(Promise::race(&Array::of2(&done, &limit))).await;
-    let mut result = RunOutput::default();
-    let d = match first {
-        Ok(d) if d.is_object() => d,
-        _ => {
-            result.error = Some(RunError::Timeout(timeout));
-            result.stdout = stdout.take();
-            result.stderr = stderr.take();
-            return result; // `worker` dropped here: terminated
-        }
-    };
-    let get = |k: &str| Reflect::get(&d, &k.into()).unwrap_or(JsValue::UNDEFINED);
-    // The job ended in its worker: back to the pool (warm), unless the pool is full.
-    drop(listening);
-    let compiled = get("compiles")
-        .as_f64()
-        .map_or(compiled_before, |n| n as u64);
-    if let Some(w) = kill.0.take() {
-        POOL.with(|p| {
-            let mut p = p.borrow_mut();
-            p.compiles += compiled.saturating_sub(compiled_before);
-            p.jobs += 1;
-            if p.idle.len() < MAX_IDLE {
-                p.idle.push((w, compiled));
-            } else {
-                w.terminate();
+        };
+        let out = self
+            .runner
+            .run_module(&module, run_ns, cfg, control.clone())
+            .await;
+        self.ran.set(self.ran.get() + 1);
+        let said = match overlay {
+            Some(rid) => self.reviews.leave(rid),
+            None => {
+                self.reviews.touched();
+                "applied without review: it ran in place".into()
             }
-        });
+        };
+        (self.done)(label, said);
+        out
     }
-    if let Some(snap) = get("snapshot").as_string() {
-        done_cb(cfg.args.join(" "), &snapshot, snap);
-    }
-    result.exit_code = get("exit_code").as_f64().map(|c| c as i32);
-    if let Some(e) = get("error").as_string() {
-        result.error = Some(match get("error_kind").as_string().as_deref() {
-            Some("invalid") => RunError::InvalidModule(e),
-            Some("timeout") => RunError::Timeout(timeout),
-            Some("memory") => RunError::MemoryLimit(cfg.max_memory.unwrap_or(0)),
-            Some("trap") => RunError::Trap(e),
-            _ => RunError::Host(e),
-        });
-    }
-    result.duration = Duration::from_secs_f64(get("duration_ms").as_f64().unwrap_or(0.0) / 1e3);
-    result.stdout = stdout.take();
-    result.stderr = stderr.take();
-    result
 }
 
-impl WasiHost for WorkerHost {
+impl WasiHost for PageHost {
     fn run_guest<'a>(
         &'a self,
         bytes: &'a [u8],
         ns: Namespace,
         cfg: RunConfig,
     ) -> Pin<Box<dyn Future<Output = RunOutput> + 'a>> {
-        Box::pin(run_in_worker(bytes.to_vec(), ns, cfg, self.done.clone()))
+        Box::pin(self.run(bytes.to_vec(), ns, cfg))
     }
 }
 
@@ -261,7 +107,10 @@ pub fn JobsPanel(
     module: StoredValue<(String, Vec<u8>), LocalStorage>,
     reviews: Reviews,
     changed: WriteSignal<u64>,
+    compiler: StoredValue<Rc<Compiler>, LocalStorage>,
+    runner: StoredValue<Rc<BrowserRunner>, LocalStorage>,
 ) -> impl IntoView {
+    let ran = StoredValue::new_local(Rc::new(Cell::new(0u64)));
     let tick = RwSignal::new(0u64);
     let status = RwSignal::new(String::new());
     let running = StoredValue::new(false);
@@ -276,16 +125,13 @@ pub fn JobsPanel(
         }
         running.set_value(true);
         let s = scheduler.get_value();
-        // A finished job's writes are staged against the live namespace and offered.
-        let done = move |label: String, before: &str, snap: String| {
-            let label = format!("job: {label}");
-            let said = match ns.with_value(|ns| stage_snapshot(ns, before, &snap)) {
-                Ok(cow) => reviews.offer(label.clone(), cow),
-                Err(e) => format!("its changes cannot be staged ({e})"),
-            };
-            status.set(format!("{label}: {said}"));
-        };
-        let host = WorkerHost {
+        // What became of a finished job's writes (in the review overlay, or applied).
+        let done = move |label: String, said: String| status.set(format!("{label}: {said}"));
+        let host = PageHost {
+            compiler: compiler.get_value(),
+            runner: runner.get_value(),
+            reviews,
+            ran: ran.get_value(),
             done: Rc::new(done),
         };
         leptos::task::spawn_local(async move {
@@ -358,9 +204,10 @@ pub fn JobsPanel(
             <p class="job-pool">
                 {move || {
                     tick.track();
-                    let (idle, compiles, jobs) = pool_figures();
+                    let jobs = ran.with_value(|r| r.get());
+                    let compiles = compiler.with_value(|c| c.compiles());
                     format!(
-                        "worker pool: {idle} idle; {jobs} job(s) ran, module(s) compiled {compiles} time(s)"
+                        "{jobs} job(s) ran on the page; modules compiled for this page: {compiles}"
                     )
                 }}
             </p>

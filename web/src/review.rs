@@ -1,31 +1,25 @@
 //! Review of what a run or a job changed, before it reaches the namespace.
 //!
-//! Design: the Run panel's guests run on the page, in place, on a [`CowFs`] over the live
-//! namespace ([`Reviews::join`]): runs started while that overlay is open share it and see
-//! each other's writes, as processes in one namespace do, and nothing touches the live
-//! services until the overlay is committed. Jobs (the Jobs panel) work on a *copy* of the
-//! namespace in a worker, which sends back a snapshot when the guest ends; what the job
-//! changed (that result against the snapshot it started from) is staged into an overlay
-//! ([`oanix_core::review::stage`]; edits made on the page meanwhile are kept). Either way
-//! [`CowFs::changes`] lists what was added, modified and deleted. The Review panel shows
-//! the changes (with a line diff for UTF-8 text files) and offers, once no run still writes
-//! into the overlay:
+//! Design: the Run panel's guests and the Jobs panel's jobs run on the page, in place, on a
+//! [`CowFs`] over the live namespace ([`Reviews::join`]): runs and jobs started while that
+//! overlay is open share it and see each other's writes, as processes in one namespace do,
+//! and nothing touches the live services until the overlay is committed (edits made on the
+//! page meanwhile are kept). [`CowFs::changes`] lists what was added, modified and
+//! deleted. The Review panel shows the changes (with a line diff for UTF-8 text files) and
+//! offers, once no run still writes into the overlay:
 //! - **Commit**: [`CowFs::commit`] applies them to the live namespace in one synchronous
 //!   step (nothing else runs on the page in between; on an error the overlay is kept and
 //!   the commit can be retried);
 //! - **Discard**: the overlay is dropped; the namespace stays as it was.
 //!
-//! The setting "apply without review" (kept in `localStorage`) commits at once, as before.
+//! With the setting "apply without review" (kept in `localStorage`) runs and jobs write into
+//! the live namespace itself.
 //!
-//! The panel only needs a [`CowFs`] per pending review ([`Reviews::offer`]), not how the
-//! changes were produced: another way of running guests (e.g. directly on an overlay
-//! instead of on a snapshot) offers its overlay the same way.
 
 use leptos::prelude::*;
-use oanix_core::review::{line_diff, stage, DiffLine};
+use oanix_core::review::{line_diff, DiffLine};
 use oanix_core::{
-    Change, ChangeKind, CowFs, FileKind, FileService, FsPath, Namespace, NamespaceSnapshot,
-    OpenOptions,
+    Change, ChangeKind, CowFs, FileKind, FileService, FsPath, Namespace, OpenOptions,
 };
 use std::sync::Arc;
 
@@ -73,41 +67,6 @@ impl Reviews {
             next: StoredValue::new(1),
             changed,
         }
-    }
-
-    /// Offers the changes staged in `cow`: queued for review, or committed at once when
-    /// the setting says so. Returns what happened, for the caller's status line.
-    pub fn offer(&self, label: String, cow: CowFs) -> String {
-        let changes = match cow.changes() {
-            Ok(c) => c,
-            Err(e) => return format!("its changes cannot be listed: {e}"),
-        };
-        if changes.is_empty() {
-            return "no changes to the namespace".into();
-        }
-        let n = changes.len();
-        if self.auto_apply.get_untracked() {
-            return match cow.commit() {
-                Ok(_) => {
-                    self.changed.update(|c| *c += 1);
-                    format!("{n} change(s) applied without review")
-                }
-                Err(e) => format!("changes NOT applied: {e}"),
-            };
-        }
-        let id = self.next.get_value();
-        self.next.set_value(id + 1);
-        self.pending.update(|p| {
-            p.push(Review {
-                id,
-                label,
-                cow,
-                changes,
-                users: 0,
-                open: false,
-            })
-        });
-        format!("{n} change(s) sent to the Review panel")
     }
 
     /// The overlay a run started now writes into while review is on: the open one (runs
@@ -193,29 +152,6 @@ impl Reviews {
     fn remove(&self, id: u64) {
         self.pending.update(|p| p.retain(|r| r.id != id));
     }
-}
-
-/// Stages what a run changed into an overlay over `live`: `before` is the snapshot (JSON)
-/// the worker started from, `after` the one it sent back. Only the mounts the run had are
-/// compared; the others (live services, capabilities) are left alone, and so are the live
-/// namespace's own changes made while the run went on.
-pub fn stage_snapshot(live: &Namespace, before: &str, after: &str) -> Result<CowFs, String> {
-    let restore = |json: &str| -> Result<Namespace, String> {
-        let snap: NamespaceSnapshot = serde_json::from_str(json).map_err(|e| e.to_string())?;
-        let (ns, _) = Namespace::from_snapshot(&snap).map_err(|e| e.to_string())?;
-        Ok(ns)
-    };
-    let (before, after) = (restore(before)?, restore(after)?);
-    let roots: Vec<FsPath> = after.mounts().into_iter().map(|m| m.path).collect();
-    let skip: Vec<FsPath> = live
-        .mounts()
-        .into_iter()
-        .map(|m| m.path)
-        .filter(|p| !roots.contains(p))
-        .collect();
-    let cow = CowFs::new(Arc::new(live.clone()));
-    stage(&cow, Some(&before), &after, &roots, &skip).map_err(|e| e.to_string())?;
-    Ok(cow)
 }
 
 /// Text files larger than this are not diffed.

@@ -127,7 +127,7 @@ fn holds_files(kind: &str) -> bool {
 /// The namespace a reviewed run sees: the overlay at `/` (so every file mount is reached
 /// through it) with the live services mounted over it as they are, and the guest's preopens
 /// (the live namespace's mount points).
-fn overlay_namespace(
+pub(crate) fn overlay_namespace(
     live: &Namespace,
     cow: &CowFs,
 ) -> Result<(Namespace, Vec<(String, String)>), String> {
@@ -159,6 +159,8 @@ pub fn RunPanel(
     module: StoredValue<(String, Vec<u8>), LocalStorage>,
     reviews: Reviews,
     live: RwSignal<u64>,
+    compiler: StoredValue<Rc<Compiler>, LocalStorage>,
+    runner: StoredValue<Rc<BrowserRunner>, LocalStorage>,
 ) -> impl IntoView {
     let (module_name, set_module_name) = signal(module.with_value(|(n, _)| n.clone()));
     let args = RwSignal::new(String::new());
@@ -177,8 +179,6 @@ pub fn RunPanel(
     let runs: RwSignal<Vec<RunItem>, LocalStorage> = RwSignal::new_local(Vec::new());
     let selected = RwSignal::new(None::<u64>);
     let next_id = StoredValue::new(1u64);
-    let compiler = StoredValue::new_local(Compiler::new());
-    let runner = StoredValue::new_local(Rc::new(BrowserRunner::new()));
     // Modules compiled for this page so far (a module runs many times, compiled once).
     let compiles = RwSignal::new(0u64);
 
