@@ -167,3 +167,40 @@ async fn random_sequences_match_the_model_and_survive_a_reopen() {
         assert_eq!(common::dump(&again), model, "reopened after {ops:?}");
     }
 }
+
+#[wasm_bindgen_test]
+async fn a_large_file_written_piece_by_piece_is_mirrored_whole() {
+    // 9 MiB in 4 KiB writes, with pauses (macrotasks) in between as a guest on the page
+    // has: the background flush may start mid-way; what OPFS holds in the end is the whole
+    // file (written in chunks, several pages of the MemFs).
+    let name = unique("large");
+    let fs = OpfsFs::open(&name).await.unwrap();
+    let h = fs
+        .open(&p("/big.bin"), &OpenOptions::create_truncate())
+        .unwrap();
+    let mut want = Vec::new();
+    for i in 0..(9 * 256) {
+        let chunk = [(i % 251) as u8; 4096];
+        h.write_at(&chunk, want.len() as u64).unwrap();
+        want.extend_from_slice(&chunk);
+        if i % 256 == 0 {
+            sleep_ms(30).await;
+        }
+    }
+    drop(h);
+    fs.settled().await.unwrap();
+    let got = raw_read(&name, &["big.bin"]).await.expect("big.bin in OPFS");
+    assert_eq!(got.len(), want.len());
+    assert!(got == want, "OPFS holds the file's last contents");
+}
+
+/// A macrotask pause of `ms`.
+async fn sleep_ms(ms: i32) {
+    let p = Promise::new(&mut |res, _| {
+        let st: Function = Reflect::get(&js_sys::global(), &"setTimeout".into())
+            .unwrap()
+            .unchecked_into();
+        st.call2(&JsValue::NULL, &res, &ms.into()).unwrap();
+    });
+    JsFuture::from(p).await.unwrap();
+}
