@@ -24,54 +24,7 @@ fn validate(wasm: &[u8]) -> Result<(), String> {
 /// Imports, globals (one initialised with `ref.func`), active, passive and declared element
 /// segments, a start function, exports of every kind, a recursive function, loops, indirect
 /// calls, `call_ref`, a tail call, and names.
-const RICH: &str = r#"
-(module $rich
-  (type $t (func (param i32) (result i32)))
-  (import "env" "log" (func $log (param i32)))
-  (import "env" "g" (global $g i32))
-  (import "env" "mem" (memory 1))
-  (import "env" "id" (func $id (param i32) (result i32)))
-  (table $tab 4 funcref)
-  (global $counter (mut i32) (i32.const 0))
-  (global $fref funcref (ref.func $fact))
-  (elem (table $tab) (i32.const 0) func $fact $sum $id)
-  (elem $passive funcref (ref.func $sum) (ref.null func) (ref.func $later))
-  (elem declare func $later)
-  (func $fact (export "fact") (type $t)
-    (if (result i32) (i32.le_s (local.get 0) (i32.const 1))
-      (then (i32.const 1))
-      (else (i32.mul (local.get 0) (call $fact (i32.sub (local.get 0) (i32.const 1)))))))
-  (func $sum (export "sum") (param $n i32) (result i32) (local $acc i32)
-    (block $done
-      (loop $l
-        (br_if $done (i32.eqz (local.get $n)))
-        (local.set $acc (i32.add (local.get $acc) (local.get $n)))
-        (local.set $n (i32.sub (local.get $n) (i32.const 1)))
-        (br $l)))
-    (local.get $acc))
-  (func $later (param i32) (result i32) (i32.add (local.get 0) (i32.const 100)))
-  (func (export "indirect") (param i32 i32) (result i32)
-    (call_indirect $tab (type $t) (local.get 1) (local.get 0)))
-  (func (export "via_ref") (param i32) (result i32)
-    (call_ref $t (local.get 0) (ref.func $later)))
-  (func (export "tail") (param i32) (result i32) (return_call $fact (local.get 0)))
-  (func (export "nested") (result i32) (local i32 i32)
-    (loop $outer
-      (local.set 1 (i32.const 0))
-      (loop $inner
-        (local.set 1 (i32.add (local.get 1) (i32.const 1)))
-        (br_if $inner (i32.lt_u (local.get 1) (i32.const 10))))
-      (local.set 0 (i32.add (local.get 0) (local.get 1)))
-      (br_if $outer (i32.lt_u (local.get 0) (i32.const 100))))
-    (local.get 0))
-  (func $start (global.set $counter (global.get $g)) (call $log (i32.const 1)))
-  (start $start)
-  (export "counter" (global $counter))
-  (export "table" (table $tab))
-  (export "memory" (memory 0))
-  (export "id_again" (func $id))
-)
-"#;
+const RICH: &str = include_str!("data/rich.wat");
 
 /// What a module says about functions, read with wasmparser.
 #[derive(Default, Debug)]
