@@ -466,7 +466,7 @@ try:
             if size == 65 << 20:
                 break
             time.sleep(0.2)
-        check(size == 65 << 20, f"big.bin is mirrored to OPFS ({size} bytes)")
+        check(size == 65 << 20, f"big.bin is mirrored to OPFS ({size} bytes; {text('.topbar')!r})")
         b.go(URL)
         tree = wait_text(".tree", "big.bin", timeout=60)
         shown = b.script("return performance.now()")

@@ -291,7 +291,9 @@ impl BrowserRunner {
             timed_out: false,
             cancelled: false,
             control: control.clone(),
-            slice_start: clock::monotonic(),
+            // No yield before `_start`: a tick during instantiation (a module's start
+            // function) runs outside `WebAssembly.promising`, where JSPI cannot suspend.
+            slice_start: u64::MAX,
         }));
         let (imports, _keep) = imports(&guest)?;
         let instance = JsFuture::from(WebAssembly::instantiate_module(module, &imports))

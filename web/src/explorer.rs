@@ -11,6 +11,8 @@ use crate::run::{RunPanel, SAMPLE, SAMPLE_NAME};
 use crate::saved::SavedNamespaces;
 use leptos::prelude::*;
 use oanix_core::FsError;
+use wasm_bindgen::prelude::Closure;
+use wasm_bindgen::JsCast;
 use oanix_core::{FileKind, FsPath, Namespace};
 
 /// One row of the sidebar tree.
@@ -100,6 +102,27 @@ pub(crate) fn Explorer(start: Start) -> impl IntoView {
     let env = StoredValue::new_local(env);
     let ns = StoredValue::new_local(ns);
     let workspace = StoredValue::new_local(workspace);
+    // Where /workspace's mirroring to OPFS stands (checked twice a second).
+    let mirror = RwSignal::new(String::new());
+    if let Some(w) = web_sys::window() {
+        let check = Closure::<dyn FnMut()>::new(move || {
+            let now = workspace.with_value(|ws| {
+                ws.as_ref().map_or(String::new(), |ws| match ws.last_error() {
+                    Some(e) => format!("/workspace NOT mirrored to OPFS: {e}"),
+                    None if ws.pending() => "/workspace: writing to OPFS…".into(),
+                    None => String::new(),
+                })
+            });
+            if mirror.get_untracked() != now {
+                mirror.set(now);
+            }
+        });
+        let _ = w.set_interval_with_callback_and_timeout_and_arguments_0(
+            check.as_ref().unchecked_ref(),
+            500,
+        );
+        check.forget(); // one per page
+    }
     // The module the Run and Jobs panels use.
     let module = StoredValue::new_local((SAMPLE_NAME.to_string(), SAMPLE.to_vec()));
     // The URL's #path opens that file or directory (an unknown path shows its error).
@@ -176,6 +199,7 @@ pub(crate) fn Explorer(start: Start) -> impl IntoView {
                 <SavedNamespaces store=store ns=ns workspace=workspace current=current changed=set_revision status=saved/>
             })}
             <span class="save-status" role="status">{move || saved.get()}</span>
+            <span class="mirror-status" role="status">{move || mirror.get()}</span>
         </header>
         <div class="layout">
             <nav class="sidebar" aria-label="Namespace">

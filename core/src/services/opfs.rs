@@ -29,6 +29,8 @@ use wasm_bindgen_futures::JsFuture;
 pub const QUIET_MS: f64 = 200.0;
 /// The longest a background flush waits for changes to pause (ms).
 pub const MAX_DEFER_MS: f64 = 2000.0;
+/// Tries of a background flush that failed, before it waits for the next change.
+const RETRIES: u32 = 3;
 /// Bytes of a file written to OPFS per step.
 pub const CHUNK: usize = 4 << 20;
 
@@ -227,6 +229,11 @@ impl OpfsFs {
         Ok(())
     }
 
+    /// Whether changes are waiting to reach OPFS (queued, or being written).
+    pub fn pending(&self) -> bool {
+        self.shared.flushing.get() || !self.shared.dirty.borrow().is_empty()
+    }
+
     /// The last error mirroring to OPFS, if any (e.g. quota exceeded).
     pub fn last_error(&self) -> Option<String> {
         self.shared.error.borrow().clone()
@@ -255,8 +262,16 @@ impl OpfsFs {
                     break;
                 }
             }
+            let mut retries = 0;
             loop {
                 let ok = me.drain().await.is_ok();
+                if !ok && retries < RETRIES {
+                    // A passing failure (the file busy elsewhere) gets a few more tries;
+                    // the error stays visible through `last_error` meanwhile.
+                    retries += 1;
+                    let _ = timer(1000.0 * f64::from(retries)).await;
+                    continue;
+                }
                 me.shared.flushing.set(false);
                 // Stop on error (the next change retries) or when nothing is left; go on if
                 // changes arrived after the last check and nobody else took them.
