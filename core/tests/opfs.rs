@@ -189,7 +189,9 @@ async fn a_large_file_written_piece_by_piece_is_mirrored_whole() {
     }
     drop(h);
     fs.settled().await.unwrap();
-    let got = raw_read(&name, &["big.bin"]).await.expect("big.bin in OPFS");
+    let got = raw_read(&name, &["big.bin"])
+        .await
+        .expect("big.bin in OPFS");
     assert_eq!(got.len(), want.len());
     assert!(got == want, "OPFS holds the file's last contents");
 }

@@ -15,6 +15,9 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{MessageEvent, Worker};
 
+/// The worker's message and error listeners (kept alive with it).
+type Handler = Closure<dyn FnMut(MessageEvent)>;
+
 /// Compiled modules by hash of their bytes (bytes kept to rule out collisions).
 type Cache = HashMap<u64, Vec<(Rc<[u8]>, WebAssembly::Module)>>;
 
@@ -30,7 +33,7 @@ pub struct Compiler {
     next: Cell<u32>,
     cache: RefCell<Cache>,
     compiles: Cell<u64>,
-    handlers: RefCell<Vec<Closure<dyn FnMut(MessageEvent)>>>,
+    handlers: RefCell<Vec<Handler>>,
 }
 
 impl Compiler {

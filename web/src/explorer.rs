@@ -11,9 +11,9 @@ use crate::run::{RunPanel, SAMPLE, SAMPLE_NAME};
 use crate::saved::SavedNamespaces;
 use leptos::prelude::*;
 use oanix_core::FsError;
+use oanix_core::{FileKind, FsPath, Namespace};
 use wasm_bindgen::prelude::Closure;
 use wasm_bindgen::JsCast;
-use oanix_core::{FileKind, FsPath, Namespace};
 
 /// One row of the sidebar tree.
 #[derive(Clone, Debug, PartialEq)]
@@ -107,11 +107,12 @@ pub(crate) fn Explorer(start: Start) -> impl IntoView {
     if let Some(w) = web_sys::window() {
         let check = Closure::<dyn FnMut()>::new(move || {
             let now = workspace.with_value(|ws| {
-                ws.as_ref().map_or(String::new(), |ws| match ws.last_error() {
-                    Some(e) => format!("/workspace NOT mirrored to OPFS: {e}"),
-                    None if ws.pending() => "/workspace: writing to OPFS…".into(),
-                    None => String::new(),
-                })
+                ws.as_ref()
+                    .map_or(String::new(), |ws| match ws.last_error() {
+                        Some(e) => format!("/workspace NOT mirrored to OPFS: {e}"),
+                        None if ws.pending() => "/workspace: writing to OPFS…".into(),
+                        None => String::new(),
+                    })
             });
             if mirror.get_untracked() != now {
                 mirror.set(now);

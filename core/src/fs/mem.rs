@@ -114,7 +114,7 @@ impl Inode {
 
     fn size(&self) -> u64 {
         match &self.data {
-            Data::File(bytes) => bytes.len() as u64,
+            Data::File(bytes) => bytes.len(),
             Data::Dir(d) => d.entries.len() as u64,
             Data::Symlink(t) => t.len() as u64,
         }
@@ -406,7 +406,7 @@ impl Inner {
     fn free(&mut self, ino: Ino) {
         if let Some(node) = self.inodes.remove(&ino) {
             if let Data::File(bytes) = node.data {
-                self.total_bytes -= bytes.len() as u64;
+                self.total_bytes -= bytes.len();
             }
         }
     }
@@ -466,7 +466,7 @@ impl Inner {
         let Data::File(bytes) = &mut node.data else {
             return Err(FsError::IsADirectory);
         };
-        let old = bytes.len() as u64;
+        let old = bytes.len();
         if new_len > old && total + (new_len - old) > limits.max_total_bytes {
             return Err(FsError::NoSpace);
         }
@@ -483,7 +483,7 @@ impl Inner {
             .checked_add(buf.len() as u64)
             .ok_or(FsError::FileTooLarge)?;
         let cur_len = match &self.node(ino)?.data {
-            Data::File(b) => b.len() as u64,
+            Data::File(b) => b.len(),
             _ => return Err(FsError::IsADirectory),
         };
         if end > cur_len {
