@@ -43,6 +43,27 @@ impl Drop for StopOnDrop {
     }
 }
 
+/// A job's place in the review overlay: left when the job ends, also when the scheduler
+/// drops a cancelled job's run (so the overlay can be committed once the others end).
+struct Joined {
+    reviews: Reviews,
+    id: Option<u64>,
+}
+
+impl Joined {
+    fn leave(mut self) -> Option<String> {
+        self.id.take().map(|id| self.reviews.leave(id))
+    }
+}
+
+impl Drop for Joined {
+    fn drop(&mut self) {
+        if let Some(id) = self.id.take() {
+            self.reviews.leave(id);
+        }
+    }
+}
+
 impl PageHost {
     async fn run(&self, bytes: Vec<u8>, ns: Namespace, mut cfg: RunConfig) -> RunOutput {
         let control = RunControl::new();
@@ -54,21 +75,23 @@ impl PageHost {
         drop(bytes);
         let label = format!("job: {}", cfg.args.join(" "));
         // In place: the live namespace, or the review overlay runs and jobs share.
-        let (run_ns, overlay) = if self.reviews.auto_apply.get_untracked() {
-            (ns, None)
+        let mut joined = Joined {
+            reviews: self.reviews,
+            id: None,
+        };
+        let run_ns = if self.reviews.auto_apply.get_untracked() {
+            ns
         } else {
             let (rid, cow) = self.reviews.join(&ns, &label);
+            joined.id = Some(rid);
             match overlay_namespace(&ns, &cow) {
                 Ok((over, preopens)) => {
                     if cfg.preopens.is_none() {
                         cfg.preopens = Some(preopens);
                     }
-                    (over, Some(rid))
+                    over
                 }
-                Err(e) => {
-                    self.reviews.leave(rid);
-                    return RunOutput::failed(RunError::Host(e));
-                }
+                Err(e) => return RunOutput::failed(RunError::Host(e)),
             }
         };
         let out = self
@@ -76,13 +99,10 @@ impl PageHost {
             .run_module(&module, run_ns, cfg, control.clone())
             .await;
         self.ran.set(self.ran.get() + 1);
-        let said = match overlay {
-            Some(rid) => self.reviews.leave(rid),
-            None => {
-                self.reviews.touched();
-                "applied without review: it ran in place".into()
-            }
-        };
+        let said = joined.leave().unwrap_or_else(|| {
+            self.reviews.touched();
+            "applied without review: it ran in place".into()
+        });
         (self.done)(label, said);
         out
     }
