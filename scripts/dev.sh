@@ -185,6 +185,12 @@ case "${1:-}" in
       OANIX_BENCH_CPU=${OANIX_BENCH_CPU:-5} OANIX_BENCH_JOBS=${OANIX_BENCH_BROWSER_JOBS:-1000} \
       cargo test --release -p oanix-tests \
       --target wasm32-unknown-unknown --test browser_bench -- --nocapture
+    # The explorer's way: instrumented guests on the page's main thread, in place on a
+    # namespace holding 100 MiB in /workspace and in /tmp (run time, longest stall).
+    OANIX_BENCH_NS_MIB=${OANIX_BENCH_NS_MIB:-100} OANIX_BENCH_MIB=${OANIX_BENCH_MIB:-64} \
+      OANIX_BENCH_WRITES=${OANIX_BENCH_PAGE_WRITES:-200000} OANIX_BENCH_CPU=${OANIX_BENCH_CPU:-5} \
+      cargo test --release -p oanix-tests --target wasm32-unknown-unknown --test browser_page_bench \
+      -- --nocapture
     OANIX_BENCH_OPS=${OANIX_BENCH_OPS:-200000} cargo test --release -p oanix-core \
       --target wasm32-unknown-unknown --test bench_browser -- --nocapture
     # The same guests on @bjorn3/browser_wasi_shim in the same Chromium. 20,000 small writes
