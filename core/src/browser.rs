@@ -137,7 +137,8 @@ struct Guest {
     /// Set when a host call or tick unwound the guest for [`RunControl::stop`].
     cancelled: bool,
     control: Rc<RunControl>,
-    /// When the guest's current time slice began ([`clock::monotonic`] ns).
+    /// When the guest's current time slice began ([`clock::monotonic`] ns); `u64::MAX`
+    /// until `_start` is called.
     slice_start: u64,
 }
 
@@ -298,7 +299,19 @@ impl BrowserRunner {
         let (imports, _keep) = imports(&guest)?;
         let instance = JsFuture::from(WebAssembly::instantiate_module(module, &imports))
             .await
-            .map_err(|e| RunError::InvalidModule(js_message(&e)))?;
+            .map_err(|e| {
+                let msg = js_message(&e);
+                // An instrumented start function that runs long reaches a tick while
+                // instantiating, outside `WebAssembly.promising`: JSPI cannot suspend it.
+                RunError::InvalidModule(if msg.contains("SuspendError") {
+                    format!(
+                        "its start function runs too long for a time-sliced host (a start \
+                         function cannot be suspended): {msg}"
+                    )
+                } else {
+                    msg
+                })
+            })?;
         let exports = Reflect::get(&instance, &"exports".into())
             .map_err(|e| RunError::Host(js_message(&e)))?;
         let memory: WebAssembly::Memory = Reflect::get(&exports, &"memory".into())

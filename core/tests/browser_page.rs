@@ -147,3 +147,27 @@ async fn stopping_a_spinning_guest_spares_the_namespace_and_a_guest_blocked_on_s
     assert_eq!(a.stdout, b"still here\n");
     assert_eq!(ns.read_file("/workspace/kept.txt").unwrap(), b"before");
 }
+
+#[wasm_bindgen_test]
+async fn a_spinning_start_function_is_refused_not_left_freezing_the_page() {
+    // A start function runs during instantiation, where the guest cannot be suspended: its
+    // first tick fails (JSPI refuses to suspend there) instead of spinning on the page.
+    let r = BrowserRunner::new();
+    let m = module(
+        &r,
+        r#"(module
+  (import "oanix" "tick" (func $tick))
+  (memory (export "memory") 1)
+  (func $spin (loop $l (call $tick) (br $l)))
+  (start $spin)
+  (func (export "_start")))"#,
+    )
+    .await;
+    let out = r
+        .run_module(&m, ns(), RunConfig::default(), RunControl::new())
+        .await;
+    match out.error {
+        Some(RunError::InvalidModule(msg)) => assert!(msg.contains("start function"), "{msg}"),
+        other => panic!("{other:?}"),
+    }
+}

@@ -8,7 +8,7 @@
 
 use crate::compile::Compiler;
 use crate::review::Reviews;
-use crate::run::overlay_namespace;
+use crate::run::{overlay_namespace, GUEST_MEMORY};
 use leptos::prelude::*;
 use oanix_core::browser::{BrowserRunner, RunControl};
 use oanix_core::env::WasiHost;
@@ -94,6 +94,7 @@ impl PageHost {
                 Err(e) => return RunOutput::failed(RunError::Host(e)),
             }
         };
+        cfg.max_memory = Some(cfg.max_memory.map_or(GUEST_MEMORY, |m| m.min(GUEST_MEMORY)));
         let out = self
             .runner
             .run_module(&module, run_ns, cfg, control.clone())

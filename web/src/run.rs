@@ -46,6 +46,9 @@ const MAX_MODULE: usize = 64 << 20;
 const OUTPUT_KEEP: usize = 256 << 10;
 /// Runs listed in the panel (running ones are never dropped).
 const RUNS_KEEP: usize = 12;
+/// Largest linear memory of a guest run on the page (it shares the page's process: a guest
+/// growing past this is stopped rather than taking the tab down with the namespace).
+pub(crate) const GUEST_MEMORY: usize = 1 << 30;
 /// How often a running guest's output reaches the screen.
 const FLUSH: Duration = Duration::from_millis(100);
 
@@ -352,6 +355,7 @@ pub fn RunPanel(
                 stderr: Some(sink(&pending, 2)),
                 preopens,
                 timeout: Some(timeout),
+                max_memory: Some(GUEST_MEMORY),
                 ..Default::default()
             };
             let flush = || {
