@@ -356,7 +356,6 @@ pub fn RunPanel(
                 preopens,
                 timeout: Some(timeout),
                 max_memory: Some(GUEST_MEMORY),
-                ..Default::default()
             };
             let flush = || {
                 let chunks = pending.borrow_mut().take();
