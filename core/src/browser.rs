@@ -81,46 +81,102 @@ impl RunControl {
     }
 }
 
-/// The guest's `WebAssembly.Memory` as [`GuestMemory`]. A view of the whole buffer is kept
-/// between calls; when the guest grows its memory the old buffer is detached (length 0) and
-/// the view is rebuilt. Every access is bounds-checked (`EFAULT`).
+/// The guest's `WebAssembly.Memory` as [`GuestMemory`]. Views of the whole buffer (bytes,
+/// and a `DataView` for accesses of up to 8 bytes: iovecs, lengths, results — no object
+/// allocated per access) are kept between calls; when the guest grows its memory the old
+/// buffer is detached (length 0) and the views are rebuilt. Every access is bounds-checked
+/// (`EFAULT`).
 struct JsMemory {
     memory: WebAssembly::Memory,
     all: RefCell<Uint8Array>,
+    dv: RefCell<js_sys::DataView>,
 }
+
+/// Accesses up to this many bytes go through the `DataView`, larger ones through a
+/// `subarray` and one bulk copy.
+const SMALL: usize = 8;
 
 impl JsMemory {
     fn new(memory: WebAssembly::Memory) -> Self {
-        let all = Uint8Array::new(&memory.buffer());
+        let buf = memory.buffer();
         JsMemory {
+            all: RefCell::new(Uint8Array::new(&buf)),
+            dv: RefCell::new(js_sys::DataView::new(
+                &buf.unchecked_into(),
+                0,
+                memory_size(&memory),
+            )),
             memory,
-            all: RefCell::new(all),
         }
     }
 
-    fn view(&self, ptr: u32, len: usize) -> Result<Uint8Array, Errno> {
+    /// Checks `ptr..ptr+len` against the memory (rebuilding the views after a grow).
+    fn bounds(&self, ptr: u32, len: usize) -> Result<(), Errno> {
         let mut all = self.all.borrow_mut();
         let mut size = all.length();
         if size == 0 {
-            *all = Uint8Array::new(&self.memory.buffer());
+            let buf = self.memory.buffer();
+            *all = Uint8Array::new(&buf);
             size = all.length();
+            *self.dv.borrow_mut() = js_sys::DataView::new(&buf.unchecked_into(), 0, size as usize);
         }
-        let end = u64::from(ptr) + len as u64;
-        if end > u64::from(size) {
+        if u64::from(ptr) + len as u64 > u64::from(size) {
             return Err(Errno::Fault);
         }
-        Ok(all.subarray(ptr, end as u32))
+        Ok(())
+    }
+
+    fn view(&self, ptr: u32, len: usize) -> Result<Uint8Array, Errno> {
+        self.bounds(ptr, len)?;
+        Ok(self.all.borrow().subarray(ptr, ptr + len as u32))
     }
 }
 
 impl GuestMemory for JsMemory {
     fn read(&self, ptr: u32, out: &mut [u8]) -> Result<(), Errno> {
-        self.view(ptr, out.len())?.copy_to(out);
+        if out.len() > SMALL {
+            self.view(ptr, out.len())?.copy_to(out);
+            return Ok(());
+        }
+        self.bounds(ptr, out.len())?;
+        let dv = self.dv.borrow();
+        let at = ptr as usize;
+        match out.len() {
+            4 => out.copy_from_slice(&dv.get_uint32_endian(at, true).to_le_bytes()),
+            8 => {
+                out[..4].copy_from_slice(&dv.get_uint32_endian(at, true).to_le_bytes());
+                out[4..].copy_from_slice(&dv.get_uint32_endian(at + 4, true).to_le_bytes());
+            }
+            _ => {
+                for (i, b) in out.iter_mut().enumerate() {
+                    *b = dv.get_uint8(at + i);
+                }
+            }
+        }
         Ok(())
     }
 
     fn write(&mut self, ptr: u32, data: &[u8]) -> Result<(), Errno> {
-        self.view(ptr, data.len())?.copy_from(data);
+        if data.len() > SMALL {
+            self.view(ptr, data.len())?.copy_from(data);
+            return Ok(());
+        }
+        self.bounds(ptr, data.len())?;
+        let dv = self.dv.borrow();
+        let at = ptr as usize;
+        let word = |b: &[u8]| u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+        match data.len() {
+            4 => dv.set_uint32_endian(at, word(data), true),
+            8 => {
+                dv.set_uint32_endian(at, word(&data[..4]), true);
+                dv.set_uint32_endian(at + 4, word(&data[4..]), true);
+            }
+            _ => {
+                for (i, b) in data.iter().enumerate() {
+                    dv.set_uint8(at + i, *b);
+                }
+            }
+        }
         Ok(())
     }
 }
