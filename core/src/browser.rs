@@ -224,14 +224,56 @@ impl Guest {
 
 type Shared = Rc<RefCell<Guest>>;
 
-/// Compiled modules by hash of their bytes (bytes kept to rule out collisions).
-type ModuleCache = HashMap<u64, Vec<(Rc<[u8]>, WebAssembly::Module)>>;
+/// A module and the bytes it was compiled from.
+type Compiled = (Rc<[u8]>, WebAssembly::Module);
+
+/// Compiled modules by the bytes they came from (a hash, then the bytes compared), and how
+/// many were added (compiles).
+#[derive(Default)]
+pub struct ModuleCache {
+    map: RefCell<HashMap<u64, Vec<Compiled>>>,
+    added: Cell<u64>,
+}
+
+impl ModuleCache {
+    fn key(bytes: &[u8]) -> u64 {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        bytes.hash(&mut h);
+        h.finish()
+    }
+
+    /// The module compiled from `bytes`, if there is one.
+    pub fn get(&self, bytes: &[u8]) -> Option<WebAssembly::Module> {
+        let map = self.map.borrow();
+        map.get(&Self::key(bytes))?
+            .iter()
+            .find(|(b, _)| b.as_ref() == bytes)
+            .map(|(_, m)| m.clone())
+    }
+
+    /// Keeps `module` as compiled from `bytes` (unless one is kept already).
+    pub fn insert(&self, bytes: &[u8], module: &WebAssembly::Module) {
+        if self.get(bytes).is_some() {
+            return;
+        }
+        self.added.set(self.added.get() + 1);
+        self.map
+            .borrow_mut()
+            .entry(Self::key(bytes))
+            .or_default()
+            .push((Rc::from(bytes), module.clone()));
+    }
+
+    /// How many modules were added.
+    pub fn count(&self) -> u64 {
+        self.added.get()
+    }
+}
 
 /// Compiles (with a cache) and runs WASI modules in this browser thread.
 #[derive(Default)]
 pub struct BrowserRunner {
-    cache: RefCell<ModuleCache>,
-    compiles: Cell<u64>,
+    cache: ModuleCache,
 }
 
 impl BrowserRunner {
@@ -250,18 +292,13 @@ impl BrowserRunner {
 
     /// How many modules were compiled (cache misses) so far.
     pub fn compile_count(&self) -> u64 {
-        self.compiles.get()
+        self.cache.count()
     }
 
     /// The compiled module for `bytes`, compiling once per distinct module.
     pub async fn module(&self, bytes: &[u8]) -> Result<WebAssembly::Module, RunError> {
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        bytes.hash(&mut h);
-        let key = h.finish();
-        if let Some(list) = self.cache.borrow().get(&key) {
-            if let Some((_, m)) = list.iter().find(|(b, _)| b.as_ref() == bytes) {
-                return Ok(m.clone());
-            }
+        if let Some(m) = self.cache.get(bytes) {
+            return Ok(m);
         }
         let compiled = JsFuture::from(WebAssembly::compile(&Uint8Array::from(bytes)))
             .await
@@ -269,12 +306,7 @@ impl BrowserRunner {
         let module: WebAssembly::Module = compiled
             .dyn_into()
             .map_err(|_| RunError::Host("WebAssembly.compile gave no Module".into()))?;
-        self.compiles.set(self.compiles.get() + 1);
-        self.cache
-            .borrow_mut()
-            .entry(key)
-            .or_default()
-            .push((Rc::from(bytes), module.clone()));
+        self.cache.insert(bytes, &module);
         Ok(module)
     }
 

@@ -5,9 +5,9 @@
 
 use crate::run::WORKER_URL;
 use js_sys::{Function, Object, Promise, Reflect, Uint8Array, WebAssembly};
+use oanix_core::browser::ModuleCache;
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
-use std::hash::{Hash, Hasher};
 use std::rc::{Rc, Weak};
 use std::time::Duration;
 use wasm_bindgen::prelude::*;
@@ -17,9 +17,6 @@ use web_sys::{MessageEvent, Worker};
 
 /// The worker's message and error listeners (kept alive with it).
 type Handler = Closure<dyn FnMut(MessageEvent)>;
-
-/// Compiled modules by hash of their bytes (bytes kept to rule out collisions).
-type Cache = HashMap<u64, Vec<(Rc<[u8]>, WebAssembly::Module)>>;
 
 /// The compiling worker, its pending requests and the page's module cache.
 #[derive(Default)]
@@ -31,8 +28,7 @@ pub struct Compiler {
     /// Per request id, the promise's resolve and reject.
     waiting: RefCell<HashMap<u32, (Function, Function)>>,
     next: Cell<u32>,
-    cache: RefCell<Cache>,
-    compiles: Cell<u64>,
+    cache: ModuleCache,
     handlers: RefCell<Vec<Handler>>,
 }
 
@@ -44,16 +40,13 @@ impl Compiler {
 
     /// How many modules the worker compiled for this page (cache misses).
     pub fn compiles(&self) -> u64 {
-        self.compiles.get()
+        self.cache.count()
     }
 
     /// The instrumented, compiled module for `bytes` (from the cache when it was compiled
     /// before), or why there is none (invalid module, worker failure).
     pub async fn module(self: &Rc<Self>, bytes: &[u8]) -> Result<WebAssembly::Module, String> {
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        bytes.hash(&mut h);
-        let key = h.finish();
-        if let Some(m) = self.cached(key, bytes) {
+        if let Some(m) = self.cache.get(bytes) {
             return Ok(m);
         }
         let id = self.next.get();
@@ -74,24 +67,9 @@ impl Compiler {
         let module: WebAssembly::Module = module
             .dyn_into()
             .map_err(|_| "the worker sent no WebAssembly.Module".to_string())?;
-        if let Some(m) = self.cached(key, bytes) {
-            return Ok(m); // compiled meanwhile for another run
-        }
-        self.compiles.set(self.compiles.get() + 1);
-        self.cache
-            .borrow_mut()
-            .entry(key)
-            .or_default()
-            .push((Rc::from(bytes), module.clone()));
-        Ok(module)
-    }
-
-    fn cached(&self, key: u64, bytes: &[u8]) -> Option<WebAssembly::Module> {
-        let cache = self.cache.borrow();
-        let list = cache.get(&key)?;
-        list.iter()
-            .find(|(b, _)| b.as_ref() == bytes)
-            .map(|(_, m)| m.clone())
+        // (Compiled meanwhile for another run: the first one is kept.)
+        self.cache.insert(bytes, &module);
+        Ok(self.cache.get(bytes).unwrap_or(module))
     }
 
     /// Posts `msg` to the worker, starting it if needed (then it waits for `ready`).
