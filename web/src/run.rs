@@ -61,8 +61,9 @@ struct Past {
     millis: f64,
 }
 
-/// Output chunk: fd (1 or 2) and text.
-type Chunk = (u32, String);
+/// Output chunk: an id unique in the page (the screen appends new chunks without redrawing
+/// the old ones), fd (1 or 2) and text.
+type Chunk = (u64, u32, String);
 
 /// One run in the panel's list.
 #[derive(Clone)]
@@ -182,6 +183,7 @@ pub fn RunPanel(
     let runs: RwSignal<Vec<RunItem>, LocalStorage> = RwSignal::new_local(Vec::new());
     let selected = RwSignal::new(None::<u64>);
     let next_id = StoredValue::new(1u64);
+    let chunk_ids = StoredValue::new(0u64);
     // Modules compiled for this page so far (a module runs many times, compiled once).
     let compiles = RwSignal::new(0u64);
 
@@ -306,8 +308,8 @@ pub fn RunPanel(
                 });
                 let text: String = output.with_untracked(|o| {
                     o.iter()
-                        .filter(|(fd, _)| *fd == 1)
-                        .map(|(_, t)| t.as_str())
+                        .filter(|(_, fd, _)| *fd == 1)
+                        .map(|(_, _, t)| t.as_str())
                         .collect()
                 });
                 env.with_value(|env| record_run(env, &argv, id, &text, exit_code, error, &outcome));
@@ -369,11 +371,19 @@ pub fn RunPanel(
                     }
                 });
                 output.update(|o| {
-                    o.extend(chunks.into_iter().map(|(fd, _, text)| (fd, text)));
-                    let mut total: usize = o.iter().map(|(_, t)| t.len()).sum();
-                    while total > OUTPUT_KEEP && o.len() > 1 {
-                        total -= o.remove(0).1.len();
+                    o.extend(chunks.into_iter().map(|(fd, _, text)| {
+                        let id = chunk_ids.get_value();
+                        chunk_ids.set_value(id + 1);
+                        (id, fd, text)
+                    }));
+                    // Keep the newest OUTPUT_KEEP bytes (the logs keep everything).
+                    let mut total: usize = o.iter().map(|(_, _, t)| t.len()).sum();
+                    let mut drop = 0;
+                    while total > OUTPUT_KEEP && drop + 1 < o.len() {
+                        total -= o[drop].2.len();
+                        drop += 1;
                     }
+                    o.drain(..drop);
                 });
                 refresh_conns();
                 live.update(|n| *n += 1);
@@ -505,19 +515,19 @@ pub fn RunPanel(
                 }).collect_view()}
             </ul>
             <pre class="run-output" aria-live="polite">
-                {move || {
-                    selected_item()
-                        .map(|r| r.output.get())
-                        .unwrap_or_default()
-                        .into_iter()
-                        .flat_map(|(fd, text)| {
-                            ansi::segments(&text).into_iter().map(move |s| {
+                <For
+                    each=move || selected_item().map(|r| r.output.get()).unwrap_or_default()
+                    key=|c| c.0
+                    children=move |(_, fd, text)| {
+                        ansi::segments(&text)
+                            .into_iter()
+                            .map(|s| {
                                 let class = if fd == 2 { format!("{} stderr", s.class) } else { s.class };
                                 view! { <span class=class>{s.text}</span> }
                             })
-                        })
-                        .collect_view()
-                }}
+                            .collect_view()
+                    }
+                />
             </pre>
             <p class="muted compile-count">
                 {move || format!("modules compiled for this page: {}", compiles.get())}
