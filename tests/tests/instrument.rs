@@ -360,8 +360,9 @@ fn a_trapping_tick_stops_a_spinning_guest() {
 }
 
 #[test]
-fn ticks_come_exactly_every_budget_checks() {
-    // One function entry, then `n` loop iterations: n + 1 checks.
+fn ticks_come_exactly_every_budget_entries_and_iterations() {
+    // One function entry (the global fuel), then `n` loop iterations in that activation
+    // (its loop counter): entries / budget + iterations / budget ticks.
     let wasm = wat::parse_str(
         r#"(module
           (func (export "_start") (local $i i32)
@@ -377,12 +378,13 @@ fn ticks_come_exactly_every_budget_checks() {
         preopen: None,
         stop_after: None,
     };
-    for (budget, want) in [(1, 1001), (10, 100), (7, 143), (1001, 1), (1002, 0)] {
+    for (budget, want) in [(1, 1001), (10, 100), (7, 142), (1000, 1), (1001, 0)] {
         let (orig, new, ticks) = both(&wasm, budget, &inv);
         assert_eq!(orig, new);
         assert_eq!(ticks, want, "budget {budget}");
     }
-    // Calls count too: 1 entry of `_start`, 50 entries of `f`, each with 2 loop iterations.
+    // 1 entry of `_start` and 51 iterations of its loop; 50 entries of `f`, each activation
+    // with 2 loop iterations that start from a fresh counter.
     let wasm = wat::parse_str(
         r#"(module
           (func $f (local $i i32)
@@ -397,11 +399,29 @@ fn ticks_come_exactly_every_budget_checks() {
               (br $l)))))"#,
     )
     .unwrap();
-    // 1 + 51 (outer loop) + 50 * 3 = 202 checks.
+    // Budget 1: every check ticks, 51 entries + 51 + 50 * 2 iterations.
     let (_, _, ticks) = both(&wasm, 1, &inv);
     assert_eq!(ticks, 202);
-    let (_, _, ticks) = both(&wasm, 101, &inv);
-    assert_eq!(ticks, 2);
+    // Budget 2: 51 entries / 2 = 25, `_start`'s 51 iterations / 2 = 25, and each `f`
+    // activation's 2 iterations tick once: 100.
+    let (_, _, ticks) = both(&wasm, 2, &inv);
+    assert_eq!(ticks, 100);
+    // Budget 3: 17 + 17, and `f`'s 2 iterations never reach 3 (activations do not add
+    // up).
+    let (_, _, ticks) = both(&wasm, 3, &inv);
+    assert_eq!(ticks, 34);
+    let (_, _, ticks) = both(&wasm, 52, &inv);
+    assert_eq!(ticks, 0);
+    // A recursion without loops ticks from the entries alone: 1 + 100 entries of `down`.
+    let wasm = wat::parse_str(
+        r#"(module
+          (func $down (param $n i32)
+            (if (local.get $n) (then (call $down (i32.sub (local.get $n) (i32.const 1))))))
+          (func (export "_start") (call $down (i32.const 99))))"#,
+    )
+    .unwrap();
+    let (_, _, ticks) = both(&wasm, 10, &inv);
+    assert_eq!(ticks, 10);
 }
 
 /// The module of core/tests/instrument.rs: every way to refer to a function.
