@@ -7,23 +7,25 @@
 //! defined function body and at the start of every `loop` body. The host's tick can suspend
 //! (JSPI), look at the clock, or trap to stop the guest.
 //!
-//! Two counters, both starting at `budget`, decide when a check ticks:
-//! - function entries count down a mutable `i32` global, the fuel, shared by the whole
-//!   instance: every `budget`-th function entry ticks. This bounds recursion and long
-//!   call chains;
-//! - loop iterations count down an `i32` local of the function, its loop counter, set to
-//!   `budget` at each entry: every `budget`-th loop iteration (all the function's loops
-//!   together) of one activation ticks. A local stays in a register in the optimising
-//!   compilers, where the global is a load and a store per check (in V8 the tightest loops
-//!   ran 2.5 times slower with the global).
+//! Fuel is counted in units: a unit is a function entry, or `chunk` ([`LOOP_CHUNK`]) loop
+//! iterations of one function activation. A mutable `i32` global, the fuel, counts the
+//! units of the whole instance down from `budget`; the unit that empties it calls the tick
+//! and refills it. Loop iterations are first counted in an `i32` local of the function, its
+//! loop counter, set to `chunk` at each entry: only every `chunk`-th iteration (all the
+//! function's loops together) of one activation touches the global. A local stays in a
+//! register, where the global is a load and a store per check; and a tick (a call into
+//! the host through JSPI that reads the clock, about 1.5 us in Chromium) every `budget`
+//! iterations of a 5-instruction loop cost more than the loop itself.
 //!
-//! So between two ticks a guest runs fewer than `budget` function entries, and each
-//! activation fewer than `budget` loop iterations: at most about `budget` x `budget` loop
-//! iterations in all (fewer than `budget` activations, each with fewer than `budget`
-//! iterations), plus straight-line code. Tick counts are exact only per counter: a loop in
-//! one activation ticks after every `budget` iterations, and a function entered `n` times
-//! ticks `n / budget` times from its entries, however its loops ticked; iterations of
-//! different activations are not added up.
+//! So: function entries tick exactly every `budget` entries (this bounds recursion and
+//! long call chains), a loop of one activation with no calls ticks exactly every
+//! `budget` x `chunk` iterations, and in general a tick comes every `budget` units,
+//! which is exact when entries and chunks are counted in the order they happen.
+//! Iterations of different activations are not added up: an activation that returns
+//! after fewer than `chunk` iterations counts only its entry. Between two ticks a guest
+//! therefore runs fewer than `budget` units, each with fewer than `chunk` iterations left
+//! over in every activation it leaves: at most about `budget` x `chunk` loop iterations
+//! per activation level, plus straight-line code.
 //!
 //! What the rewrite does (with `wasm-encoder`'s `reencode`, after `wasmparser` validated the
 //! input):
@@ -40,11 +42,11 @@
 //!   has no `global.tee`);
 //! - in a function with at least one `loop`: appends one `i32` local, the counter, after
 //!   the existing locals (its index is the parameter count plus the declared locals), sets
-//!   it after the entry check with `i32.const budget; local.set $c`, and inserts at the
+//!   it after the entry check with `i32.const chunk; local.set $c`, and inserts at the
 //!   start of each loop body `local.get $c; i32.const 1; i32.sub; local.tee $c; i32.eqz;
-//!   if; call $tick; i32.const budget; local.set $c; end`. A function that already has
-//!   the 50,000 locals engines allow gets no counter: its loops run the global check.
-//!   Functions without loops get no local.
+//!   if; <the entry check>; i32.const chunk; local.set $c; end`. A function that already
+//!   has the 50,000 locals engines allow gets no counter: its loops run the entry check
+//!   itself (every iteration is a unit). Functions without loops get no local.
 //!
 //! Sections that are missing (types, imports, globals) are created. Everything else passes
 //! through: multi-memory, SIMD, bulk memory, reference types, exceptions, GC, tail calls.
@@ -96,12 +98,17 @@ use wasmparser::{
 pub const TICK_MODULE: &str = "oanix";
 /// Import name of the tick function the instrumented module calls (type `() -> ()`).
 pub const TICK_NAME: &str = "tick";
-/// Function entries between two ticks, and loop iterations of one function activation
+/// Fuel units (function entries, or [`LOOP_CHUNK`] loop iterations of one activation)
 /// between two ticks. A tick that finds the
 /// time slice unfinished costs one call into the host; at 10,000 a guest busy in host calls
 /// (4 KiB writes) went 30-60 ms between ticks in Chromium, at 1,000 it stays well inside
 /// the browser host's 8 ms slice.
 pub const DEFAULT_BUDGET: u32 = 1_000;
+/// Loop iterations of one function activation per fuel unit. With [`DEFAULT_BUDGET`] a
+/// tight loop ticks every 100,000 iterations (a few hundred microseconds), rarely enough
+/// that the tick's cost disappears, often enough for the browser host's 8 ms slices unless
+/// loop bodies run thousands of instructions without a call.
+pub const LOOP_CHUNK: u32 = 100;
 
 /// Why a module could not be instrumented.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -130,24 +137,37 @@ fn features() -> WasmFeatures {
 }
 
 /// Rewrites `wasm` so that it calls the import [`TICK_MODULE`].[`TICK_NAME`] (`() -> ()`)
-/// once every `budget` function entries (a global count) and once every `budget` loop
-/// iterations of one function activation (a count in a local); see the
-/// [module documentation](self) for the exact rewrite and the bound it gives.
+/// once every `budget` fuel units, a unit being the entry of a defined function or
+/// [`LOOP_CHUNK`] loop iterations of one activation (see the [module documentation](self)
+/// for the exact rewrite and the bound it gives).
 ///
 /// A `budget` of 0 counts as 1 and one above `i32::MAX` as `i32::MAX`. The input is
 /// validated first; an invalid module, or one that already imports `oanix.tick`, is an
 /// error.
 pub fn instrument(wasm: &[u8], budget: u32) -> Result<Vec<u8>, InstrumentError> {
+    instrument_with_chunk(wasm, budget, LOOP_CHUNK)
+}
+
+/// [`instrument`] with `chunk` loop iterations of one activation per fuel unit instead of
+/// [`LOOP_CHUNK`] (a `chunk` of 1 makes every loop iteration a unit, as every function
+/// entry is). A `chunk` of 0 counts as 1 and one above `i32::MAX` as `i32::MAX`.
+pub fn instrument_with_chunk(
+    wasm: &[u8],
+    budget: u32,
+    chunk: u32,
+) -> Result<Vec<u8>, InstrumentError> {
     Validator::new_with_features(features())
         .validate_all(wasm)
         .map_err(|e| InstrumentError(format!("invalid module: {e}")))?;
     let counts = Counts::of(wasm)?;
     let budget = i32::try_from(budget.max(1)).unwrap_or(i32::MAX);
+    let chunk = i32::try_from(chunk.max(1)).unwrap_or(i32::MAX);
     let mut r = Instrumenter {
         imported_funcs: counts.imported_funcs,
         tick_type: counts.types,
         fuel: counts.globals,
         budget,
+        chunk,
         check: check_bytes(counts.globals, counts.imported_funcs, budget),
         type_params: counts.type_params,
         func_types: counts.func_types,
@@ -255,11 +275,12 @@ fn check_bytes(fuel: u32, tick: u32, budget: i32) -> Vec<u8> {
     bytes
 }
 
-/// The check inserted at loop starts of a function with a loop counter in local `counter`,
-/// and the counter's initialisation at the function entry.
-fn counter_bytes(counter: u32, tick: u32, budget: i32) -> (Vec<u8>, Vec<u8>) {
+/// The counter's initialisation at the entry of a function whose loop counter is local
+/// `counter`, and the check inserted at its loop starts: when the counter reaches zero,
+/// the global check `unit` runs and the counter starts again from `chunk`.
+fn counter_bytes(counter: u32, chunk: i32, unit: &[u8]) -> (Vec<u8>, Vec<u8>) {
     let mut init = Vec::new();
-    Instruction::I32Const(budget).encode(&mut init);
+    Instruction::I32Const(chunk).encode(&mut init);
     Instruction::LocalSet(counter).encode(&mut init);
     let mut check = Vec::new();
     for insn in [
@@ -269,8 +290,12 @@ fn counter_bytes(counter: u32, tick: u32, budget: i32) -> (Vec<u8>, Vec<u8>) {
         Instruction::LocalTee(counter),
         Instruction::I32Eqz,
         Instruction::If(BlockType::Empty),
-        Instruction::Call(tick),
-        Instruction::I32Const(budget),
+    ] {
+        insn.encode(&mut check);
+    }
+    check.extend_from_slice(unit);
+    for insn in [
+        Instruction::I32Const(chunk),
         Instruction::LocalSet(counter),
         Instruction::End,
     ] {
@@ -291,6 +316,8 @@ struct Instrumenter {
     tick_type: u32,
     fuel: u32,
     budget: i32,
+    /// Loop iterations per fuel unit.
+    chunk: i32,
     /// The global check (function entries).
     check: Vec<u8>,
     /// Parameter count of each type.
@@ -457,7 +484,7 @@ impl Reencode for Instrumenter {
         f.raw(self.check.iter().copied());
         let loop_check = match counter {
             Some(c) => {
-                let (init, check) = counter_bytes(c, self.imported_funcs, self.budget);
+                let (init, check) = counter_bytes(c, self.chunk, &self.check);
                 f.raw(init);
                 check
             }

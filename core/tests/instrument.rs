@@ -4,7 +4,9 @@
 //! programs) makes it panic. Running instrumented modules is tested in oanix-tests
 //! (tests/tests/instrument.rs, on wasmtime).
 
-use oanix_core::instrument::{instrument, DEFAULT_BUDGET, TICK_MODULE, TICK_NAME};
+use oanix_core::instrument::{
+    instrument, instrument_with_chunk, DEFAULT_BUDGET, LOOP_CHUNK, TICK_MODULE, TICK_NAME,
+};
 use proptest::collection::vec;
 use proptest::prelude::*;
 use std::collections::BTreeMap;
@@ -206,9 +208,10 @@ fn check_ops(fuel: u32, tick: u32, budget: i32) -> Vec<String> {
     .collect()
 }
 
-/// The loop check of a function whose loop counter is local `counter`.
-fn loop_check_ops(counter: u32, tick: u32, budget: i32) -> Vec<String> {
-    [
+/// The loop check of a function whose loop counter is local `counter`: the global check
+/// `unit` every `chunk` iterations.
+fn loop_check_ops(counter: u32, chunk: i32, unit: &[String]) -> Vec<String> {
+    let head = [
         Operator::LocalGet {
             local_index: counter,
         },
@@ -221,22 +224,27 @@ fn loop_check_ops(counter: u32, tick: u32, budget: i32) -> Vec<String> {
         Operator::If {
             blockty: BlockType::Empty,
         },
-        Operator::Call {
-            function_index: tick,
-        },
-        Operator::I32Const { value: budget },
+    ];
+    let tail = [
+        Operator::I32Const { value: chunk },
         Operator::LocalSet {
             local_index: counter,
         },
         Operator::End,
-    ]
-    .iter()
-    .map(|o| format!("{o:?}"))
-    .collect()
+    ];
+    let mut out: Vec<String> = head.iter().map(|o| format!("{o:?}")).collect();
+    out.extend(unit.iter().cloned());
+    out.extend(tail.iter().map(|o| format!("{o:?}")));
+    out
+}
+
+/// [`check_rewrite_chunked`] with the default [`LOOP_CHUNK`].
+fn check_rewrite(orig: &[u8], out: &[u8], budget: i32) {
+    check_rewrite_chunked(orig, out, budget, LOOP_CHUNK as i32);
 }
 
 /// Checks everything `instrument` promises about `out`, the instrumented `orig`.
-fn check_rewrite(orig: &[u8], out: &[u8], budget: i32) {
+fn check_rewrite_chunked(orig: &[u8], out: &[u8], budget: i32, chunk: i32) {
     validate(out).unwrap_or_else(|e| panic!("instrumented module invalid: {e}"));
     let a = shape(orig);
     let b = shape(out);
@@ -311,8 +319,8 @@ fn check_rewrite(orig: &[u8], out: &[u8], budget: i32) {
     }
     // Bodies: the same code with calls remapped, the global check at the entry and a check
     // at the start of every loop body, and nothing else. A function with loops gets one more
-    // local, an i32 after the others, set to the budget after the entry check and counted
-    // down by its loop checks.
+    // local, an i32 after the others, set to the chunk after the entry check and counted
+    // down by its loop checks, which run the global check when it reaches zero.
     assert_eq!(a.locals.len(), b.locals.len());
     assert_eq!(a.bodies.len(), b.bodies.len());
     let check = check_ops(fuel, tick, budget);
@@ -328,9 +336,9 @@ fn check_rewrite(orig: &[u8], out: &[u8], budget: i32) {
             check.clone()
         } else {
             locals.push((1, "I32".into()));
-            want.push(format!("I32Const {{ value: {budget} }}"));
+            want.push(format!("I32Const {{ value: {chunk} }}"));
             want.push(format!("LocalSet {{ local_index: {counter} }}"));
-            loop_check_ops(counter, tick, budget)
+            loop_check_ops(counter, chunk, &check)
         };
         assert_eq!(locals, b.locals[i], "locals of defined function {i}");
         for op in x {
@@ -451,10 +459,27 @@ fn errors_are_clear() {
 }
 
 #[test]
-fn budget_is_clamped_to_a_positive_i32() {
+fn budget_and_chunk_are_clamped_to_a_positive_i32() {
     let orig = wat::parse_str("(module (func (loop)))").unwrap();
     check_rewrite(&orig, &instrument(&orig, 0).unwrap(), 1);
     check_rewrite(&orig, &instrument(&orig, u32::MAX).unwrap(), i32::MAX);
+    let out = instrument_with_chunk(&orig, 5, 0).unwrap();
+    check_rewrite_chunked(&orig, &out, 5, 1);
+    let out = instrument_with_chunk(&orig, 0, u32::MAX).unwrap();
+    check_rewrite_chunked(&orig, &out, 1, i32::MAX);
+}
+
+#[test]
+fn chunk_sets_the_loop_counter() {
+    let orig = wat::parse_str(RICH).unwrap();
+    for (budget, chunk) in [(1, 1), (7, 3), (DEFAULT_BUDGET, 1)] {
+        let out = instrument_with_chunk(&orig, budget, chunk).unwrap();
+        check_rewrite_chunked(&orig, &out, budget as i32, chunk as i32);
+    }
+    assert_eq!(
+        instrument(&orig, 9).unwrap(),
+        instrument_with_chunk(&orig, 9, LOOP_CHUNK).unwrap()
+    );
 }
 
 #[test]
@@ -634,11 +659,12 @@ proptest! {
         code in vec(any::<u8>(), 0..80),
         start in any::<bool>(),
         budget in 1u32..100,
+        chunk in 1u32..200,
     ) {
         let src = random_program(imports, funcs, &code, start);
         let orig = wat::parse_str(&src).unwrap();
         prop_assert!(validate(&orig).is_ok(), "{src}");
-        let out = instrument(&orig, budget).unwrap();
-        check_rewrite(&orig, &out, budget as i32);
+        let out = instrument_with_chunk(&orig, budget, chunk).unwrap();
+        check_rewrite_chunked(&orig, &out, budget as i32, chunk as i32);
     }
 }
