@@ -8,12 +8,12 @@
 //! so nothing spins and the thread's event loop keeps running. JSPI needs no cross-origin
 //! isolation (SharedArrayBuffer + `Atomics.wait` would) and is on by default in Chromium.
 //!
-//! Time slices: a module rewritten by [`crate::instrument`] calls `oanix.tick` every few
-//! thousand function entries and loop iterations. The host's `tick` (also suspending)
-//! returns at once while the guest's slice lasts ([`SLICE`]) and otherwise yields to the
-//! event loop, so a guest — even one spinning without a single WASI call — can share the
-//! page's main thread with the UI and with other guests, and [`RunControl::stop`] or the
-//! timeout unwinds it at its next tick. Modules that are not instrumented run as well, but
+//! Time slices: a module rewritten by [`crate::instrument`] calls `oanix.tick` every
+//! thousand function entries or hundred thousand loop iterations. The host's `tick` (also
+//! suspending) returns at once while the guest's slice lasts ([`SLICE`]) and otherwise
+//! yields to the event loop, so a guest — even one spinning without a single WASI call —
+//! can share the page's main thread with the UI and with other guests, and
+//! [`RunControl::stop`] or the timeout unwinds it at its next tick. Modules that are not instrumented run as well, but
 //! only yield when they block in a WASI call (run those in a worker).
 //!
 //! [`BrowserRunner::run`] stops a guest that is blocked (in a suspending import) past

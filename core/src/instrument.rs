@@ -3,9 +3,29 @@
 //! The browser host runs guests on the page's main thread with JSPI: a CPU-bound guest must
 //! hand control back every few milliseconds, and must be stoppable. Before a module is
 //! compiled, [`instrument`] rewrites it so that it calls an imported function,
-//! [`TICK_MODULE`].[`TICK_NAME`] of type `() -> ()`, every `budget` checks, where a check
-//! sits at the start of every defined function body and at the start of every `loop` body.
-//! The host's tick can suspend (JSPI), look at the clock, or trap to stop the guest.
+//! [`TICK_MODULE`].[`TICK_NAME`] of type `() -> ()`, from checks at the start of every
+//! defined function body and at the start of every `loop` body. The host's tick can suspend
+//! (JSPI), look at the clock, or trap to stop the guest.
+//!
+//! Fuel is counted in units: a unit is a function entry, or `chunk` ([`LOOP_CHUNK`]) loop
+//! iterations of one function activation. A mutable `i32` global, the fuel, counts the
+//! units of the whole instance down from `budget`; the unit that empties it calls the tick
+//! and refills it. Loop iterations are first counted in an `i32` local of the function, its
+//! loop counter, set to `chunk` at each entry: only every `chunk`-th iteration (all the
+//! function's loops together) of one activation touches the global. A local stays in a
+//! register, where the global is a load and a store per check; and a tick (a call into
+//! the host through JSPI that reads the clock, about 1.5 us in Chromium) every `budget`
+//! iterations of a 5-instruction loop cost more than the loop itself.
+//!
+//! So: function entries tick exactly every `budget` entries (this bounds recursion and
+//! long call chains), a loop of one activation with no calls ticks exactly every
+//! `budget` x `chunk` iterations, and in general a tick comes every `budget` units,
+//! which is exact when entries and chunks are counted in the order they happen.
+//! Iterations of different activations are not added up: an activation that returns
+//! after fewer than `chunk` iterations counts only its entry. Between two ticks a guest
+//! therefore runs fewer than `budget` units, each with fewer than `chunk` iterations left
+//! over in every activation it leaves: at most about `budget` x `chunk` loop iterations
+//! per activation level, plus straight-line code.
 //!
 //! What the rewrite does (with `wasm-encoder`'s `reencode`, after `wasmparser` validated the
 //! input):
@@ -16,11 +36,17 @@
 //!   are all remapped (imported functions keep their indices);
 //! - appends a mutable `i32` global, the fuel, at the end of the global section (no global
 //!   index changes), initialised to `budget`;
-//! - inserts at each check
+//! - inserts at each function entry
 //!   `global.get $fuel; i32.const 1; i32.sub; global.set $fuel; global.get $fuel; i32.eqz;
-//!   if; call $tick; i32.const budget; global.set $fuel; end`, which is stack-neutral and
-//!   needs no local (WebAssembly has no `global.tee`; optimising compilers forward the
-//!   stored value to the second `global.get`).
+//!   if; call $tick; i32.const budget; global.set $fuel; end` (stack-neutral; WebAssembly
+//!   has no `global.tee`);
+//! - in a function with at least one `loop`: appends one `i32` local, the counter, after
+//!   the existing locals (its index is the parameter count plus the declared locals), sets
+//!   it after the entry check with `i32.const chunk; local.set $c`, and inserts at the
+//!   start of each loop body `local.get $c; i32.const 1; i32.sub; local.tee $c; i32.eqz;
+//!   if; <the entry check>; i32.const chunk; local.set $c; end`. A function that already
+//!   has the 50,000 locals engines allow gets no counter: its loops run the entry check
+//!   itself (every iteration is a unit). Functions without loops get no local.
 //!
 //! Sections that are missing (types, imports, globals) are created. Everything else passes
 //! through: multi-memory, SIMD, bulk memory, reference types, exceptions, GC, tail calls.
@@ -33,9 +59,11 @@
 //!
 //! For hosts: a module's start function (if it has one; WASI commands use `_start`
 //! instead) is instrumented too, so the tick can run during instantiation, where JSPI
-//! cannot suspend. The cost is in the checks, not the ticks: about 55% on the tightest
-//! loops natively (wasmtime, `cpu_bound` of tests/guests: a sieve and a xorshift), whatever
-//! the budget; code with larger loop bodies pays proportionally less.
+//! cannot suspend. The cost, on `cpu_bound` of tests/guests (a sieve and a xorshift,
+//! 5-instruction loops) in Chromium: the checks alone about 13% (ticks disabled), with the
+//! browser host's ticks and 8 ms slices 1.2-1.4x its plain time (2.5x when every loop
+//! iteration spent global fuel and ticked every 1,000); code with larger loop bodies pays
+//! proportionally less.
 //!
 //! ```
 //! use oanix_core::instrument::{instrument, DEFAULT_BUDGET, TICK_MODULE, TICK_NAME};
@@ -64,18 +92,25 @@ use wasm_encoder::{
     GlobalType, ImportSection, Instruction, NameMap, NameSection, SectionId, TypeSection, ValType,
 };
 use wasmparser::{
-    CustomSectionReader, KnownCustom, Operator, Parser, Payload, TypeRef, Validator, WasmFeatures,
+    CompositeInnerType, CustomSectionReader, KnownCustom, Operator, Parser, Payload, TypeRef,
+    Validator, WasmFeatures,
 };
 
 /// Import module of the tick function the instrumented module calls.
 pub const TICK_MODULE: &str = "oanix";
 /// Import name of the tick function the instrumented module calls (type `() -> ()`).
 pub const TICK_NAME: &str = "tick";
-/// Checks (function entries + loop iterations) between two ticks. A tick that finds the
+/// Fuel units (function entries, or [`LOOP_CHUNK`] loop iterations of one activation)
+/// between two ticks. A tick that finds the
 /// time slice unfinished costs one call into the host; at 10,000 a guest busy in host calls
 /// (4 KiB writes) went 30-60 ms between ticks in Chromium, at 1,000 it stays well inside
 /// the browser host's 8 ms slice.
 pub const DEFAULT_BUDGET: u32 = 1_000;
+/// Loop iterations of one function activation per fuel unit. With [`DEFAULT_BUDGET`] a
+/// tight loop ticks every 100,000 iterations (a few hundred microseconds), rarely enough
+/// that the tick's cost disappears, often enough for the browser host's 8 ms slices unless
+/// loop bodies run thousands of instructions without a call.
+pub const LOOP_CHUNK: u32 = 100;
 
 /// Why a module could not be instrumented.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -104,24 +139,41 @@ fn features() -> WasmFeatures {
 }
 
 /// Rewrites `wasm` so that it calls the import [`TICK_MODULE`].[`TICK_NAME`] (`() -> ()`)
-/// once every `budget` checks, a check being the entry of a defined function or the start
-/// of a loop iteration (see the [module documentation](self) for the exact rewrite).
+/// once every `budget` fuel units, a unit being the entry of a defined function or
+/// [`LOOP_CHUNK`] loop iterations of one activation (see the [module documentation](self)
+/// for the exact rewrite and the bound it gives).
 ///
 /// A `budget` of 0 counts as 1 and one above `i32::MAX` as `i32::MAX`. The input is
 /// validated first; an invalid module, or one that already imports `oanix.tick`, is an
 /// error.
 pub fn instrument(wasm: &[u8], budget: u32) -> Result<Vec<u8>, InstrumentError> {
+    instrument_with_chunk(wasm, budget, LOOP_CHUNK)
+}
+
+/// [`instrument`] with `chunk` loop iterations of one activation per fuel unit instead of
+/// [`LOOP_CHUNK`] (a `chunk` of 1 makes every loop iteration a unit, as every function
+/// entry is). A `chunk` of 0 counts as 1 and one above `i32::MAX` as `i32::MAX`.
+pub fn instrument_with_chunk(
+    wasm: &[u8],
+    budget: u32,
+    chunk: u32,
+) -> Result<Vec<u8>, InstrumentError> {
     Validator::new_with_features(features())
         .validate_all(wasm)
         .map_err(|e| InstrumentError(format!("invalid module: {e}")))?;
     let counts = Counts::of(wasm)?;
     let budget = i32::try_from(budget.max(1)).unwrap_or(i32::MAX);
+    let chunk = i32::try_from(chunk.max(1)).unwrap_or(i32::MAX);
     let mut r = Instrumenter {
         imported_funcs: counts.imported_funcs,
         tick_type: counts.types,
         fuel: counts.globals,
         budget,
+        chunk,
         check: check_bytes(counts.globals, counts.imported_funcs, budget),
+        type_params: counts.type_params,
+        func_types: counts.func_types,
+        next_body: 0,
         types_done: false,
         imports_done: false,
         globals_done: false,
@@ -141,6 +193,10 @@ struct Counts {
     imported_funcs: u32,
     /// Imported and defined globals: the fuel's global index.
     globals: u32,
+    /// Parameter count of each type (0 for struct, array and other non-function types).
+    type_params: Vec<u32>,
+    /// Each defined function's type index, in order.
+    func_types: Vec<u32>,
 }
 
 impl Counts {
@@ -152,14 +208,24 @@ impl Counts {
             types: 0,
             imported_funcs: 0,
             globals: 0,
+            type_params: Vec::new(),
+            func_types: Vec::new(),
         };
         for payload in Parser::new(0).parse_all(wasm) {
             match payload.map_err(bad)? {
                 Payload::TypeSection(s) => {
                     for group in s {
-                        c.types += u32::try_from(group.map_err(bad)?.types().len())
-                            .map_err(|_| InstrumentError("too many types".into()))?;
+                        for ty in group.map_err(bad)?.types() {
+                            c.type_params.push(match &ty.composite_type.inner {
+                                CompositeInnerType::Func(f) => {
+                                    u32::try_from(f.params().len()).unwrap_or(u32::MAX)
+                                }
+                                _ => 0,
+                            });
+                        }
                     }
+                    c.types = u32::try_from(c.type_params.len())
+                        .map_err(|_| InstrumentError("too many types".into()))?;
                 }
                 Payload::ImportSection(s) => {
                     for import in s.into_imports() {
@@ -178,6 +244,11 @@ impl Counts {
                     }
                 }
                 Payload::GlobalSection(s) => c.globals += s.count(),
+                Payload::FunctionSection(s) => {
+                    for ty in s {
+                        c.func_types.push(ty.map_err(bad)?);
+                    }
+                }
                 _ => {}
             }
         }
@@ -206,6 +277,40 @@ fn check_bytes(fuel: u32, tick: u32, budget: i32) -> Vec<u8> {
     bytes
 }
 
+/// The counter's initialisation at the entry of a function whose loop counter is local
+/// `counter`, and the check inserted at its loop starts: when the counter reaches zero,
+/// the global check `unit` runs and the counter starts again from `chunk`.
+fn counter_bytes(counter: u32, chunk: i32, unit: &[u8]) -> (Vec<u8>, Vec<u8>) {
+    let mut init = Vec::new();
+    Instruction::I32Const(chunk).encode(&mut init);
+    Instruction::LocalSet(counter).encode(&mut init);
+    let mut check = Vec::new();
+    for insn in [
+        Instruction::LocalGet(counter),
+        Instruction::I32Const(1),
+        Instruction::I32Sub,
+        Instruction::LocalTee(counter),
+        Instruction::I32Eqz,
+        Instruction::If(BlockType::Empty),
+    ] {
+        insn.encode(&mut check);
+    }
+    check.extend_from_slice(unit);
+    for insn in [
+        Instruction::I32Const(chunk),
+        Instruction::LocalSet(counter),
+        Instruction::End,
+    ] {
+        insn.encode(&mut check);
+    }
+    (init, check)
+}
+
+/// At most this many locals (parameters included) in a function: what wasmparser, V8 and
+/// wasmtime accept. A function that has this many already gets no loop counter; its loops
+/// are checked with the global fuel instead.
+const MAX_LOCALS: u64 = 50_000;
+
 /// The reencoder: shifts defined function indices by one, appends the tick's type, import
 /// and the fuel global, and inserts the checks.
 struct Instrumenter {
@@ -213,7 +318,16 @@ struct Instrumenter {
     tick_type: u32,
     fuel: u32,
     budget: i32,
+    /// Loop iterations per fuel unit.
+    chunk: i32,
+    /// The global check (function entries).
     check: Vec<u8>,
+    /// Parameter count of each type.
+    type_params: Vec<u32>,
+    /// Each defined function's type index.
+    func_types: Vec<u32>,
+    /// The defined function whose body comes next.
+    next_body: usize,
     types_done: bool,
     imports_done: bool,
     globals_done: bool,
@@ -339,15 +453,52 @@ impl Reencode for Instrumenter {
         code: &mut CodeSection,
         func: wasmparser::FunctionBody<'_>,
     ) -> RResult<()> {
-        let mut f = self.new_function_with_parsed_locals(&func)?;
+        let params = self
+            .func_types
+            .get(self.next_body)
+            .and_then(|&t| self.type_params.get(usize::try_from(t).ok()?))
+            .copied()
+            .unwrap_or(0);
+        self.next_body += 1;
+        let mut locals = Vec::new();
+        let mut count = u64::from(params);
+        for pair in func.get_locals_reader()? {
+            let (n, ty) = pair?;
+            count += u64::from(n);
+            locals.push((n, self.val_type(ty)?));
+        }
+        let has_loop = {
+            let mut reader = func.get_operators_reader()?;
+            let mut found = false;
+            while !found && !reader.eof() {
+                found = matches!(reader.read()?, Operator::Loop { .. });
+            }
+            found
+        };
+        // The loop counter: the first local after the existing ones.
+        let counter = u32::try_from(count)
+            .ok()
+            .filter(|_| has_loop && count < MAX_LOCALS);
+        if counter.is_some() {
+            locals.push((1, ValType::I32));
+        }
+        let mut f = wasm_encoder::Function::new(locals);
         f.raw(self.check.iter().copied());
+        let loop_check = match counter {
+            Some(c) => {
+                let (init, check) = counter_bytes(c, self.chunk, &self.check);
+                f.raw(init);
+                check
+            }
+            None => self.check.clone(),
+        };
         let mut reader = func.get_operators_reader()?;
         while !reader.eof() {
             let op = reader.read()?;
             let is_loop = matches!(op, Operator::Loop { .. });
             f.instruction(&self.instruction(op)?);
             if is_loop {
-                f.raw(self.check.iter().copied());
+                f.raw(loop_check.iter().copied());
             }
         }
         code.function(&f);

@@ -28,7 +28,8 @@
 //! - Clocks that work in the browser: [`clock`].
 //! - WASI preview1 for every host: [`wasi`] ([`wasi::WasiCtx`], [`wasi::GuestMemory`]).
 //! - Time-slicing a guest: [`instrument::instrument`] rewrites a module to call an imported
-//!   `oanix.tick` every few thousand function entries and loop iterations ([`instrument`]).
+//!   `oanix.tick` every thousand function entries or hundred thousand loop iterations
+//!   ([`instrument`]).
 //! - Running a guest: [`run`] (config and results shared by hosts); the browser host is
 //!   `browser::BrowserRunner` (wasm32), the native one is `oanix-native-runner`.
 //!

@@ -4,7 +4,9 @@
 //! programs) makes it panic. Running instrumented modules is tested in oanix-tests
 //! (tests/tests/instrument.rs, on wasmtime).
 
-use oanix_core::instrument::{instrument, DEFAULT_BUDGET, TICK_MODULE, TICK_NAME};
+use oanix_core::instrument::{
+    instrument, instrument_with_chunk, DEFAULT_BUDGET, LOOP_CHUNK, TICK_MODULE, TICK_NAME,
+};
 use proptest::collection::vec;
 use proptest::prelude::*;
 use std::collections::BTreeMap;
@@ -46,6 +48,10 @@ struct Shape {
     /// Whether a name section was there and could be read.
     has_names: bool,
     types: u32,
+    /// Parameter count of each type (0 for non-function types).
+    type_params: Vec<u32>,
+    /// Each defined function's type index.
+    func_types: Vec<u32>,
 }
 
 fn ops_of(reader: wasmparser::OperatorsReader<'_>) -> Vec<Operator<'_>> {
@@ -63,7 +69,18 @@ fn shape(wasm: &[u8]) -> Shape {
         match payload.expect("payload") {
             Payload::TypeSection(r) => {
                 for g in r {
-                    s.types += g.unwrap().types().len() as u32;
+                    for t in g.unwrap().types() {
+                        s.types += 1;
+                        s.type_params.push(match &t.composite_type.inner {
+                            wasmparser::CompositeInnerType::Func(f) => f.params().len() as u32,
+                            _ => 0,
+                        });
+                    }
+                }
+            }
+            Payload::FunctionSection(r) => {
+                for t in r {
+                    s.func_types.push(t.unwrap());
                 }
             }
             Payload::ImportSection(r) => {
@@ -191,8 +208,43 @@ fn check_ops(fuel: u32, tick: u32, budget: i32) -> Vec<String> {
     .collect()
 }
 
-/// Checks everything `instrument` promises about `out`, the instrumented `orig`.
+/// The loop check of a function whose loop counter is local `counter`: the global check
+/// `unit` every `chunk` iterations.
+fn loop_check_ops(counter: u32, chunk: i32, unit: &[String]) -> Vec<String> {
+    let head = [
+        Operator::LocalGet {
+            local_index: counter,
+        },
+        Operator::I32Const { value: 1 },
+        Operator::I32Sub,
+        Operator::LocalTee {
+            local_index: counter,
+        },
+        Operator::I32Eqz,
+        Operator::If {
+            blockty: BlockType::Empty,
+        },
+    ];
+    let tail = [
+        Operator::I32Const { value: chunk },
+        Operator::LocalSet {
+            local_index: counter,
+        },
+        Operator::End,
+    ];
+    let mut out: Vec<String> = head.iter().map(|o| format!("{o:?}")).collect();
+    out.extend(unit.iter().cloned());
+    out.extend(tail.iter().map(|o| format!("{o:?}")));
+    out
+}
+
+/// [`check_rewrite_chunked`] with the default [`LOOP_CHUNK`].
 fn check_rewrite(orig: &[u8], out: &[u8], budget: i32) {
+    check_rewrite_chunked(orig, out, budget, LOOP_CHUNK as i32);
+}
+
+/// Checks everything `instrument` promises about `out`, the instrumented `orig`.
+fn check_rewrite_chunked(orig: &[u8], out: &[u8], budget: i32, chunk: i32) {
     validate(out).unwrap_or_else(|e| panic!("instrumented module invalid: {e}"));
     let a = shape(orig);
     let b = shape(out);
@@ -265,17 +317,34 @@ fn check_rewrite(orig: &[u8], out: &[u8], budget: i32) {
         let want: Vec<String> = x.1.iter().map(|i| remap_str(i)).collect();
         assert_eq!(want, y.1, "element segment");
     }
-    // Bodies: the same locals; the same code with calls remapped, a check at the entry and
-    // at the start of every loop body, and nothing else.
-    assert_eq!(a.locals, b.locals);
+    // Bodies: the same code with calls remapped, the global check at the entry and a check
+    // at the start of every loop body, and nothing else. A function with loops gets one more
+    // local, an i32 after the others, set to the chunk after the entry check and counted
+    // down by its loop checks, which run the global check when it reaches zero.
+    assert_eq!(a.locals.len(), b.locals.len());
     assert_eq!(a.bodies.len(), b.bodies.len());
     let check = check_ops(fuel, tick, budget);
     for (i, (x, y)) in a.bodies.iter().zip(&b.bodies).enumerate() {
         let mut want = check.clone();
+        let mut locals = a.locals[i].clone();
+        let params = a.type_params[a.func_types[i] as usize];
+        let counter = params + locals.iter().map(|l| l.0).sum::<u32>();
+        let loop_check = if !x.iter().any(|op| op.starts_with("Loop ")) {
+            Vec::new()
+        } else if counter >= 50_000 {
+            // No room for another local: the loops count the global fuel.
+            check.clone()
+        } else {
+            locals.push((1, "I32".into()));
+            want.push(format!("I32Const {{ value: {chunk} }}"));
+            want.push(format!("LocalSet {{ local_index: {counter} }}"));
+            loop_check_ops(counter, chunk, &check)
+        };
+        assert_eq!(locals, b.locals[i], "locals of defined function {i}");
         for op in x {
             want.push(remap_str(op));
             if op.starts_with("Loop ") {
-                want.extend(check.iter().cloned());
+                want.extend(loop_check.iter().cloned());
             }
         }
         assert_eq!(&want, y, "body of defined function {i}");
@@ -390,10 +459,60 @@ fn errors_are_clear() {
 }
 
 #[test]
-fn budget_is_clamped_to_a_positive_i32() {
+fn budget_and_chunk_are_clamped_to_a_positive_i32() {
     let orig = wat::parse_str("(module (func (loop)))").unwrap();
     check_rewrite(&orig, &instrument(&orig, 0).unwrap(), 1);
     check_rewrite(&orig, &instrument(&orig, u32::MAX).unwrap(), i32::MAX);
+    let out = instrument_with_chunk(&orig, 5, 0).unwrap();
+    check_rewrite_chunked(&orig, &out, 5, 1);
+    let out = instrument_with_chunk(&orig, 0, u32::MAX).unwrap();
+    check_rewrite_chunked(&orig, &out, 1, i32::MAX);
+}
+
+#[test]
+fn chunk_sets_the_loop_counter() {
+    let orig = wat::parse_str(RICH).unwrap();
+    for (budget, chunk) in [(1, 1), (7, 3), (DEFAULT_BUDGET, 1)] {
+        let out = instrument_with_chunk(&orig, budget, chunk).unwrap();
+        check_rewrite_chunked(&orig, &out, budget as i32, chunk as i32);
+    }
+    assert_eq!(
+        instrument(&orig, 9).unwrap(),
+        instrument_with_chunk(&orig, 9, LOOP_CHUNK).unwrap()
+    );
+}
+
+#[test]
+fn loop_counters_follow_params_and_locals_up_to_the_limit() {
+    for src in [
+        // Params and locals of several kinds before the counter.
+        "(module (func (param i32 i64) (local f32 f32 v128) (loop (br_if 0 (local.get 0)))))",
+        // Two loops, nested, share one counter; a function without loops gets none.
+        "(module (func (param i32) (loop (loop (br_if 1 (local.get 0))))) (func (param i32)))",
+        // The counter would be local 50,000, over the limit: the loops use the global.
+        "(module (func (param i32) (local i32) (local i64) (local f64) (loop)))",
+    ] {
+        let src = src.replace(
+            "(local i32) (local i64)",
+            "(local i32) (local i64) ".repeat(24_999).as_str(),
+        );
+        let orig = wat::parse_str(&src).unwrap();
+        validate(&orig).unwrap();
+        let out = instrument(&orig, 9).unwrap();
+        check_rewrite(&orig, &out, 9);
+    }
+    // One local fewer and the counter, local 49,999, is the last one allowed.
+    let src = "(module (func (param i32) (local i32) (local i64) (loop)))".replace(
+        "(local i32) (local i64)",
+        &"(local i32) (local i64) ".repeat(24_999),
+    );
+    let orig = wat::parse_str(&src).unwrap();
+    let out = instrument(&orig, 9).unwrap();
+    check_rewrite(&orig, &out, 9);
+    assert_eq!(shape(&out).locals[0].last(), Some(&(1, "I32".to_string())));
+    let over = src.replace("(loop)", "(local f64) (loop)");
+    let out = shape(&instrument(&wat::parse_str(&over).unwrap(), 9).unwrap());
+    assert_eq!(out.locals[0].last(), Some(&(1, "F64".to_string())));
 }
 
 #[test]
@@ -540,11 +659,12 @@ proptest! {
         code in vec(any::<u8>(), 0..80),
         start in any::<bool>(),
         budget in 1u32..100,
+        chunk in 1u32..200,
     ) {
         let src = random_program(imports, funcs, &code, start);
         let orig = wat::parse_str(&src).unwrap();
         prop_assert!(validate(&orig).is_ok(), "{src}");
-        let out = instrument(&orig, budget).unwrap();
-        check_rewrite(&orig, &out, budget as i32);
+        let out = instrument_with_chunk(&orig, budget, chunk).unwrap();
+        check_rewrite_chunked(&orig, &out, budget as i32, chunk as i32);
     }
 }

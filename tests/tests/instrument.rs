@@ -6,7 +6,9 @@
 //! must validate; a CPU-bound guest must tick; a guest spinning forever is stopped by a
 //! tick that traps.
 
-use oanix_core::instrument::{instrument, DEFAULT_BUDGET, TICK_MODULE, TICK_NAME};
+use oanix_core::instrument::{
+    instrument, instrument_with_chunk, DEFAULT_BUDGET, LOOP_CHUNK, TICK_MODULE, TICK_NAME,
+};
 use oanix_core::FsPath;
 use oanix_native_runner::hostfs;
 use oanix_tests::{cases, native, Case, WORKSPACE};
@@ -222,8 +224,18 @@ fn validate(wasm: &[u8]) {
 /// Instruments `wasm`, checks the output validates, runs both; returns (original,
 /// instrumented, ticks of the instrumented run). The original run must not tick.
 fn both(wasm: &[u8], budget: u32, inv: &Invocation<'_>) -> (Outcome, Outcome, u64) {
+    both_chunked(wasm, budget, LOOP_CHUNK, inv)
+}
+
+/// [`both`] with `chunk` loop iterations per fuel unit.
+fn both_chunked(
+    wasm: &[u8],
+    budget: u32,
+    chunk: u32,
+    inv: &Invocation<'_>,
+) -> (Outcome, Outcome, u64) {
     let t = std::time::Instant::now();
-    let inst = instrument(wasm, budget).expect("instrument");
+    let inst = instrument_with_chunk(wasm, budget, chunk).expect("instrument");
     validate(&inst);
     let (orig, zero) = run(wasm, inv);
     assert_eq!(zero, 0, "the original module has no tick import");
@@ -342,7 +354,7 @@ fn every_guest_behaves_the_same_instrumented() {
 fn a_trapping_tick_stops_a_spinning_guest() {
     let bytes = native::guest_bytes("infinite_loop");
     let empty = |_: &Path| {};
-    for (budget, stop_after) in [(DEFAULT_BUDGET, 20), (1, 1000), (1_000_000, 3)] {
+    for (budget, stop_after) in [(DEFAULT_BUDGET, 20), (1, 1000), (10_000, 3)] {
         let inst = instrument(&bytes, budget).expect("instrument");
         validate(&inst);
         let inv = Invocation {
@@ -360,8 +372,9 @@ fn a_trapping_tick_stops_a_spinning_guest() {
 }
 
 #[test]
-fn ticks_come_exactly_every_budget_checks() {
-    // One function entry, then `n` loop iterations: n + 1 checks.
+fn ticks_come_exactly_every_budget_units() {
+    // One function entry (one unit), then `n` loop iterations in that activation (a unit
+    // every `chunk` of them): (1 + n / chunk) / budget ticks.
     let wasm = wat::parse_str(
         r#"(module
           (func (export "_start") (local $i i32)
@@ -377,12 +390,30 @@ fn ticks_come_exactly_every_budget_checks() {
         preopen: None,
         stop_after: None,
     };
-    for (budget, want) in [(1, 1001), (10, 100), (7, 143), (1001, 1), (1002, 0)] {
-        let (orig, new, ticks) = both(&wasm, budget, &inv);
+    for (budget, chunk, want) in [
+        // Every iteration a unit: 1001 units.
+        (1, 1, 1001),
+        (10, 1, 100),
+        (7, 1, 143),
+        (1001, 1, 1),
+        (1002, 1, 0),
+        // 1 + 100 units.
+        (1, 10, 101),
+        (10, 10, 10),
+        (102, 10, 0),
+        // 1 + 7 units (1000 / 128): the 104 iterations left over spend nothing.
+        (1, 128, 8),
+        (4, 128, 2),
+        // The default chunk: 1 + 10 units.
+        (1, LOOP_CHUNK, 11),
+        (11, LOOP_CHUNK, 1),
+    ] {
+        let (orig, new, ticks) = both_chunked(&wasm, budget, chunk, &inv);
         assert_eq!(orig, new);
-        assert_eq!(ticks, want, "budget {budget}");
+        assert_eq!(ticks, want, "budget {budget}, chunk {chunk}");
     }
-    // Calls count too: 1 entry of `_start`, 50 entries of `f`, each with 2 loop iterations.
+    // 1 entry of `_start` and 51 iterations of its loop; 50 entries of `f`, each activation
+    // with 2 loop iterations counted from a fresh counter.
     let wasm = wat::parse_str(
         r#"(module
           (func $f (local $i i32)
@@ -397,11 +428,33 @@ fn ticks_come_exactly_every_budget_checks() {
               (br $l)))))"#,
     )
     .unwrap();
-    // 1 + 51 (outer loop) + 50 * 3 = 202 checks.
-    let (_, _, ticks) = both(&wasm, 1, &inv);
-    assert_eq!(ticks, 202);
-    let (_, _, ticks) = both(&wasm, 101, &inv);
-    assert_eq!(ticks, 2);
+    for (budget, chunk, want) in [
+        // Every check a unit: 51 entries + 51 + 50 * 2 iterations.
+        (1, 1, 202),
+        (101, 1, 2),
+        // 51 entries, 25 units of `_start`'s loop, 1 unit per `f` activation.
+        (1, 2, 126),
+        (2, 2, 63),
+        // 51 entries, 17 units of `_start`'s loop; `f`'s 2 iterations never make a unit
+        // (activations do not add up).
+        (1, 3, 68),
+        (4, 3, 17),
+        (69, 3, 0),
+    ] {
+        let (orig, new, ticks) = both_chunked(&wasm, budget, chunk, &inv);
+        assert_eq!(orig, new);
+        assert_eq!(ticks, want, "budget {budget}, chunk {chunk}");
+    }
+    // A recursion without loops ticks from its entries alone: 1 + 100 entries.
+    let wasm = wat::parse_str(
+        r#"(module
+          (func $down (param $n i32)
+            (if (local.get $n) (then (call $down (i32.sub (local.get $n) (i32.const 1))))))
+          (func (export "_start") (call $down (i32.const 99))))"#,
+    )
+    .unwrap();
+    let (_, _, ticks) = both(&wasm, 10, &inv);
+    assert_eq!(ticks, 10);
 }
 
 /// The module of core/tests/instrument.rs: every way to refer to a function.
@@ -504,15 +557,28 @@ fn rich_module_computes_the_same_instrumented() {
     assert_eq!(zero, 0);
     assert!(want.contains(&"fact(5) = 120".to_string()), "{want:?}");
     assert!(want.contains(&"counter = Some(42)".to_string()), "{want:?}");
-    for budget in [1, 3, DEFAULT_BUDGET] {
-        let inst = instrument(&orig, budget).unwrap();
+    let mut every_unit = Vec::new();
+    for (budget, chunk) in [
+        (1, 1),
+        (3, 2),
+        (1, LOOP_CHUNK),
+        (DEFAULT_BUDGET, LOOP_CHUNK),
+    ] {
+        let inst = instrument_with_chunk(&orig, budget, chunk).unwrap();
         validate(&inst);
         let (got, ticks) = rich_results(&inst);
-        assert_eq!(got, want, "budget {budget}");
+        assert_eq!(got, want, "budget {budget}, chunk {chunk}");
         if budget == 1 {
-            assert!(ticks > 100, "{ticks} ticks");
+            every_unit.push(ticks);
         }
     }
+    // Every check ticks with chunk 1; with the default chunk only the entries and every
+    // 100th iteration of an activation do (the loops here run a few iterations each).
+    let [per_check, per_chunk] = every_unit[..] else {
+        unreachable!()
+    };
+    assert!(per_check > 100, "{per_check} ticks");
+    assert!(0 < per_chunk && per_chunk < per_check, "{per_chunk} ticks");
 }
 
 /// The WASI testsuite's `tests` directory: `OANIX_WASI_TESTSUITE`, or
