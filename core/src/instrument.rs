@@ -101,10 +101,9 @@ pub const TICK_MODULE: &str = "oanix";
 /// Import name of the tick function the instrumented module calls (type `() -> ()`).
 pub const TICK_NAME: &str = "tick";
 /// Fuel units (function entries, or [`LOOP_CHUNK`] loop iterations of one activation)
-/// between two ticks. A tick that finds the
-/// time slice unfinished costs one call into the host; at 10,000 a guest busy in host calls
-/// (4 KiB writes) went 30-60 ms between ticks in Chromium, at 1,000 it stays well inside
-/// the browser host's 8 ms slice.
+/// between two ticks. A tick that finds the time slice unfinished costs one call into the
+/// host (~1.5 µs in Chromium); at 10,000 a guest busy in host calls (4 KiB writes) went
+/// 30-60 ms between ticks, at 1,000 it stays well inside the browser host's 8 ms slice.
 pub const DEFAULT_BUDGET: u32 = 1_000;
 /// Loop iterations of one function activation per fuel unit. With [`DEFAULT_BUDGET`] a
 /// tight loop ticks every 100,000 iterations (a few hundred microseconds), rarely enough
