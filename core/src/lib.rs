@@ -31,7 +31,9 @@
 //!   `oanix.tick` every thousand function entries or hundred thousand loop iterations
 //!   ([`instrument`]).
 //! - Running a guest: [`run`] (config and results shared by hosts); the browser host is
-//!   `browser::BrowserRunner` (wasm32), the native one is `oanix-native-runner`.
+//!   `browser::BrowserRunner` (wasm32: `run_module` runs an instrumented guest in place on
+//!   the page's thread, time-sliced, stoppable with `browser::RunControl`), the native one
+//!   is `oanix-native-runner`.
 //!
 //! ```
 //! use oanix_core::{FileService, MapFs, MemFs, Namespace};
