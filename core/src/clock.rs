@@ -31,20 +31,20 @@ pub fn monotonic() -> u64 {
 }
 
 /// Monotonic time in nanoseconds since an arbitrary fixed point of this process or page.
+/// `performance.now()` (windows and workers alike) through a typed binding: one call, no
+/// property lookups or boxed number per read (the browser host reads the clock at every
+/// WASI call and tick); `Date.now()` if it is missing.
 #[cfg(target_arch = "wasm32")]
 pub fn monotonic() -> u64 {
-    use wasm_bindgen::JsCast;
-    // `performance` exists on windows and in workers alike; fall back to Date if missing.
-    let global = js_sys::global();
-    let perf = js_sys::Reflect::get(&global, &"performance".into()).ok();
-    let ms = perf
-        .and_then(|p| {
-            let now = js_sys::Reflect::get(&p, &"now".into()).ok()?;
-            let f: js_sys::Function = now.dyn_into().ok()?;
-            f.call0(&p).ok()?.as_f64()
-        })
-        .unwrap_or_else(js_sys::Date::now);
+    let ms = performance_now().unwrap_or_else(|_| js_sys::Date::now());
     (ms * 1_000_000.0) as u64
+}
+
+#[cfg(target_arch = "wasm32")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(catch, js_namespace = performance, js_name = now)]
+    fn performance_now() -> Result<f64, wasm_bindgen::JsValue>;
 }
 
 #[cfg(test)]
