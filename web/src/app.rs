@@ -100,7 +100,7 @@ async fn start() -> Result<Start, String> {
     if let Err(e) = crate::caps::mount_caps(&mut ns, &crate::caps::default_allowlist()) {
         notes.push(format!("no /cap: {e}"));
     }
-    // The scheduler runs jobs on this namespace (guests in workers, on copies); /jobs
+    // The scheduler runs jobs on this namespace (guests on the page, in place); /jobs
     // shows them.
     world::attach_env(&env, &mut ns).map_err(|e| e.to_string())?;
     let scheduler = Scheduler::new(ns.clone(), 2, 200);

@@ -1,7 +1,6 @@
 //! The explorer's network capabilities: `/cap/http` and `/cap/ws` in the page's namespace
 //! (so the tree shows them), granted for an editable allowlist (default: the page's own
-//! origin and `127.0.0.1`). The Run panel's guests use the page's; jobs run in a worker,
-//! which mounts its own live instances from the same allowlist (see `oanix-worker`).
+//! origin and `127.0.0.1`). Runs and jobs use the page's own instances, in place.
 
 use leptos::prelude::*;
 use oanix_core::net::{Allowlist, NetGrant};

@@ -40,7 +40,7 @@ pub const SAMPLE: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/hello.wasm")
 pub const SAMPLE_NAME: &str = "hello.wasm (sample)";
 /// Where trunk puts the worker's loader (see index.html).
 pub(crate) const WORKER_URL: &str = "./oanix-worker_loader.js";
-/// Guests larger than this are refused before they reach the worker.
+/// Guests larger than this are refused before they are compiled.
 const MAX_MODULE: usize = 64 << 20;
 /// Output a run keeps on screen (older chunks are dropped; the logs keep everything).
 const OUTPUT_KEEP: usize = 256 << 10;
