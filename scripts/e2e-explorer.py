@@ -88,6 +88,13 @@ def screenshot(name):
 find, text, wait_text, click = b.find, b.text, b.wait_text, b.click
 
 
+def pick_module(path, name):
+    """Chooses the .wasm at `path` in the Run panel; returns the module name shown."""
+    b.call("POST", f"/element/{find('.run-panel input[type=file]')}/value",
+           {"text": os.path.abspath(path)})
+    return wait_text(".module-name", name)
+
+
 try:
     b.go(URL)
     mounts = wait_text(".mounts", "/workspace")
@@ -197,9 +204,7 @@ try:
     check(value == "written in the browser", f"after a reload #/workspace/notes.txt shows the saved text ({value!r})")
 
     # Rename it through the file view.
-    rn = find(".rename-name")
-    b.call("POST", f"/element/{rn}/clear", {})
-    b.call("POST", f"/element/{rn}/value", {"text": "renamed.txt"})
+    b.type(".rename-name", "renamed.txt", clear=True)
     click(".rename-button")
     tree = wait_text(".tree", "renamed.txt")
     check("renamed.txt" in tree and "notes.txt" not in tree, "rename moves notes.txt to renamed.txt")
@@ -229,9 +234,7 @@ try:
 
     # Discard: the run's new file never reaches the namespace.
     b.go(URL + "#/workspace/hello-run.txt")
-    rn = find(".rename-name")
-    b.call("POST", f"/element/{rn}/clear", {})
-    b.call("POST", f"/element/{rn}/value", {"text": "kept.txt"})
+    b.type(".rename-name", "kept.txt", clear=True)
     click(".rename-button")
     wait_text(".tree", "kept.txt")
     b.go(URL + "#/workspace")
@@ -262,11 +265,8 @@ try:
     check("not a WebAssembly module" in status, "a bad module is refused with a clear message")
 
     if LOOP:
-        b.call("POST", f"/element/{find('.run-panel input[type=file]')}/value", {"text": os.path.abspath(LOOP)})
-        wait_text(".module-name", "infinite_loop")
-        t = find("input[type=number]")
-        b.call("POST", f"/element/{t}/clear", {})
-        b.call("POST", f"/element/{t}/value", {"text": "1"})
+        pick_module(LOOP, "infinite_loop")
+        b.type("input[type=number]", "1", clear=True)
         click(".run-button")
         out = wait_text(".run-output", "looping")
         check("looping" in out, "the spinning guest started (its output streamed)")
@@ -284,14 +284,10 @@ try:
         guests = os.path.dirname(os.path.abspath(LOOP))
 
         def pick(file, name):
-            b.call("POST", f"/element/{find('.run-panel input[type=file]')}/value",
-                   {"text": os.path.join(guests, file)})
-            wait_text(".module-name", name)
+            pick_module(os.path.join(guests, file), name)
 
         def set_timeout(s):
-            t = find("input[type=number]")
-            b.call("POST", f"/element/{t}/clear", {})
-            b.call("POST", f"/element/{t}/value", {"text": s})
+            b.type("input[type=number]", s, clear=True)
 
         def keep_stdin(on):
             if b.script("return document.querySelector('.keep-stdin').checked") != on:
@@ -335,9 +331,7 @@ try:
     # Jobs: three sample jobs complete; a spinning job times out; a running one is cancelled.
     # Their changes are reviewed like a run's (hello-run.txt renamed away first).
     b.go(URL + "#/workspace/hello-run.txt")
-    rn = find(".rename-name")
-    b.call("POST", f"/element/{rn}/clear", {})
-    b.call("POST", f"/element/{rn}/value", {"text": "kept2.txt"})
+    b.type(".rename-name", "kept2.txt", clear=True)
     click(".rename-button")
     wait_text(".tree", "kept2.txt")
     b.go(URL + "#/")
@@ -378,9 +372,7 @@ try:
     while b.exists(".review-discard"):
         click(".review-discard")
     if LOOP:
-        b.call("POST", f"/element/{find('.run-panel input[type=file]')}/value",
-               {"text": os.path.abspath(LOOP)})
-        name = wait_text(".module-name", "infinite_loop")
+        name = pick_module(LOOP, "infinite_loop")
         check("infinite_loop" in name, f"the same file can be picked again ({name!r})")
         b.type(".job-count", "1", clear=True)
         b.type(".job-timeout", "1", clear=True)
@@ -396,13 +388,9 @@ try:
     if NET:
         tree = text(".sidebar")
         check("http" in tree and "ws" in tree, "/cap/http and /cap/ws are in the namespace")
-        b.call("POST", f"/element/{find('.run-panel input[type=file]')}/value",
-               {"text": os.path.abspath(NET)})
-        wait_text(".module-name", "net")
+        pick_module(NET, "net")
         b.type(".run-args", NET_URL, clear=True)
-        t = find("input[type=number]")
-        b.call("POST", f"/element/{t}/clear", {})
-        b.call("POST", f"/element/{t}/value", {"text": "30"})
+        b.type("input[type=number]", "30", clear=True)
         click(".run-button")
         status = wait_text(".run-status", "exit code", timeout=40)
         check("exit code 0" in status, f"the net guest ran from the Run panel ({status!r})")
