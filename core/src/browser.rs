@@ -686,8 +686,15 @@ fn imports(guest: &Shared) -> Result<(Object, Keep), RunError> {
             let now = clock::monotonic();
             {
                 let mut guest = g.borrow_mut();
-                if let Some(why) = guest.must_stop() {
-                    return Err(js_sys::Error::new(why).into());
+                // Inside the slice only a stop request is looked at (one clock read per
+                // tick); the deadline and the memory limit are checked when it ends, and
+                // at every WASI call.
+                if guest.control.is_stopped()
+                    || now.saturating_sub(guest.slice_start) >= SLICE.as_nanos() as u64
+                {
+                    if let Some(why) = guest.must_stop() {
+                        return Err(js_sys::Error::new(why).into());
+                    }
                 }
                 if now.saturating_sub(guest.slice_start) < SLICE.as_nanos() as u64 {
                     return Ok(JsValue::UNDEFINED);
