@@ -1,24 +1,37 @@
 //! The browser host: runs WASI guests through the browser's WebAssembly API, with
 //! `wasi_snapshot_preview1` implemented by this crate's shim ([`crate::wasi`]).
 //!
-//! Blocking model: JSPI. The imports that may block (`fd_read`, `poll_oneoff`, ...; see
-//! [`crate::wasi::Func::may_block`]) are wrapped in `WebAssembly.Suspending`, and `_start` in
-//! `WebAssembly.promising`: when the shim answers [`Outcome::Wait`], the import returns a
-//! promise and the guest's stack is suspended until a handle is ready or the deadline passes,
-//! so nothing spins and the thread's event loop keeps running. JSPI needs no cross-origin
-//! isolation (SharedArrayBuffer + `Atomics.wait` would) and is on by default in Chromium.
+//! Blocking model: JSPI. `_start` is wrapped in `WebAssembly.promising`; when the shim answers
+//! [`Outcome::Wait`] the guest's stack is suspended on a promise until a handle is ready or
+//! the deadline passes, so nothing spins and the thread's event loop keeps running. JSPI
+//! needs no cross-origin isolation (SharedArrayBuffer + `Atomics.wait` would) and is on by
+//! default in Chromium. Where the guest suspends depends on the module:
+//! - an instrumented module ([`crate::instrument`]) suspends only in `oanix.wait`: its
+//!   blocking imports answer [`crate::instrument::WOULD_BLOCK`] and its own wrapper calls
+//!   the wait (a `WebAssembly.Suspending` import costs about a whole `fd_write` per call
+//!   in Chromium, even when it does not suspend);
+//! - any other module gets its blocking imports ([`crate::wasi::Func::may_block`]) wrapped
+//!   in `WebAssembly.Suspending`.
 //!
-//! Time slices: a module rewritten by [`crate::instrument`] calls `oanix.tick` every
-//! thousand function entries or hundred thousand loop iterations. The host's `tick` (also
-//! suspending) returns at once while the guest's slice lasts ([`SLICE`]) and otherwise
-//! yields to the event loop, so a guest — even one spinning without a single WASI call —
-//! can share the page's main thread with the UI and with other guests, and
-//! [`RunControl::stop`] or the timeout unwinds it at its next tick. Modules that are not instrumented run as well, but
-//! only yield when they block in a WASI call (run those in a worker).
+//! The syscall path: each import is a small JS function of the call's own arity that stores
+//! its arguments in slots in this module's memory and calls an export of this module with
+//! two numbers (guest, function) — no closure glue, no array, no object per call; only
+//! what is not an errno (a wait, an exit, a trap) takes the slower path. Guest memory is
+//! reached through views kept between calls, with bounds checked against a size refreshed
+//! once per call.
 //!
-//! [`BrowserRunner::run`] stops a guest that is blocked (in a suspending import) past
-//! [`RunConfig::timeout`], and checks the memory limit at every call and tick.
+//! Time slices: an instrumented module calls `oanix.tick` every thousand function entries
+//! or hundred thousand loop iterations. The tick answers at once while the guest's slice
+//! lasts ([`SLICE`]); otherwise (or when a stop was asked) the module calls `oanix.wait`,
+//! which yields to the event loop, so a guest — even one spinning without a single WASI
+//! call — can share the page's main thread with the UI and with other guests, and
+//! [`RunControl::stop`] or the timeout unwinds it there. Modules that are not instrumented
+//! run as well, but only yield when they block in a WASI call (run those in a worker).
+//!
+//! [`BrowserRunner::run`] stops a guest that is blocked (suspended) past
+//! [`RunConfig::timeout`], and checks the memory limit at every call and slice end.
 
+use crate::instrument::{TICK_MODULE, TICK_NAME, WAIT_NAME};
 use crate::run::{RunConfig, RunError, RunOutput};
 use crate::wasi::{Errno, Func, FuncSpec, GuestMemory, Outcome, Ty, Wait, WasiCtx, FUNCS, MODULE};
 use crate::{clock, Namespace};
@@ -90,6 +103,9 @@ struct JsMemory {
     memory: WebAssembly::Memory,
     all: RefCell<Uint8Array>,
     dv: RefCell<js_sys::DataView>,
+    /// The memory's size in bytes, as of the last [`JsMemory::refresh`]: bounds checks
+    /// are plain arithmetic (no JS call per access).
+    size: Cell<u32>,
 }
 
 /// Accesses up to this many bytes go through the `DataView`, larger ones through a
@@ -99,28 +115,36 @@ const SMALL: usize = 8;
 impl JsMemory {
     fn new(memory: WebAssembly::Memory) -> Self {
         let buf = memory.buffer();
+        let all = Uint8Array::new(&buf);
         JsMemory {
-            all: RefCell::new(Uint8Array::new(&buf)),
+            size: Cell::new(all.length()),
             dv: RefCell::new(js_sys::DataView::new(
                 &buf.unchecked_into(),
                 0,
-                memory_size(&memory),
+                all.length() as usize,
             )),
+            all: RefCell::new(all),
             memory,
         }
     }
 
-    /// Checks `ptr..ptr+len` against the memory (rebuilding the views after a grow).
-    fn bounds(&self, ptr: u32, len: usize) -> Result<(), Errno> {
+    /// Rebuilds the views if the guest grew its memory (which detaches the old buffer:
+    /// length 0). Called once at the start of every host call: the guest cannot grow its
+    /// memory while the host is running one of its calls.
+    fn refresh(&self) {
         let mut all = self.all.borrow_mut();
-        let mut size = all.length();
-        if size == 0 {
+        if all.length() == 0 {
             let buf = self.memory.buffer();
             *all = Uint8Array::new(&buf);
-            size = all.length();
-            *self.dv.borrow_mut() = js_sys::DataView::new(&buf.unchecked_into(), 0, size as usize);
+            self.size.set(all.length());
+            *self.dv.borrow_mut() =
+                js_sys::DataView::new(&buf.unchecked_into(), 0, all.length() as usize);
         }
-        if u64::from(ptr) + len as u64 > u64::from(size) {
+    }
+
+    /// Checks `ptr..ptr+len` against the memory's size.
+    fn bounds(&self, ptr: u32, len: usize) -> Result<(), Errno> {
+        if u64::from(ptr) + len as u64 > u64::from(self.size.get()) {
             return Err(Errno::Fault);
         }
         Ok(())
@@ -154,6 +178,10 @@ impl GuestMemory for JsMemory {
             }
         }
         Ok(())
+    }
+
+    fn check(&self, ptr: u32, len: u32) -> Result<(), Errno> {
+        self.bounds(ptr, len as usize)
     }
 
     fn write(&mut self, ptr: u32, data: &[u8]) -> Result<(), Errno> {
@@ -196,6 +224,9 @@ struct Guest {
     /// When the guest's current time slice began ([`clock::monotonic`] ns); `u64::MAX`
     /// until `_start` is called.
     slice_start: u64,
+    /// A call whose outcome is not an errno (a wait, an exit, a trap), left by the fast
+    /// path for the slow one or for `oanix.wait`: the function, its arguments, the outcome.
+    pending: Option<(Func, Vec<i64>, Outcome)>,
 }
 
 impl Guest {
@@ -383,8 +414,9 @@ impl BrowserRunner {
             // No yield before `_start`: a tick during instantiation (a module's start
             // function) runs outside `WebAssembly.promising`, where JSPI cannot suspend.
             slice_start: u64::MAX,
+            pending: None,
         }));
-        let (imports, _keep) = imports(&guest)?;
+        let (imports, _keep) = imports(&guest, is_sliced(module))?;
         let instance = JsFuture::from(WebAssembly::instantiate_module(module, &imports))
             .await
             .map_err(|e| {
@@ -574,18 +606,115 @@ async fn yield_now() {
     }
 }
 
-/// The closures behind the imports; kept alive for as long as the guest runs.
-type Keep = Vec<Closure<dyn FnMut() -> Result<JsValue, JsValue>>>;
+/// The closures behind the imports and the guest's registration for the fast path; kept
+/// alive for as long as the guest runs.
+struct Keep {
+    _closures: Vec<Closure<dyn FnMut() -> Result<JsValue, JsValue>>>,
+    _live: Registered,
+}
 
 /// Most parameters of a preview1 function (`path_open` has 9).
 const MAX_PARAMS: usize = 16;
 
+/// What the fast path returns when the call needs the slow one (a wait, an exit, a trap,
+/// or a stop): the import wrapper then calls the function's closure.
+const SLOW: i32 = -2;
+
+/// A guest as the fast path finds it: its state and its argument slots.
+struct Live {
+    guest: Shared,
+    slots: Rc<[Cell<u64>]>,
+}
+
 thread_local! {
     /// Per function of [`FUNCS`], a factory of its import wrapper (compiled once per page):
-    /// given the call closure and the argument slots (memory, byte offset), it returns a JS
-    /// function of the function's own arity that stores its arguments in the slots and
-    /// calls the closure — no rest array, no JS call per argument, nothing allocated.
+    /// given the fast-path export, the slow closure, the guest's id, the function's index
+    /// and the argument slots (memory, byte offset), it returns a JS function of the
+    /// function's own arity that stores its arguments in the slots and calls the export
+    /// with two numbers — no rest array, no closure glue, nothing allocated.
     static WRAPPERS: Vec<Function> = FUNCS.iter().map(|f| wrapper_factory(f.params)).collect();
+    /// The guests running on this thread, by id (index), for the fast path.
+    static LIVE: RefCell<Vec<Option<Live>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// A guest's entry in [`LIVE`], removed when dropped.
+struct Registered(u32);
+
+impl Registered {
+    fn new(live: Live) -> Self {
+        LIVE.with(|l| {
+            let mut l = l.borrow_mut();
+            let id = match l.iter().position(Option::is_none) {
+                Some(free) => free,
+                None => {
+                    l.push(None);
+                    l.len() - 1
+                }
+            };
+            l[id] = Some(live);
+            Registered(id as u32)
+        })
+    }
+}
+
+impl Drop for Registered {
+    fn drop(&mut self) {
+        LIVE.with(|l| {
+            if let Some(slot) = l.borrow_mut().get_mut(self.0 as usize) {
+                *slot = None;
+            }
+        });
+    }
+}
+
+fn live(id: u32) -> Option<(Shared, Rc<[Cell<u64>]>)> {
+    LIVE.with(|l| {
+        l.borrow()
+            .get(id as usize)
+            .and_then(Option::as_ref)
+            .map(|e| (e.guest.clone(), e.slots.clone()))
+    })
+}
+
+/// The fast path of every WASI import, called by the import wrappers (not from Rust): runs
+/// function `index` of [`FUNCS`] for guest `id` with the arguments in its slots and returns
+/// the errno, or [`SLOW`] when the answer is not an errno (kept for the slow path).
+#[doc(hidden)]
+#[wasm_bindgen]
+pub fn oanix_wasi_fast_call(id: u32, index: u32) -> i32 {
+    let Some(spec) = FUNCS.get(index as usize) else {
+        return SLOW;
+    };
+    let Some((g, slots)) = live(id) else {
+        return SLOW;
+    };
+    let raw = raw_args(spec.params, &slots);
+    let raw = &raw[..spec.params.len()];
+    match call(&g, spec.func, raw) {
+        Outcome::Return(errno) => i32::from(errno.raw()),
+        other => {
+            g.borrow_mut().pending = Some((spec.func, raw.to_vec(), other));
+            SLOW
+        }
+    }
+}
+
+/// `oanix.tick` of an instrumented guest (called by its wrapper, not from Rust): 0 while
+/// guest `id`'s slice lasts and no stop was requested, 1 when it must call `oanix.wait`
+/// (which checks stop, deadline and memory, and yields).
+#[doc(hidden)]
+#[wasm_bindgen]
+pub fn oanix_tick_fast(id: u32) -> i32 {
+    let Some((g, _)) = live(id) else {
+        return 1;
+    };
+    let g = g.borrow();
+    // Before `_start` (a start function running during instantiation) the wait is called
+    // at once: it cannot suspend there, and says so, rather than spinning on the page.
+    let elapsed = clock::monotonic().saturating_sub(g.slice_start);
+    i32::from(
+        g.control.is_stopped() || g.slice_start == u64::MAX || elapsed >= SLICE.as_nanos() as u64,
+    )
 }
 
 fn wrapper_factory(params: &[Ty]) -> Function {
@@ -605,14 +734,56 @@ fn wrapper_factory(params: &[Ty]) -> Function {
          return function({}) {{ \
            if (f.length === 0) {{ f = new Float64Array(mem.buffer, off, {MAX_PARAMS}); \
              g = new BigInt64Array(mem.buffer, off, {MAX_PARAMS}); }} \
-           {stores} return d(); }};",
+           {stores} const r = fast(id, idx); return r >= 0 ? r : slow(); }};",
         names.join(",")
     );
-    Function::new_with_args("d, mem, off", &body)
+    Function::new_with_args("fast, slow, id, idx, mem, off", &body)
 }
 
-/// The `wasi_snapshot_preview1` import object for one guest.
-fn imports(guest: &Shared) -> Result<(Object, Keep), RunError> {
+/// The raw export `name` of this (the host's) module: one of the fast paths above.
+fn own_export(name: &str) -> Result<Function, RunError> {
+    Reflect::get(&wasm_bindgen::exports(), &name.into())
+        .ok()
+        .and_then(|f| f.dyn_into().ok())
+        .ok_or_else(|| RunError::Host(format!("the host module does not export {name}")))
+}
+
+/// Whether `module` was instrumented ([`crate::instrument`]): it imports `oanix.wait`.
+fn is_sliced(module: &WebAssembly::Module) -> bool {
+    WebAssembly::Module::imports(module).iter().any(|i| {
+        let get = |k: &str| Reflect::get(&i, &k.into()).ok().and_then(|v| v.as_string());
+        get("module").as_deref() == Some(TICK_MODULE) && get("name").as_deref() == Some(WAIT_NAME)
+    })
+}
+
+/// Finishes a call that had to wait: waits, retries until it has an answer, and answers
+/// (the page had the thread meanwhile: the guest's slice starts again).
+fn complete(g: Shared, func: Func, raw: Vec<i64>, first: Wait) -> Promise {
+    let control = g.borrow().control.clone();
+    future_to_promise(async move {
+        wait(first, &control).await;
+        loop {
+            match call(&g, func, &raw) {
+                Outcome::Wait(w) => wait(w, &control).await,
+                done => {
+                    g.borrow_mut().slice_start = clock::monotonic();
+                    return finish(&g, done);
+                }
+            }
+        }
+    })
+}
+
+/// The import object for one guest: `wasi_snapshot_preview1` and, for an instrumented
+/// (`sliced`) module, `oanix.tick` and `oanix.wait`.
+///
+/// Every WASI import is a small JS wrapper calling [`oanix_wasi_fast_call`] with two
+/// numbers; only what is not an errno (a wait, an exit, a trap) goes through the
+/// function's closure. Suspending (JSPI) costs about as much as the call itself, so: an
+/// instrumented module's blocking imports answer [`WOULD_BLOCK`] and the module's own
+/// wrapper calls `oanix.wait`, the only suspending import; a module that is not
+/// instrumented gets its blocking imports wrapped in `WebAssembly.Suspending`.
+fn imports(guest: &Shared, sliced: bool) -> Result<(Object, Keep), RunError> {
     let host = |e: JsValue| RunError::Host(js_message(&e));
     let ns = Object::new();
     let suspending: Function = Reflect::get(&webassembly_namespace(), &"Suspending".into())
@@ -623,7 +794,13 @@ fn imports(guest: &Shared) -> Result<(Object, Keep), RunError> {
     let slots: Rc<[Cell<u64>]> = (0..MAX_PARAMS).map(|_| Cell::new(0)).collect();
     let offset = JsValue::from(slots.as_ptr() as usize as u32);
     let host_memory = wasm_bindgen::memory();
-    let mut keep: Keep = Vec::new();
+    let live = Registered::new(Live {
+        guest: guest.clone(),
+        slots: slots.clone(),
+    });
+    let id = JsValue::from(live.0);
+    let fast = own_export("oanix_wasi_fast_call")?;
+    let mut closures = Vec::new();
     for (
         index,
         &FuncSpec {
@@ -634,87 +811,104 @@ fn imports(guest: &Shared) -> Result<(Object, Keep), RunError> {
         let g = guest.clone();
         let slots = slots.clone();
         let blocking = func.may_block();
+        // The slow path: what the fast one left (or, if it found no guest, the call).
         let closure = Closure::<dyn FnMut() -> Result<JsValue, JsValue>>::new(
             move || -> Result<JsValue, JsValue> {
-                let raw = raw_args(params, &slots);
-                let raw = &raw[..params.len()];
-                // Every call is tried synchronously first: a blocking import (wrapped in
-                // `WebAssembly.Suspending`) returns a plain value when it has its answer,
-                // and JSPI suspends the guest only for the promise of a call that must
-                // wait — not for every write to a file.
-                let first = match call(&g, func, raw) {
-                    Outcome::Wait(w) if blocking => w,
-                    Outcome::Wait(_) => return Err(js_sys::Error::new("unexpected wait").into()),
-                    done => return finish(&g, done),
-                };
-                let g = g.clone();
-                let raw = raw.to_vec();
-                let control = g.borrow().control.clone();
-                Ok(future_to_promise(async move {
-                    wait(first, &control).await;
-                    loop {
-                        match call(&g, func, &raw) {
-                            Outcome::Wait(w) => wait(w, &control).await,
-                            done => {
-                                // The page had the thread while the guest waited.
-                                g.borrow_mut().slice_start = clock::monotonic();
-                                return finish(&g, done);
-                            }
-                        }
+                let pending = g.borrow_mut().pending.take();
+                let (func, raw, outcome) = pending.unwrap_or_else(|| {
+                    let raw = raw_args(params, &slots)[..params.len()].to_vec();
+                    let outcome = call(&g, func, &raw);
+                    (func, raw, outcome)
+                });
+                match outcome {
+                    Outcome::Wait(w) if blocking && sliced => {
+                        g.borrow_mut().pending = Some((func, raw, Outcome::Wait(w)));
+                        Ok(JsValue::from(crate::instrument::WOULD_BLOCK))
                     }
-                })
-                .into())
+                    // JSPI suspends the guest for this promise (only calls that must wait
+                    // get here, not every write to a file).
+                    Outcome::Wait(w) if blocking => Ok(complete(g.clone(), func, raw, w).into()),
+                    Outcome::Wait(_) => Err(js_sys::Error::new("unexpected wait").into()),
+                    done => finish(&g, done),
+                }
             },
         );
+        let args: Array = [
+            fast.clone().into(),
+            closure.as_ref().clone(),
+            id.clone(),
+            JsValue::from(index as u32),
+            host_memory.clone(),
+            offset.clone(),
+        ]
+        .into_iter()
+        .collect();
         let f = WRAPPERS
-            .with(|w| w[index].call3(&JsValue::NULL, closure.as_ref(), &host_memory, &offset))
+            .with(|w| w[index].apply(&JsValue::NULL, &args))
             .map_err(host)?;
-        let f = if blocking {
+        let f = if blocking && !sliced {
             Reflect::construct(&suspending, &Array::of1(&f)).map_err(host)?
         } else {
             f
         };
         Reflect::set(&ns, &name.into(), &f).map_err(host)?;
-        keep.push(closure);
+        closures.push(closure);
     }
     let imports = Object::new();
     Reflect::set(&imports, &MODULE.into(), &ns).map_err(host)?;
-    // `oanix.tick`, called by instrumented modules (ignored by others).
-    let g = guest.clone();
-    let tick = Closure::<dyn FnMut() -> Result<JsValue, JsValue>>::new(
-        move || -> Result<JsValue, JsValue> {
-            let now = clock::monotonic();
-            {
-                let mut guest = g.borrow_mut();
-                // Inside the slice only a stop request is looked at (one clock read per
-                // tick); the deadline and the memory limit are checked when it ends, and
-                // at every WASI call.
-                if guest.control.is_stopped()
-                    || now.saturating_sub(guest.slice_start) >= SLICE.as_nanos() as u64
+    if sliced {
+        // `oanix.wait`: a deferred call finished, or (after a tick answered 1) the stop,
+        // deadline and memory checks and, when the slice is over, a yield.
+        let g = guest.clone();
+        let wait_closure = Closure::<dyn FnMut() -> Result<JsValue, JsValue>>::new(
+            move || -> Result<JsValue, JsValue> {
+                let pending = g.borrow_mut().pending.take();
+                if let Some((func, raw, outcome)) = pending {
+                    return match outcome {
+                        Outcome::Wait(w) => Ok(complete(g.clone(), func, raw, w).into()),
+                        done => finish(&g, done),
+                    };
+                }
+                let now = clock::monotonic();
                 {
+                    let mut guest = g.borrow_mut();
                     if let Some(why) = guest.must_stop() {
                         return Err(js_sys::Error::new(why).into());
                     }
+                    if guest.slice_start != u64::MAX
+                        && now.saturating_sub(guest.slice_start) < SLICE.as_nanos() as u64
+                    {
+                        return Ok(JsValue::from(0));
+                    }
                 }
-                if now.saturating_sub(guest.slice_start) < SLICE.as_nanos() as u64 {
-                    return Ok(JsValue::UNDEFINED);
-                }
-            }
-            let g = g.clone();
-            Ok(future_to_promise(async move {
-                yield_now().await;
-                g.borrow_mut().slice_start = clock::monotonic();
-                Ok(JsValue::UNDEFINED)
-            })
-            .into())
+                let g = g.clone();
+                Ok(future_to_promise(async move {
+                    yield_now().await;
+                    g.borrow_mut().slice_start = clock::monotonic();
+                    Ok(JsValue::from(0))
+                })
+                .into())
+            },
+        );
+        let wait_fn =
+            Reflect::construct(&suspending, &Array::of1(wait_closure.as_ref())).map_err(host)?;
+        let tick_fn =
+            Function::new_with_args("fast, id", "return function() { return fast(id); };")
+                .call2(&JsValue::NULL, own_export("oanix_tick_fast")?.as_ref(), &id)
+                .map_err(host)?;
+        let oanix = Object::new();
+        Reflect::set(&oanix, &TICK_NAME.into(), &tick_fn).map_err(host)?;
+        Reflect::set(&oanix, &WAIT_NAME.into(), &wait_fn).map_err(host)?;
+        Reflect::set(&imports, &TICK_MODULE.into(), &oanix).map_err(host)?;
+        closures.push(wait_closure);
+    }
+    Ok((
+        imports,
+        Keep {
+            _closures: closures,
+            _live: live,
         },
-    );
-    let tick_fn = Reflect::construct(&suspending, &Array::of1(tick.as_ref())).map_err(host)?;
-    let oanix = Object::new();
-    Reflect::set(&oanix, &crate::instrument::TICK_NAME.into(), &tick_fn).map_err(host)?;
-    Reflect::set(&imports, &crate::instrument::TICK_MODULE.into(), &oanix).map_err(host)?;
-    keep.push(tick);
-    Ok((imports, keep))
+    ))
 }
 
 /// Arguments as the shim takes them, from the slots the wrapper filled: i32 zero-extended,
@@ -746,6 +940,7 @@ fn call(g: &Shared, func: Func, raw: &[i64]) -> Outcome {
     let Some(mem) = memory.as_mut() else {
         return Outcome::Return(Errno::Fault);
     };
+    mem.refresh();
     let outcome = wasi.dispatch(mem, func, raw);
     if wasi.past_deadline() {
         g.timed_out = true;

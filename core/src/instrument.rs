@@ -3,9 +3,18 @@
 //! The browser host runs guests on the page's main thread with JSPI: a CPU-bound guest must
 //! hand control back every few milliseconds, and must be stoppable. Before a module is
 //! compiled, [`instrument`] rewrites it so that it calls an imported function,
-//! [`TICK_MODULE`].[`TICK_NAME`] of type `() -> ()`, from checks at the start of every
-//! defined function body and at the start of every `loop` body. The host's tick can suspend
-//! (JSPI), look at the clock, or trap to stop the guest.
+//! [`TICK_MODULE`].[`TICK_NAME`] of type `() -> i32`, from checks at the start of every
+//! defined function body and at the start of every `loop` body; when the tick answers
+//! non-zero the check calls [`TICK_MODULE`].[`WAIT_NAME`] (`() -> i32`, result dropped),
+//! where the host can suspend (JSPI), yield, or trap to stop the guest.
+//!
+//! The blocking WASI imports ([`BLOCKING`]: `fd_read`, `fd_write`, `fd_pread`, `fd_pwrite`,
+//! `poll_oneoff`) get a wrapper each: every call of the import (and every other reference
+//! to it) goes to a defined function that calls the import with the same arguments and,
+//! when it answers [`WOULD_BLOCK`] instead of an errno, returns what `oanix.wait` answers.
+//! So the wait is the only import that ever suspends: in Chromium a call through a
+//! `WebAssembly.Suspending` import costs about as much again as a whole `fd_write` to
+//! memory, even when it does not suspend — ticks and writes no longer pay it.
 //!
 //! Fuel is counted in units: a unit is a function entry, or `chunk` ([`LOOP_CHUNK`]) loop
 //! iterations of one function activation. A mutable `i32` global, the fuel, counts the
@@ -29,17 +38,22 @@
 //!
 //! What the rewrite does (with `wasm-encoder`'s `reencode`, after `wasmparser` validated the
 //! input):
-//! - appends a function type `() -> ()` to the type section and the import `oanix.tick` of
-//!   that type after the existing imports, so every *defined* function's index moves up by
-//!   one: calls, `return_call`, `ref.func`, element segments (function lists and
-//!   expressions, declared ones too), exports, the start function and the `name` section
-//!   are all remapped (imported functions keep their indices);
+//! - appends a function type `() -> i32` to the type section and the imports `oanix.tick`
+//!   and `oanix.wait` of that type after the existing imports, so every *defined*
+//!   function's index moves up by two: calls, `return_call`, `ref.func`, element segments
+//!   (function lists and expressions, declared ones too), exports, the start function and
+//!   the `name` section are all remapped (imported functions keep their indices);
+//! - appends one function per blocking WASI import of type `(...) -> i32` after the
+//!   module's own functions (when it has any: without code nothing can call an import),
+//!   `local.get` of each parameter, `call $import; local.tee $r; i32.const -1; i32.eq;
+//!   if (result i32) call $wait else local.get $r end`, and points every reference to the
+//!   import (calls, `ref.func`, elements, exports, start) at it;
 //! - appends a mutable `i32` global, the fuel, at the end of the global section (no global
 //!   index changes), initialised to `budget`;
 //! - inserts at each function entry
 //!   `global.get $fuel; i32.const 1; i32.sub; global.set $fuel; global.get $fuel; i32.eqz;
-//!   if; call $tick; i32.const budget; global.set $fuel; end` (stack-neutral; WebAssembly
-//!   has no `global.tee`);
+//!   if; call $tick; if; call $wait; drop; end; i32.const budget; global.set $fuel; end`
+//!   (stack-neutral; WebAssembly has no `global.tee`);
 //! - in a function with at least one `loop`: appends one `i32` local, the counter, after
 //!   the existing locals (its index is the parameter count plus the declared locals), sets
 //!   it after the entry check with `i32.const chunk; local.set $c`, and inserts at the
@@ -53,7 +67,7 @@
 //! Custom sections pass through too, except those whose contents the rewrite makes wrong:
 //! DWARF (`.debug_*`, code offsets), branch hints (`metadata.code.*`, instruction offsets)
 //! and object-file relocations (`reloc.*`, `linking`) are dropped. The `name` section is
-//! kept and remapped (the tick and the fuel get names too) so backtraces keep function
+//! kept and remapped (the tick, the wait, the wrappers and the fuel get names too) so backtraces keep function
 //! names; its label names are dropped (the inserted `if`s renumber labels), and a malformed
 //! `name` section is dropped rather than failing the rewrite.
 //!
@@ -98,8 +112,25 @@ use wasmparser::{
 
 /// Import module of the tick function the instrumented module calls.
 pub const TICK_MODULE: &str = "oanix";
-/// Import name of the tick function the instrumented module calls (type `() -> ()`).
+/// Import name of the tick function the instrumented module calls (type `() -> i32`):
+/// non-zero when the module must call [`WAIT_NAME`].
 pub const TICK_NAME: &str = "tick";
+/// Import name of the function (type `() -> i32`) the instrumented module calls when its
+/// tick answered non-zero, or when a blocking WASI import answered [`WOULD_BLOCK`]: the
+/// host finishes there what it deferred — a yield, a stop, or the deferred call, whose
+/// errno it returns. Only this import needs to suspend the guest (JSPI).
+pub const WAIT_NAME: &str = "wait";
+/// What a blocking WASI import ([`BLOCKING`]) answers instead of an errno when the call
+/// must wait: the wrapper the rewrite puts around the import then calls [`WAIT_NAME`].
+pub const WOULD_BLOCK: i32 = -1;
+/// The `wasi_snapshot_preview1` imports that may block, which the rewrite wraps.
+pub const BLOCKING: &[&str] = &[
+    "fd_read",
+    "fd_write",
+    "fd_pread",
+    "fd_pwrite",
+    "poll_oneoff",
+];
 /// Fuel units (function entries, or [`LOOP_CHUNK`] loop iterations of one activation)
 /// between two ticks. A tick that finds the time slice unfinished costs one call into the
 /// host (~1.5 µs in Chromium); at 10,000 a guest busy in host calls (4 KiB writes) went
@@ -172,6 +203,7 @@ pub fn instrument_with_chunk(
         check: check_bytes(counts.globals, counts.imported_funcs, budget),
         type_params: counts.type_params,
         func_types: counts.func_types,
+        wrapped: counts.wrapped,
         next_body: 0,
         types_done: false,
         imports_done: false,
@@ -196,6 +228,10 @@ struct Counts {
     type_params: Vec<u32>,
     /// Each defined function's type index, in order.
     func_types: Vec<u32>,
+    /// Whether each type is a function type returning exactly one `i32`.
+    returns_i32: Vec<bool>,
+    /// The blocking WASI imports to wrap: (function index, type index).
+    wrapped: Vec<(u32, u32)>,
 }
 
 impl Counts {
@@ -209,18 +245,23 @@ impl Counts {
             globals: 0,
             type_params: Vec::new(),
             func_types: Vec::new(),
+            returns_i32: Vec::new(),
+            wrapped: Vec::new(),
         };
         for payload in Parser::new(0).parse_all(wasm) {
             match payload.map_err(bad)? {
                 Payload::TypeSection(s) => {
                     for group in s {
                         for ty in group.map_err(bad)?.types() {
-                            c.type_params.push(match &ty.composite_type.inner {
-                                CompositeInnerType::Func(f) => {
-                                    u32::try_from(f.params().len()).unwrap_or(u32::MAX)
-                                }
-                                _ => 0,
-                            });
+                            let (params, i32_result) = match &ty.composite_type.inner {
+                                CompositeInnerType::Func(f) => (
+                                    u32::try_from(f.params().len()).unwrap_or(u32::MAX),
+                                    f.results() == [wasmparser::ValType::I32],
+                                ),
+                                _ => (0, false),
+                            };
+                            c.type_params.push(params);
+                            c.returns_i32.push(i32_result);
                         }
                     }
                     c.types = u32::try_from(c.type_params.len())
@@ -229,14 +270,27 @@ impl Counts {
                 Payload::ImportSection(s) => {
                     for import in s.into_imports() {
                         let import = import.map_err(bad)?;
-                        if import.module == TICK_MODULE && import.name == TICK_NAME {
+                        if import.module == TICK_MODULE
+                            && (import.name == TICK_NAME || import.name == WAIT_NAME)
+                        {
                             return Err(InstrumentError(format!(
-                                "the module already imports {TICK_MODULE}.{TICK_NAME}: \
-                                 it is instrumented already, or uses the name for something else"
+                                "the module already imports {TICK_MODULE}.{}: \
+                                 it is instrumented already, or uses the name for something else",
+                                import.name
                             )));
                         }
                         match import.ty {
-                            TypeRef::Func(_) | TypeRef::FuncExact(_) => c.imported_funcs += 1,
+                            TypeRef::Func(ty) | TypeRef::FuncExact(ty) => {
+                                let returns_i32 =
+                                    c.returns_i32.get(ty as usize).copied().unwrap_or(false);
+                                if import.module == crate::wasi::MODULE
+                                    && BLOCKING.contains(&import.name)
+                                    && returns_i32
+                                {
+                                    c.wrapped.push((c.imported_funcs, ty));
+                                }
+                                c.imported_funcs += 1
+                            }
                             TypeRef::Global(_) => c.globals += 1,
                             _ => {}
                         }
@@ -251,11 +305,17 @@ impl Counts {
                 _ => {}
             }
         }
+        if c.func_types.is_empty() {
+            // No code calls the imports: nothing to wrap (and no code section to put
+            // wrappers in).
+            c.wrapped.clear();
+        }
         Ok(c)
     }
 }
 
-/// The check inserted at function entries and loop starts, encoded once.
+/// The check inserted at function entries and loop starts, encoded once (`tick` is the
+/// tick's function index, the wait's is the next).
 fn check_bytes(fuel: u32, tick: u32, budget: i32) -> Vec<u8> {
     let mut bytes = Vec::new();
     for insn in [
@@ -267,6 +327,10 @@ fn check_bytes(fuel: u32, tick: u32, budget: i32) -> Vec<u8> {
         Instruction::I32Eqz,
         Instruction::If(BlockType::Empty),
         Instruction::Call(tick),
+        Instruction::If(BlockType::Empty),
+        Instruction::Call(tick + 1),
+        Instruction::Drop,
+        Instruction::End,
         Instruction::I32Const(budget),
         Instruction::GlobalSet(fuel),
         Instruction::End,
@@ -325,6 +389,9 @@ struct Instrumenter {
     type_params: Vec<u32>,
     /// Each defined function's type index.
     func_types: Vec<u32>,
+    /// The blocking WASI imports wrapped: (function index, type index); wrapper `k` is
+    /// defined after every function of the module.
+    wrapped: Vec<(u32, u32)>,
     /// The defined function whose body comes next.
     next_body: usize,
     types_done: bool,
@@ -358,13 +425,53 @@ fn rank(id: SectionId) -> u8 {
 
 impl Instrumenter {
     fn add_tick_type(&mut self, types: &mut TypeSection) {
-        types.ty().function([], []);
+        types.ty().function([], [ValType::I32]);
         self.types_done = true;
     }
 
     fn add_tick_import(&mut self, imports: &mut ImportSection) {
         imports.import(TICK_MODULE, TICK_NAME, EntityType::Function(self.tick_type));
+        imports.import(TICK_MODULE, WAIT_NAME, EntityType::Function(self.tick_type));
         self.imports_done = true;
+    }
+
+    /// A function index of the input, moved past the two new imports (no wrapping).
+    fn shifted(&self, func: u32) -> u32 {
+        if func >= self.imported_funcs {
+            func + 2
+        } else {
+            func
+        }
+    }
+
+    /// The index of wrapper `k` (after every defined function).
+    fn wrapper_index(&self, k: usize) -> u32 {
+        self.imported_funcs + 2 + self.func_types.len() as u32 + k as u32
+    }
+
+    /// The body of the wrapper of import `func` (of type `ty`): calls it with the same
+    /// arguments and, when it answers [`WOULD_BLOCK`], returns what the wait answers.
+    fn wrapper_body(&self, func: u32, ty: u32) -> wasm_encoder::Function {
+        let params = self.type_params.get(ty as usize).copied().unwrap_or(0);
+        let mut f = wasm_encoder::Function::new([(1, ValType::I32)]);
+        for i in 0..params {
+            f.instruction(&Instruction::LocalGet(i));
+        }
+        for insn in [
+            Instruction::Call(func),
+            Instruction::LocalTee(params),
+            Instruction::I32Const(WOULD_BLOCK),
+            Instruction::I32Eq,
+            Instruction::If(BlockType::Result(ValType::I32)),
+            Instruction::Call(self.imported_funcs + 1),
+            Instruction::Else,
+            Instruction::LocalGet(params),
+            Instruction::End,
+            Instruction::End,
+        ] {
+            f.instruction(&insn);
+        }
+        f
     }
 
     fn add_fuel(&mut self, globals: &mut GlobalSection) {
@@ -384,11 +491,34 @@ impl Reencode for Instrumenter {
     type Error = Infallible;
 
     fn function_index(&mut self, func: u32) -> RResult<u32> {
-        Ok(if func >= self.imported_funcs {
-            func + 1
-        } else {
-            func
+        Ok(match self.wrapped.iter().position(|&(f, _)| f == func) {
+            Some(k) => self.wrapper_index(k),
+            None => self.shifted(func),
         })
+    }
+
+    fn parse_function_section(
+        &mut self,
+        functions: &mut wasm_encoder::FunctionSection,
+        section: wasmparser::FunctionSectionReader<'_>,
+    ) -> RResult<()> {
+        utils::parse_function_section(self, functions, section)?;
+        for &(_, ty) in &self.wrapped {
+            functions.function(ty);
+        }
+        Ok(())
+    }
+
+    fn parse_code_section(
+        &mut self,
+        code: &mut CodeSection,
+        section: wasmparser::CodeSectionReader<'_>,
+    ) -> RResult<()> {
+        utils::parse_code_section(self, code, section)?;
+        for &(func, ty) in &self.wrapped {
+            code.function(&self.wrapper_body(func, ty));
+        }
+        Ok(())
     }
 
     fn parse_type_section(
@@ -543,16 +673,26 @@ impl Reencode for Instrumenter {
             wasmparser::Name::Function(map) => {
                 let mut out = NameMap::new();
                 let mut tick_named = false;
+                let mut import_names = std::collections::HashMap::new();
                 for naming in map {
                     let naming = naming?;
                     if !tick_named && naming.index >= self.imported_funcs {
                         out.append(self.imported_funcs, "oanix.tick");
+                        out.append(self.imported_funcs + 1, "oanix.wait");
                         tick_named = true;
                     }
-                    out.append(self.function_index(naming.index)?, naming.name);
+                    if naming.index < self.imported_funcs {
+                        import_names.insert(naming.index, naming.name);
+                    }
+                    out.append(self.shifted(naming.index), naming.name);
                 }
                 if !tick_named {
                     out.append(self.imported_funcs, "oanix.tick");
+                    out.append(self.imported_funcs + 1, "oanix.wait");
+                }
+                for (k, &(func, _)) in self.wrapped.iter().enumerate() {
+                    let name = import_names.get(&func).copied().unwrap_or("import");
+                    out.append(self.wrapper_index(k), &format!("oanix.wrap.{name}"));
                 }
                 names.functions(&out);
             }

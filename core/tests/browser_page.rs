@@ -19,14 +19,24 @@ use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
-/// Spins forever, calling the tick at every iteration (as instrumented code does).
+/// Spins forever, calling the tick at every iteration and the wait when the tick asks (as
+/// instrumented code does).
 const SPIN: &str = r#"(module
-  (import "oanix" "tick" (func $tick))
+  (import "oanix" "tick" (func $tick (result i32)))
+  (import "oanix" "wait" (func $wait (result i32)))
   (memory (export "memory") 1)
-  (func (export "_start") (loop $l (call $tick) (br $l))))"#;
+  (func (export "_start") (loop $l (if (call $tick) (then (drop (call $wait)))) (br $l))))"#;
 
 async fn module(runner: &BrowserRunner, src: &str) -> js_sys::WebAssembly::Module {
     let bytes = wat::parse_str(src).expect("valid WAT");
+    runner.module(&bytes).await.expect("compiles")
+}
+
+/// `src` instrumented ([`oanix_core::instrument`]), as the explorer runs every guest: its
+/// blocking WASI calls answer "would block" and it waits in `oanix.wait`.
+async fn sliced(runner: &BrowserRunner, src: &str) -> js_sys::WebAssembly::Module {
+    let bytes = wat::parse_str(src).expect("valid WAT");
+    let bytes = oanix_core::instrument::instrument(&bytes, 1000).expect("instruments");
     runner.module(&bytes).await.expect("compiles")
 }
 
@@ -95,13 +105,16 @@ async fn a_spinning_guest_hits_its_timeout_on_the_page() {
 #[wasm_bindgen_test]
 async fn a_guest_blocked_in_a_wait_is_stopped_at_once() {
     let r = BrowserRunner::new();
-    let m = module(&r, include_str!("../../tests/wat/sleep_hour.wat")).await;
-    let control = RunControl::new();
-    let c = control.clone();
-    after(30, move || c.stop());
-    let out = r.run_module(&m, ns(), RunConfig::default(), control).await;
-    assert_eq!(out.error, Some(RunError::Cancelled), "{out:?}");
-    assert!(out.duration < Duration::from_secs(60), "{:?}", out.duration);
+    let src = include_str!("../../tests/wat/sleep_hour.wat");
+    // Suspended in its `poll_oneoff` (plain) or in `oanix.wait` (instrumented).
+    for m in [module(&r, src).await, sliced(&r, src).await] {
+        let control = RunControl::new();
+        let c = control.clone();
+        after(30, move || c.stop());
+        let out = r.run_module(&m, ns(), RunConfig::default(), control).await;
+        assert_eq!(out.error, Some(RunError::Cancelled), "{out:?}");
+        assert!(out.duration < Duration::from_secs(60), "{:?}", out.duration);
+    }
 }
 
 #[wasm_bindgen_test]
@@ -109,8 +122,8 @@ async fn stopping_a_spinning_guest_spares_the_namespace_and_a_guest_blocked_on_s
     let r = Rc::new(BrowserRunner::new());
     let ns = ns();
     ns.write_file("/workspace/kept.txt", b"before").unwrap();
-    // Guest A: cat, blocked on an open stdin.
-    let cat = module(&r, include_str!("../../tests/wat/cat.wat")).await;
+    // Guest A: cat (instrumented), blocked on an open stdin.
+    let cat = sliced(&r, include_str!("../../tests/wat/cat.wat")).await;
     let stdin = InputPipe::open();
     let done: Rc<RefCell<Option<RunOutput>>> = Rc::default();
     {
@@ -156,9 +169,10 @@ async fn a_spinning_start_function_is_refused_not_left_freezing_the_page() {
     let m = module(
         &r,
         r#"(module
-  (import "oanix" "tick" (func $tick))
+  (import "oanix" "tick" (func $tick (result i32)))
+  (import "oanix" "wait" (func $wait (result i32)))
   (memory (export "memory") 1)
-  (func $spin (loop $l (call $tick) (br $l)))
+  (func $spin (loop $l (if (call $tick) (then (drop (call $wait)))) (br $l)))
   (start $spin)
   (func (export "_start")))"#,
     )
@@ -170,4 +184,39 @@ async fn a_spinning_start_function_is_refused_not_left_freezing_the_page() {
         Some(RunError::InvalidModule(msg)) => assert!(msg.contains("start function"), "{msg}"),
         other => panic!("{other:?}"),
     }
+}
+
+#[wasm_bindgen_test]
+async fn an_instrumented_guest_waits_for_each_line_and_reads_it_whole() {
+    // Each read finds stdin empty first: the import answers "would block", the module's
+    // wrapper waits in `oanix.wait`, and the read's real result comes back from there.
+    let r = Rc::new(BrowserRunner::new());
+    let cat = sliced(&r, include_str!("../../tests/wat/cat.wat")).await;
+    let stdin = InputPipe::open();
+    let done: Rc<RefCell<Option<RunOutput>>> = Rc::default();
+    {
+        let (r, stdin, done) = (r.clone(), stdin.clone(), done.clone());
+        wasm_bindgen_futures::spawn_local(async move {
+            let cfg = RunConfig {
+                stdin,
+                ..Default::default()
+            };
+            *done.borrow_mut() = Some(r.run_module(&cat, ns(), cfg, RunControl::new()).await);
+        });
+    }
+    for line in ["one\n", "two\n", "three\n"] {
+        sleep(20).await;
+        assert!(done.borrow().is_none(), "cat waits for more");
+        stdin.push(line.as_bytes());
+    }
+    stdin.close();
+    for _ in 0..200 {
+        if done.borrow().is_some() {
+            break;
+        }
+        sleep(10).await;
+    }
+    let out = done.borrow_mut().take().expect("cat finished");
+    assert_eq!(out.exit_code, Some(0), "{out:?}");
+    assert_eq!(out.stdout, b"one\ntwo\nthree\n");
 }

@@ -5,7 +5,8 @@
 //! (tests/tests/instrument.rs, on wasmtime).
 
 use oanix_core::instrument::{
-    instrument, instrument_with_chunk, DEFAULT_BUDGET, LOOP_CHUNK, TICK_MODULE, TICK_NAME,
+    instrument, instrument_with_chunk, BLOCKING, DEFAULT_BUDGET, LOOP_CHUNK, TICK_MODULE,
+    TICK_NAME, WAIT_NAME, WOULD_BLOCK,
 };
 use proptest::collection::vec;
 use proptest::prelude::*;
@@ -50,6 +51,8 @@ struct Shape {
     types: u32,
     /// Parameter count of each type (0 for non-function types).
     type_params: Vec<u32>,
+    /// Whether each type is a function type returning exactly one i32.
+    returns_i32: Vec<bool>,
     /// Each defined function's type index.
     func_types: Vec<u32>,
 }
@@ -71,10 +74,15 @@ fn shape(wasm: &[u8]) -> Shape {
                 for g in r {
                     for t in g.unwrap().types() {
                         s.types += 1;
-                        s.type_params.push(match &t.composite_type.inner {
-                            wasmparser::CompositeInnerType::Func(f) => f.params().len() as u32,
-                            _ => 0,
-                        });
+                        let (params, i32_result) = match &t.composite_type.inner {
+                            wasmparser::CompositeInnerType::Func(f) => (
+                                f.params().len() as u32,
+                                f.results() == [wasmparser::ValType::I32],
+                            ),
+                            _ => (0, false),
+                        };
+                        s.type_params.push(params);
+                        s.returns_i32.push(i32_result);
                     }
                 }
             }
@@ -184,7 +192,7 @@ fn read_names(names: wasmparser::NameSectionReader<'_>) -> Option<(Names, Names)
     Some((funcs, globals))
 }
 
-/// The inserted check, as wasmparser prints it.
+/// The inserted check, as wasmparser prints it (`tick` and the wait after it).
 fn check_ops(fuel: u32, tick: u32, budget: i32) -> Vec<String> {
     [
         Operator::GlobalGet { global_index: fuel },
@@ -199,6 +207,14 @@ fn check_ops(fuel: u32, tick: u32, budget: i32) -> Vec<String> {
         Operator::Call {
             function_index: tick,
         },
+        Operator::If {
+            blockty: BlockType::Empty,
+        },
+        Operator::Call {
+            function_index: tick + 1,
+        },
+        Operator::Drop,
+        Operator::End,
         Operator::I32Const { value: budget },
         Operator::GlobalSet { global_index: fuel },
         Operator::End,
@@ -249,7 +265,29 @@ fn check_rewrite_chunked(orig: &[u8], out: &[u8], budget: i32, chunk: i32) {
     let a = shape(orig);
     let b = shape(out);
     let tick = a.imported_funcs;
-    let remap = |f: u32| if f >= tick { f + 1 } else { f };
+    // The blocking WASI imports returning an i32 are wrapped (when the module has code):
+    // (import's function index, its type), each wrapper defined after every function.
+    let mut wrapped = Vec::new();
+    let mut func_index = 0;
+    for (module, name, ty) in &a.imports {
+        if let Some(t) = ty.strip_prefix("Func(").and_then(|t| t.strip_suffix(')')) {
+            let t: u32 = t.parse().unwrap();
+            if module == "wasi_snapshot_preview1"
+                && BLOCKING.contains(&name.as_str())
+                && a.returns_i32[t as usize]
+                && !a.bodies.is_empty()
+            {
+                wrapped.push((func_index, t));
+            }
+            func_index += 1;
+        }
+    }
+    let defined = a.bodies.len() as u32;
+    let remap = |f: u32| match wrapped.iter().position(|&(w, _)| w == f) {
+        Some(k) => tick + 2 + defined + k as u32,
+        None if f >= tick => f + 2,
+        None => f,
+    };
     let remap_str = |s: &str| {
         // `func N`, `Call { function_index: N }`, `RefFunc { function_index: N }`, ...
         let mut out = String::new();
@@ -270,14 +308,25 @@ fn check_rewrite_chunked(orig: &[u8], out: &[u8], budget: i32, chunk: i32) {
             None => out,
         }
     };
-    // Types: one more, `() -> ()`; imports: the same, then the tick.
+    // Types: one more, `() -> i32`; imports: the same, then the tick and the wait.
     assert_eq!(b.types, a.types + 1);
-    assert_eq!(b.imports.len(), a.imports.len() + 1);
+    assert_eq!(b.returns_i32.last(), Some(&true));
+    assert_eq!(b.type_params.last(), Some(&0));
+    assert_eq!(b.imports.len(), a.imports.len() + 2);
     assert_eq!(b.imports[..a.imports.len()], a.imports[..]);
-    let last = b.imports.last().unwrap();
-    assert_eq!((last.0.as_str(), last.1.as_str()), (TICK_MODULE, TICK_NAME));
-    assert_eq!(last.2, format!("Func({})", a.types));
-    assert_eq!(b.imported_funcs, tick + 1);
+    let added: Vec<(&str, &str, &str)> = b.imports[a.imports.len()..]
+        .iter()
+        .map(|i| (i.0.as_str(), i.1.as_str(), i.2.as_str()))
+        .collect();
+    let ty = format!("Func({})", a.types);
+    assert_eq!(
+        added,
+        [
+            (TICK_MODULE, TICK_NAME, &*ty),
+            (TICK_MODULE, WAIT_NAME, &*ty)
+        ]
+    );
+    assert_eq!(b.imported_funcs, tick + 2);
     // Globals: the same, then the fuel.
     let imported_globals = a
         .imports
@@ -321,8 +370,53 @@ fn check_rewrite_chunked(orig: &[u8], out: &[u8], budget: i32, chunk: i32) {
     // at the start of every loop body, and nothing else. A function with loops gets one more
     // local, an i32 after the others, set to the chunk after the entry check and counted
     // down by its loop checks, which run the global check when it reaches zero.
-    assert_eq!(a.locals.len(), b.locals.len());
-    assert_eq!(a.bodies.len(), b.bodies.len());
+    assert_eq!(a.locals.len() + wrapped.len(), b.locals.len());
+    assert_eq!(a.bodies.len() + wrapped.len(), b.bodies.len());
+    assert_eq!(
+        b.func_types,
+        a.func_types
+            .iter()
+            .copied()
+            .chain(wrapped.iter().map(|w| w.1))
+            .collect::<Vec<_>>()
+    );
+    // Each wrapper calls its import with its own arguments and, when the import answers
+    // WOULD_BLOCK, returns what the wait answers.
+    for (k, &(import, ty)) in wrapped.iter().enumerate() {
+        let params = a.type_params[ty as usize];
+        let mut want: Vec<String> = (0..params)
+            .map(|i| format!("{:?}", Operator::LocalGet { local_index: i }))
+            .collect();
+        want.extend(
+            [
+                Operator::Call {
+                    function_index: import,
+                },
+                Operator::LocalTee {
+                    local_index: params,
+                },
+                Operator::I32Const { value: WOULD_BLOCK },
+                Operator::I32Eq,
+                Operator::If {
+                    blockty: BlockType::Type(wasmparser::ValType::I32),
+                },
+                Operator::Call {
+                    function_index: tick + 1,
+                },
+                Operator::Else,
+                Operator::LocalGet {
+                    local_index: params,
+                },
+                Operator::End,
+                Operator::End,
+            ]
+            .iter()
+            .map(|o| format!("{o:?}")),
+        );
+        let i = a.bodies.len() + k;
+        assert_eq!(b.locals[i], vec![(1, "I32".to_string())], "wrapper {k}");
+        assert_eq!(b.bodies[i], want, "wrapper {k}");
+    }
     let check = check_ops(fuel, tick, budget);
     for (i, (x, y)) in a.bodies.iter().zip(&b.bodies).enumerate() {
         let mut want = check.clone();
@@ -356,12 +450,19 @@ fn check_rewrite_chunked(orig: &[u8], out: &[u8], budget: i32, chunk: i32) {
         return;
     }
     if !a.func_names.is_empty() {
+        // (An import keeps its name and index; its wrapper is named after it.)
+        let shift = |f: u32| if f >= tick { f + 2 } else { f };
         let mut want: BTreeMap<u32, String> = a
             .func_names
             .iter()
-            .map(|(i, n)| (remap(*i), n.clone()))
+            .map(|(i, n)| (shift(*i), n.clone()))
             .collect();
         want.insert(tick, "oanix.tick".into());
+        want.insert(tick + 1, "oanix.wait".into());
+        for (k, &(import, _)) in wrapped.iter().enumerate() {
+            let name = a.func_names.get(&import).map_or("import", String::as_str);
+            want.insert(tick + 2 + defined + k as u32, format!("oanix.wrap.{name}"));
+        }
         assert_eq!(want, b.func_names);
     }
     if !a.global_names.is_empty() {
@@ -383,9 +484,57 @@ fn rich_module_is_rewritten_with_every_reference_kept() {
     let out = shape(&instrument(&orig, DEFAULT_BUDGET).unwrap());
     assert!(out.has_names);
     assert_eq!(out.func_names[&2], "oanix.tick");
-    assert_eq!(out.func_names[&3], "fact");
-    assert_eq!(out.exports["fact"], (ExternalKind::Func, 3));
+    assert_eq!(out.func_names[&3], "oanix.wait");
+    assert_eq!(out.func_names[&4], "fact");
+    assert_eq!(out.exports["fact"], (ExternalKind::Func, 4));
     assert_eq!(out.exports["id_again"], (ExternalKind::Func, 1));
+}
+
+#[test]
+fn blocking_wasi_imports_get_wrappers_that_wait() {
+    // fd_write and poll_oneoff are wrapped (called, referenced by `ref.func` and a table,
+    // re-exported: all now reach the wrapper); fd_read of a type not returning i32, a
+    // non-blocking import and a blocking name from another module are left as they are.
+    let src = r#"(module
+      (import "env" "fd_write" (func $other (param i32 i32 i32 i32) (result i32)))
+      (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+      (import "wasi_snapshot_preview1" "fd_read" (func $fd_read (param i32 i32 i32 i32)))
+      (import "wasi_snapshot_preview1" "path_open"
+        (func $open (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))
+      (import "wasi_snapshot_preview1" "poll_oneoff" (func $poll (param i32 i32 i32 i32) (result i32)))
+      (table 2 funcref)
+      (elem (i32.const 0) func $fd_write $poll)
+      (global funcref (ref.func $fd_write))
+      (export "write_again" (func $fd_write))
+      (func (export "_start")
+        (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))
+        (drop (call $other (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))
+        (call $fd_read (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0))
+        (loop (br_if 0 (call $poll (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0))))))"#;
+    let orig = wat::parse_str(src).unwrap();
+    let out = instrument(&orig, DEFAULT_BUDGET).unwrap();
+    check_rewrite(&orig, &out, DEFAULT_BUDGET as i32);
+    let b = shape(&out);
+    // Five imports, the tick (5), the wait (6), `_start` (7), then two wrappers: 8
+    // (fd_write) and 9 (poll_oneoff).
+    assert_eq!(b.bodies.len(), 3);
+    assert_eq!(b.exports["write_again"], (ExternalKind::Func, 8));
+    assert_eq!(b.elements[0].1, ["func 8", "func 9"]);
+    assert_eq!(b.func_names[&8], "oanix.wrap.fd_write");
+    assert_eq!(b.func_names[&1], "fd_write");
+    // A module with no code has nothing to wrap.
+    let bare = wat::parse_str(
+        r#"(module (import "wasi_snapshot_preview1" "fd_write"
+             (func (param i32 i32 i32 i32) (result i32))))"#,
+    )
+    .unwrap();
+    let out = instrument(&bare, DEFAULT_BUDGET).unwrap();
+    check_rewrite(&bare, &out, DEFAULT_BUDGET as i32);
+    assert!(shape(&out).bodies.is_empty());
+    // A module importing `oanix.wait` already is refused.
+    let taken = wat::parse_str(r#"(module (import "oanix" "wait" (func (result i32))))"#).unwrap();
+    let e = instrument(&taken, DEFAULT_BUDGET).unwrap_err();
+    assert!(e.to_string().contains("already imports oanix.wait"), "{e}");
 }
 
 #[test]

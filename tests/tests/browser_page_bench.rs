@@ -3,7 +3,8 @@
 //! place ([`BrowserRunner::run_module`]) on a namespace holding `OANIX_BENCH_NS_MIB` MiB in
 //! `/workspace` and as much in `/tmp` — the run's cost must not grow with it (no copy per
 //! run) — with the longest main-thread stall seen by a 4 ms heartbeat while it runs, and
-//! the instrumentation's cost on the CPU-bound guest. The test command runs it small;
+//! the instrumentation's cost on the CPU-bound guest, and the syscall path phase by phase
+//! (`syscall_bench`: 8-byte writes to /tmp, stats, 4 KiB writes and reads). The test command runs it small;
 //! `./scripts/dev.sh bench` at full size.
 #![cfg(target_arch = "wasm32")]
 
@@ -141,6 +142,35 @@ async fn print_page_runner_figures() {
             "page: {writes} x 16-byte fd_write with {held} MiB in the namespace: {ms:.1} ms, \
              longest stall {stall:.1} ms"
         );
+    }
+    // The syscall path, issue 11's workloads: 8-byte writes to /tmp, stats, 4 KiB writes and
+    // reads — each phase timed by the guest itself.
+    let calls = compile(&r, "syscall_bench").await;
+    let stats = n(option_env!("OANIX_BENCH_STATS"), 10_000);
+    let cfg_args = [
+        "syscall_bench".to_string(),
+        writes.to_string(),
+        stats.to_string(),
+        mib.to_string(),
+        "/tmp".into(),
+    ];
+    for round in 0..2 {
+        let cfg = RunConfig {
+            args: cfg_args.to_vec(),
+            env: vec![("SYSCALL_BENCH_TIMES".into(), "1".into())],
+            ..Default::default()
+        };
+        let out = r
+            .run_module(&calls, namespace(0), cfg, RunControl::new())
+            .await;
+        assert_eq!(out.exit_code, Some(0), "{:?}", out.error);
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains(&format!("big.bin: {mib} MiB")), "{text}");
+        if round == 1 {
+            for line in text.lines().filter(|l| l.ends_with(" ms")) {
+                console_log!("page syscalls: {line}");
+            }
+        }
     }
     if cpu > 0 {
         let arg = cpu.to_string();

@@ -8,6 +8,7 @@
 
 use oanix_core::instrument::{
     instrument, instrument_with_chunk, DEFAULT_BUDGET, LOOP_CHUNK, TICK_MODULE, TICK_NAME,
+    WAIT_NAME,
 };
 use oanix_core::FsPath;
 use oanix_native_runner::hostfs;
@@ -22,20 +23,20 @@ use wasmtime_wasi::p1::{self, WasiP1Ctx};
 use wasmtime_wasi::p2::pipe::{MemoryInputPipe, MemoryOutputPipe};
 use wasmtime_wasi::{Deterministic, FsPerms, I32Exit, WasiCtxBuilder};
 
-/// Per-store data: WASI, the tick count, and after how many ticks the tick traps.
+/// Per-store data: WASI, the tick count, and after how many ticks the wait traps.
 struct St {
     wasi: WasiP1Ctx,
     ticks: u64,
     stop_after: Option<u64>,
 }
 
-/// The error the tick returns to stop a guest.
+/// The error the wait returns to stop a guest.
 #[derive(Debug)]
 struct Stopped;
 
 impl std::fmt::Display for Stopped {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("stopped by oanix.tick")
+        f.write_str("stopped by oanix.wait")
     }
 }
 
@@ -114,20 +115,33 @@ fn host() -> &'static Host {
         });
         let mut linker = Linker::new(&engine);
         p1::add_to_linker_sync(&mut linker, |s: &mut St| &mut s.wasi).expect("wasi");
+        // As the browser host does: the tick answers 1 when the guest must call the wait
+        // (here every third tick, and once the stop is due), and the wait stops it.
         linker
             .func_wrap(
                 TICK_MODULE,
                 TICK_NAME,
-                |mut caller: Caller<'_, St>| -> wasmtime::Result<()> {
+                |mut caller: Caller<'_, St>| -> i32 {
                     let s = caller.data_mut();
                     s.ticks += 1;
-                    match s.stop_after {
-                        Some(n) if s.ticks >= n => Err(Stopped.into()),
-                        _ => Ok(()),
-                    }
+                    let stop = s.stop_after.is_some_and(|n| s.ticks >= n);
+                    i32::from(stop || s.ticks.is_multiple_of(3))
                 },
             )
             .expect("tick");
+        linker
+            .func_wrap(
+                TICK_MODULE,
+                WAIT_NAME,
+                |mut caller: Caller<'_, St>| -> wasmtime::Result<i32> {
+                    let s = caller.data_mut();
+                    match s.stop_after {
+                        Some(n) if s.ticks >= n => Err(Stopped.into()),
+                        _ => Ok(0),
+                    }
+                },
+            )
+            .expect("wait");
         Host {
             engine,
             linker,
@@ -476,9 +490,11 @@ fn rich_results(wasm: &[u8]) -> (Vec<String>, u64) {
     linker.func_wrap("env", "id", |x: i32| x).unwrap();
     linker
         .func_wrap(TICK_MODULE, TICK_NAME, |mut c: Caller<'_, St>| {
-            c.data_mut().ticks += 1
+            c.data_mut().ticks += 1;
+            i32::from(c.data().ticks.is_multiple_of(2))
         })
         .unwrap();
+    linker.func_wrap(TICK_MODULE, WAIT_NAME, || 0i32).unwrap();
     let mut store = Store::new(
         &h.engine,
         St {
