@@ -154,7 +154,9 @@ async fn print_page_runner_figures() {
         mib.to_string(),
         "/tmp".into(),
     ];
-    for round in 0..2 {
+    // The best of three runs per phase (the first also warms the JIT up).
+    let mut best: Vec<(String, f64)> = Vec::new();
+    for _ in 0..3 {
         let cfg = RunConfig {
             args: cfg_args.to_vec(),
             env: vec![("SYSCALL_BENCH_TIMES".into(), "1".into())],
@@ -166,11 +168,22 @@ async fn print_page_runner_figures() {
         assert_eq!(out.exit_code, Some(0), "{:?}", out.error);
         let text = String::from_utf8_lossy(&out.stdout);
         assert!(text.contains(&format!("big.bin: {mib} MiB")), "{text}");
-        if round == 1 {
-            for line in text.lines().filter(|l| l.ends_with(" ms")) {
-                console_log!("page syscalls: {line}");
+        for line in text.lines() {
+            let Some((what, ms)) = line.rsplit_once(": ") else {
+                continue;
+            };
+            let Some(ms) = ms.strip_suffix(" ms").and_then(|m| m.parse::<f64>().ok()) else {
+                continue;
+            };
+            match best.iter_mut().find(|(w, _)| w == what) {
+                Some((_, b)) => *b = b.min(ms),
+                None => best.push((what.to_string(), ms)),
             }
         }
+    }
+    assert_eq!(best.len(), 4, "every phase timed");
+    for (what, ms) in best {
+        console_log!("page syscalls: {what}: {ms:.1} ms (best of 3)");
     }
     if cpu > 0 {
         let arg = cpu.to_string();

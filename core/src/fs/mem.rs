@@ -18,7 +18,8 @@ use crate::service::{
     Metadata, OpenOptions,
 };
 use crate::snapshot::ServiceSnapshot;
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use rustc_hash::FxHashMap;
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 /// Inode number.
@@ -123,7 +124,7 @@ impl Inode {
 
 #[derive(Debug)]
 pub(crate) struct Inner {
-    inodes: HashMap<Ino, Inode>,
+    inodes: FxHashMap<Ino, Inode>,
     next_ino: Ino,
     total_bytes: u64,
     limits: MemFsLimits,
@@ -178,7 +179,7 @@ impl MemFs {
 
     /// An empty file system with the given limits.
     pub fn with_limits(limits: MemFsLimits) -> Self {
-        let mut inodes = HashMap::new();
+        let mut inodes = FxHashMap::default();
         inodes.insert(
             ROOT_INO,
             Inode::new(Data::Dir(DirData {
@@ -292,12 +293,15 @@ impl Inner {
     /// reported with the directory that would hold it: opening with `create` through a
     /// dangling symlink creates its target, as POSIX `open(O_CREAT)` does.
     fn walk(&self, path: &FsPath, follow_last: bool) -> FsResult<Walk> {
-        let mut pending: VecDeque<String> = path.components().map(str::to_string).collect();
+        // The names still to walk, last first (borrowed from the path and from symlink
+        // targets: nothing is allocated per name).
+        let mut pending: Vec<&str> = path.components().collect();
+        pending.reverse();
         let mut cur = ROOT_INO;
         let mut hops = 0usize;
-        while let Some(comp) = pending.pop_front() {
+        while let Some(comp) = pending.pop() {
             let dir = self.dir(cur)?;
-            match comp.as_str() {
+            match comp {
                 "" | "." => continue,
                 ".." => {
                     // Paths arrive normalised, so a `..` here came from a symlink target:
@@ -311,9 +315,9 @@ impl Inner {
                 _ => {}
             }
             let is_last = pending.is_empty();
-            let child = match dir.entries.get(&comp) {
+            let child = match dir.entries.get(comp) {
                 Some(slot) => slot.ino,
-                None if is_last => return Ok(Walk::Missing(cur, comp)),
+                None if is_last => return Ok(Walk::Missing(cur, comp.to_string())),
                 None => return Err(FsError::NotFound),
             };
             if let Data::Symlink(target) = &self.node(child)?.data {
@@ -327,9 +331,7 @@ impl Inner {
                         // service cannot reach: refused like wasmtime/cap-std do.
                         return Err(FsError::NotCapable);
                     }
-                    for part in target.split('/').rev() {
-                        pending.push_front(part.to_string());
-                    }
+                    pending.extend(target.split('/').rev());
                     continue;
                 }
             }
