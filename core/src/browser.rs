@@ -105,7 +105,7 @@ struct JsMemory {
     dv: RefCell<js_sys::DataView>,
     /// The memory's size in bytes, as of the last [`JsMemory::refresh`]: bounds checks
     /// are plain arithmetic (no JS call per access).
-    size: Cell<u32>,
+    size: Cell<u64>,
 }
 
 /// Accesses up to this many bytes go through the `DataView`, larger ones through a
@@ -115,15 +115,15 @@ const SMALL: usize = 8;
 impl JsMemory {
     fn new(memory: WebAssembly::Memory) -> Self {
         let buf = memory.buffer();
-        let all = Uint8Array::new(&buf);
+        let size = memory_size(&memory);
         JsMemory {
-            size: Cell::new(all.length()),
+            size: Cell::new(size as u64),
             dv: RefCell::new(js_sys::DataView::new(
-                &buf.unchecked_into(),
+                &buf.clone().unchecked_into(),
                 0,
-                all.length() as usize,
+                size,
             )),
-            all: RefCell::new(all),
+            all: RefCell::new(Uint8Array::new(&buf)),
             memory,
         }
     }
@@ -131,20 +131,22 @@ impl JsMemory {
     /// Rebuilds the views if the guest grew its memory (which detaches the old buffer:
     /// length 0). Called once at the start of every host call: the guest cannot grow its
     /// memory while the host is running one of its calls.
-    fn refresh(&self) {
+    /// Returns the size in bytes.
+    fn refresh(&self) -> u64 {
         let mut all = self.all.borrow_mut();
         if all.length() == 0 {
             let buf = self.memory.buffer();
+            let size = memory_size(&self.memory);
             *all = Uint8Array::new(&buf);
-            self.size.set(all.length());
-            *self.dv.borrow_mut() =
-                js_sys::DataView::new(&buf.unchecked_into(), 0, all.length() as usize);
+            self.size.set(size as u64);
+            *self.dv.borrow_mut() = js_sys::DataView::new(&buf.unchecked_into(), 0, size);
         }
+        self.size.get()
     }
 
     /// Checks `ptr..ptr+len` against the memory's size.
     fn bounds(&self, ptr: u32, len: usize) -> Result<(), Errno> {
-        if u64::from(ptr) + len as u64 > u64::from(self.size.get()) {
+        if u64::from(ptr) + len as u64 > self.size.get() {
             return Err(Errno::Fault);
         }
         Ok(())
@@ -242,9 +244,8 @@ impl Guest {
             return Some("deadline passed");
         }
         if let (Some(max), Some(mem)) = (self.max_memory, self.memory.as_ref()) {
-            // Growing the memory detaches the buffer behind the kept view (length 0): only
-            // then can the size have changed.
-            if mem.all.borrow().length() == 0 && memory_size(&mem.memory) > max {
+            // (One JS call: the views are rebuilt, and the size read, only after a grow.)
+            if mem.refresh() > max as u64 {
                 self.memory_exceeded = true;
                 return Some("guest exceeded its memory limit");
             }
@@ -936,11 +937,19 @@ fn call(g: &Shared, func: Func, raw: &[i64]) -> Outcome {
         }
         return Outcome::Trap(why.into());
     }
-    let Guest { wasi, memory, .. } = &mut *g;
+    let Guest {
+        wasi,
+        memory,
+        max_memory,
+        ..
+    } = &mut *g;
     let Some(mem) = memory.as_mut() else {
         return Outcome::Return(Errno::Fault);
     };
-    mem.refresh();
+    if max_memory.is_none() {
+        // (With a limit, `must_stop` has refreshed the views already.)
+        mem.refresh();
+    }
     let outcome = wasi.dispatch(mem, func, raw);
     if wasi.past_deadline() {
         g.timed_out = true;

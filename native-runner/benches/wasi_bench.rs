@@ -96,6 +96,29 @@ fn main() {
         &format!("{mib} MiB write+read in 4 KiB chunks"),
         compare(&shim, &reference, &wm, &args(0, mib)),
     );
+    // Issue 11's syscall workloads on the shim natively (the browser figures come from
+    // tests/tests/browser_page_bench.rs), each phase timed by the guest.
+    let calls = guest("syscall_bench");
+    let mut ns = Namespace::new();
+    ns.mount("/tmp", Arc::new(MemFs::new())).unwrap();
+    let out = shim.run(
+        &calls,
+        ns,
+        RunConfig {
+            args: ["syscall_bench", "200000", "10000", &mib.to_string(), "/tmp"]
+                .map(String::from)
+                .to_vec(),
+            env: vec![("SYSCALL_BENCH_TIMES".into(), "1".into())],
+            ..Default::default()
+        },
+    );
+    assert_eq!(out.exit_code, Some(0), "{:?}", out.error);
+    for line in String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| l.ends_with(" ms"))
+    {
+        println!("native shim, syscall_bench: {line}");
+    }
     let cpu = guest("cpu_bound");
     report(
         "cpu_bound (no syscalls)",
