@@ -47,6 +47,9 @@ pub struct SaveStats {
     pub unchanged: usize,
     /// Bytes of file data written.
     pub bytes: u64,
+    /// Unchanged inode records rewritten to reclaim space (IndexedDB moves the live inodes
+    /// out of packs that are mostly garbage; SQLite never does).
+    pub compacted: usize,
 }
 
 /// A restored namespace and what could not be restored.
