@@ -455,6 +455,7 @@ impl IdbStore {
         let gone: Vec<InodeKey> = held
             .known
             .keys()
+            .chain(moved.keys())
             .filter(|k| !cut.present.contains_key(*k))
             .cloned()
             .collect();
