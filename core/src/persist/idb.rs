@@ -428,7 +428,7 @@ impl IdbStore {
         let mut held = held.unwrap_or_default();
         // Packs to empty: their live inodes are forgotten, so the split copies them again.
         let reclaim = held.to_reclaim();
-        let mut moved: HashMap<InodeKey, u64> = HashMap::new();
+        let mut moved: HashMap<InodeKey, (u64, u64)> = HashMap::new();
         for seq in &reclaim {
             if let Some(p) = held.packs.remove(seq) {
                 for k in p.keys {
@@ -442,7 +442,7 @@ impl IdbStore {
         let cut = split(ns, &held.known);
         let mut stats = SaveStats::default();
         for (k, node) in &cut.changed {
-            if moved.get(k) == cut.present.get(k) {
+            if moved.get(k).copied() == cut.present.get(k) {
                 stats.compacted += 1;
             } else {
                 stats.written += 1;
@@ -452,13 +452,13 @@ impl IdbStore {
             }
         }
         // Inodes gone since the last save: their copies become garbage.
-        let gone: Vec<InodeKey> = held
-            .known
-            .keys()
-            .chain(moved.keys())
-            .filter(|k| !cut.present.contains_key(*k))
-            .cloned()
-            .collect();
+        let mut gone = held.known.missing_from(&cut.present);
+        gone.extend(
+            moved
+                .keys()
+                .filter(|k| !cut.present.contains_key(k))
+                .cloned(),
+        );
         stats.deleted = gone.len();
         for k in &gone {
             held.forget(k);
