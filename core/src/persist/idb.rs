@@ -4,7 +4,7 @@
 //! upgrade): object store `namespaces` (key: namespace name) holds the namespace's mount
 //! table as a [`NamespaceSnapshot`] with the MemFs/MapFs inode lists left empty; object
 //! store `packs` holds the inodes in packs keyed `[name, seq]`. A pack is
-//! `{ entries, data }`: `entries` has one JSON text per inode (its key, its
+//! `{ entries, data }`: `entries` is a text of one JSON line per inode (its key, its
 //! [`InodeSnapshot`] without the file bytes, and where its bytes are in `data`), `data` is
 //! one `Uint8Array` with the bytes of the pack's files.
 //!
@@ -220,20 +220,21 @@ fn cost(node: &InodeSnapshot) -> u64 {
 /// inodes with their costs.
 fn packs_of(nodes: Vec<(InodeKey, InodeSnapshot)>) -> FsResult<Vec<Packed>> {
     let mut out = Vec::new();
-    let mut entries = Array::new();
+    let mut entries: Vec<u8> = Vec::new();
     let mut data: Vec<u8> = Vec::new();
     let mut keys = Vec::new();
     let mut size = 0u64;
-    let flush = |entries: &mut Array,
+    let flush = |entries: &mut Vec<u8>,
                  data: &mut Vec<u8>,
                  keys: &mut Vec<(InodeKey, u64)>,
                  out: &mut Vec<Packed>|
      -> FsResult<()> {
         let pack = Object::new();
-        Reflect::set(&pack, &"entries".into(), entries).map_err(js)?;
+        let text = std::str::from_utf8(entries).map_err(js)?;
+        Reflect::set(&pack, &"entries".into(), &text.into()).map_err(js)?;
         Reflect::set(&pack, &"data".into(), &Uint8Array::from(&data[..])).map_err(js)?;
         out.push((pack.into(), std::mem::take(keys)));
-        *entries = Array::new();
+        entries.clear();
         data.clear();
         Ok(())
     };
@@ -255,8 +256,9 @@ fn packs_of(nodes: Vec<(InodeKey, InodeSnapshot)>) -> FsResult<Vec<Packed>> {
             len: bytes.len() as u64,
         };
         data.extend_from_slice(&bytes);
-        let text = serde_json::to_string(&entry).map_err(js)?;
-        entries.push(&text.into());
+        // JSON escapes line breaks inside strings: one line per entry.
+        serde_json::to_writer(&mut entries, &entry).map_err(js)?;
+        entries.push(b'\n');
         keys.push(((entry.mount, entry.layer, ino), c));
         size += c;
     }
@@ -274,18 +276,17 @@ fn unpack(
 ) -> Vec<(InodeKey, Result<InodeSnapshot, String>, u64)> {
     let field = |f: &str| Reflect::get(pack, &f.into()).ok();
     let (Some(entries), Some(data)) = (
-        field("entries").and_then(|e| e.dyn_into::<Array>().ok()),
+        field("entries").and_then(|e| e.as_string()),
         field("data").and_then(|d| d.dyn_into::<Uint8Array>().ok()),
     ) else {
         problems.push(format!("pack {seq} is unreadable, skipped"));
         return Vec::new();
     };
+    // The pack's bytes, copied out of JS once.
+    let data = data.to_vec();
     let mut out = Vec::new();
-    for (i, e) in entries.iter().enumerate() {
-        let entry = e
-            .as_string()
-            .ok_or_else(|| "not a text".to_string())
-            .and_then(|t| serde_json::from_str::<Entry>(&t).map_err(|e| e.to_string()));
+    for (i, line) in entries.lines().enumerate() {
+        let entry = serde_json::from_str::<Entry>(line).map_err(|e| e.to_string());
         let mut entry = match entry {
             Ok(entry) => entry,
             Err(why) => {
@@ -296,8 +297,8 @@ fn unpack(
         let key = (entry.mount, entry.layer, entry.inode.ino);
         let end = entry.off.checked_add(entry.len);
         let node = match (&mut entry.inode.node, end) {
-            (NodeSnapshot::File { data: bytes }, Some(end)) if end <= data.length() as u64 => {
-                *bytes = data.subarray(entry.off as u32, end as u32).to_vec();
+            (NodeSnapshot::File { data: bytes }, Some(end)) if end <= data.len() as u64 => {
+                *bytes = data[entry.off as usize..end as usize].to_vec();
                 Ok(entry.inode)
             }
             (NodeSnapshot::File { .. }, _) => Err("its bytes are out of the pack".to_string()),
@@ -627,7 +628,7 @@ impl IdbStore {
     }
 
     /// Replaces the entry of inode `(mount, layer, ino)` in the newest pack holding it with
-    /// `v`: for tests of corrupt records.
+    /// the text `v`: for tests of corrupt records.
     #[doc(hidden)]
     pub async fn put_raw(
         &self,
@@ -649,20 +650,25 @@ impl IdbStore {
             .map_err(idb)?
             .await
             .map_err(idb)?;
+        let target = (mount, layer, ino);
         for (k, pack) in keys.iter().zip(values).rev() {
-            let entries: Array = Reflect::get(&pack, &"entries".into())
+            let entries = Reflect::get(&pack, &"entries".into())
                 .map_err(js)?
-                .unchecked_into();
-            for i in 0..entries.length() {
-                let text = entries.get(i).as_string().unwrap_or_default();
-                let Ok(e) = serde_json::from_str::<Entry>(&text) else {
-                    continue;
-                };
-                if (e.mount.as_str(), e.layer, e.inode.ino) == (mount, layer, ino) {
-                    entries.set(i, v.clone());
-                    store.put(&pack, Some(k)).map_err(idb)?;
-                    return committed(&raw, tx).await;
-                }
+                .as_string()
+                .unwrap_or_default();
+            let holds = |line: &str| {
+                serde_json::from_str::<Entry>(line)
+                    .is_ok_and(|e| (e.mount.as_str(), e.layer, e.inode.ino) == target)
+            };
+            if entries.lines().any(holds) {
+                let text = v.as_string().unwrap_or_else(|| format!("{v:?}"));
+                let lines: Vec<&str> = entries
+                    .lines()
+                    .map(|l| if holds(l) { text.as_str() } else { l })
+                    .collect();
+                Reflect::set(&pack, &"entries".into(), &lines.join("\n").into()).map_err(js)?;
+                store.put(&pack, Some(k)).map_err(idb)?;
+                return committed(&raw, tx).await;
             }
         }
         Err(FsError::NotFound)
