@@ -308,15 +308,21 @@ pub fn assemble(
             }
         }
     }
-    let (namespace, skipped) = Namespace::from_snapshot(&manifest)?;
-    let self_persisting = |p: &crate::FsPath| {
-        manifest.mounts.iter().any(|m| {
-            &m.path == p
-                && m.layers.iter().all(|l| {
-                    l.kind == crate::services::OPFS_KIND || crate::services::is_capability(&l.kind)
-                })
+    // Mounts whose every layer keeps its own contents (OPFS, capabilities): skipping them
+    // is expected.
+    let self_persisting: Vec<crate::FsPath> = manifest
+        .mounts
+        .iter()
+        .filter(|m| {
+            m.layers.iter().all(|l| {
+                l.kind == crate::services::OPFS_KIND || crate::services::is_capability(&l.kind)
+            })
         })
-    };
+        .map(|m| m.path.clone())
+        .collect();
+    let self_persisting = |p: &crate::FsPath| self_persisting.contains(p);
+    // The records' bytes move into the restored trees (no copy).
+    let (namespace, skipped) = Namespace::from_owned_snapshot(manifest)?;
     problems.extend(
         skipped
             .into_iter()
