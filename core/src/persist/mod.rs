@@ -2,12 +2,14 @@
 //! (`sqlite`). Both follow the same rules, implemented once here:
 //!
 //! - A saved namespace = a manifest (its mount table as a [`NamespaceSnapshot`] with the
-//!   MemFs/MapFs inode lists left empty) + one record per inode, keyed (mount, layer, ino).
+//!   MemFs/MapFs inode lists left empty) + its inodes, keyed (mount, layer, ino): SQLite
+//!   keeps one row per inode; IndexedDB keeps the inodes a save writes together in packs
+//!   (its per-record cost makes one record per inode slow; see the `idb` module).
 //! - **Incremental, O(changed)**: every MemFs inode carries a version bumped when it
 //!   changes ([`crate::fs::MemFs::versions`]); a save compares versions with those of the
 //!   last save or load and copies, encodes and writes only the inodes that changed, deletes
 //!   the ones that are gone, and rewrites the small manifest. No file's bytes are read or
-//!   hashed to find out what changed, so a one-file edit costs one record whatever the size
+//!   hashed to find out what changed, so a one-file edit costs one inode whatever the size
 //!   of the namespace.
 //! - **Atomic**: one transaction covers a save; on any error it is rolled back, so an
 //!   interrupted save (error, crash, tab closed) leaves the previous state.
