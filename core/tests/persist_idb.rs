@@ -170,6 +170,36 @@ async fn mostly_garbage_packs_are_reclaimed() {
     );
 }
 
+/// The packs of a mount removed from the namespace are reclaimed, also by a session that
+/// loaded the namespace after the removal.
+#[wasm_bindgen_test]
+async fn a_removed_mount_leaves_no_packs_behind() {
+    let db = store("unmount").await;
+    let a = MemFs::new();
+    for i in 0..8 {
+        a.write_file(&format!("/f{i}.bin"), &[7u8; 256 << 10])
+            .unwrap();
+    }
+    let b = Arc::new(MemFs::new());
+    b.write_file("/kept.txt", b"kept").unwrap();
+    let mut both = Namespace::new();
+    both.mount("/a", Arc::new(a)).unwrap();
+    both.mount("/b", b.clone()).unwrap();
+    db.save("main", &both).await.unwrap();
+    assert_eq!(db.pack_count("main").await.unwrap(), 3);
+    let mut only_b = Namespace::new();
+    only_b.mount("/b", b).unwrap();
+    let removed = db.save("main", &only_b).await.unwrap();
+    assert_eq!(removed.deleted, 9, "{removed:?}");
+    let (fresh, back) = reload(&db, "main").await;
+    let idle = fresh.save("main", &back).await.unwrap();
+    assert_eq!((idle.written, idle.deleted), (0, 0), "{idle:?}");
+    assert_eq!(fresh.pack_count("main").await.unwrap(), 1, "{idle:?}");
+    let (_, back) = reload(&fresh, "main").await;
+    assert_eq!(back.read_file("/b/kept.txt").unwrap(), b"kept");
+    assert_eq!(back.read_file("/a/f0.bin"), Err(FsError::NotFound));
+}
+
 /// Figures (printed; nothing timed is asserted): persist N files / M bytes, a one-file edit
 /// afterwards, and a restore. Small in the test command; `./scripts/dev.sh bench` sets
 /// OANIX_BENCH_IDB_FILES=10000 and OANIX_BENCH_IDB_MIB=100 at compile time.

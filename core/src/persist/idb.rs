@@ -582,6 +582,16 @@ impl IdbStore {
             records.push((k, node));
         }
         let (loaded, known) = assemble(manifest, records, problems)?;
+        // Copies the namespace does not have (a mount removed since) are garbage too.
+        let stale: Vec<InodeKey> = held
+            .at
+            .keys()
+            .filter(|k| !known.contains_key(k))
+            .cloned()
+            .collect();
+        for k in &stale {
+            held.forget(k);
+        }
         held.known = known;
         self.held.borrow_mut().insert(name.to_string(), held);
         Ok(Some(loaded))
@@ -625,6 +635,18 @@ impl IdbStore {
         }
         self.held.borrow_mut().remove(name);
         Ok(())
+    }
+
+    /// How many packs namespace `name` has: for tests of compaction.
+    #[doc(hidden)]
+    pub async fn pack_count(&self, name: &str) -> FsResult<u32> {
+        let (_, tx) = self.transaction(&[PACKS], false)?;
+        tx.object_store(PACKS)
+            .map_err(idb)?
+            .count(Some(range(name)?))
+            .map_err(idb)?
+            .await
+            .map_err(idb)
     }
 
     /// Replaces the entry of inode `(mount, layer, ino)` in the newest pack holding it with
