@@ -403,32 +403,55 @@ impl Namespace {
     /// services) are skipped and their mount paths returned, for the caller to re-mount.
     /// Layers that shared one service before share one restored service again.
     pub fn from_snapshot(snap: &NamespaceSnapshot) -> FsResult<(Namespace, Vec<FsPath>)> {
+        Self::from_owned_snapshot(snap.clone())
+    }
+
+    /// Like [`Self::from_snapshot`], taking the snapshot's file bytes instead of copying
+    /// them (what a restore from storage wants).
+    pub fn from_owned_snapshot(snap: NamespaceSnapshot) -> FsResult<(Namespace, Vec<FsPath>)> {
+        // Layers that shared a service: each layer's first equal layer, found before the
+        // snapshots are consumed.
+        let all: Vec<_> = snap
+            .mounts
+            .iter()
+            .flat_map(|m| m.layers.iter().map(|l| l.contents.as_ref()))
+            .collect();
+        let first: Vec<usize> = (0..all.len())
+            .map(|i| {
+                (0..i)
+                    .find(|&j| all[j].is_some() && all[j] == all[i])
+                    .unwrap_or(i)
+            })
+            .collect();
+        drop(all);
         let mut ns = Namespace::new();
         let mut skipped = Vec::new();
-        let mut restored: Vec<(&crate::snapshot::ServiceSnapshot, Arc<dyn FileService>)> =
-            Vec::new();
-        for m in &snap.mounts {
+        let mut restored: HashMap<usize, Arc<dyn FileService>> = HashMap::new();
+        let mut index = 0;
+        for m in snap.mounts {
             let mut layers = Vec::new();
-            for l in &m.layers {
-                let Some(contents) = &l.contents else {
+            for l in m.layers {
+                let i = index;
+                index += 1;
+                let Some(contents) = l.contents else {
                     skipped.push(m.path.clone());
                     continue;
                 };
-                let service = match restored.iter().find(|(s, _)| *s == contents) {
-                    Some((_, svc)) => svc.clone(),
+                let service = match restored.get(&first[i]) {
+                    Some(svc) => svc.clone(),
                     None => {
-                        let svc = contents.restore(None)?;
-                        restored.push((contents, svc.clone()));
+                        let svc = contents.into_service(None)?;
+                        restored.insert(i, svc.clone());
                         svc
                     }
                 };
                 layers.push(Layer {
                     service,
-                    subpath: l.subpath.clone(),
+                    subpath: l.subpath,
                 });
             }
             if !layers.is_empty() {
-                ns.add_layers(m.path.clone(), layers, BindMode::Replace);
+                ns.add_layers(m.path, layers, BindMode::Replace);
             }
         }
         Ok((ns, skipped))

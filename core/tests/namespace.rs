@@ -301,3 +301,21 @@ fn namespace_snapshot_round_trips_through_json() {
     assert_eq!(back.write_file("/task/x", b""), Err(FsError::ReadOnly));
     assert_eq!(sorted(names(&back, "/cap")), ["http", "ws"]);
 }
+
+/// A service mounted at two paths comes back as one service (a write through one path is
+/// seen through the other), from a borrowed snapshot and from an owned one.
+#[test]
+fn a_shared_service_is_restored_shared() {
+    let shared = Arc::new(MemFs::new());
+    shared.write_file("/f.txt", b"one").unwrap();
+    let mut ns = Namespace::new();
+    ns.mount("/a", shared.clone()).unwrap();
+    ns.mount("/b", shared).unwrap();
+    let snap = ns.snapshot();
+    let (by_ref, _) = Namespace::from_snapshot(&snap).unwrap();
+    let (owned, _) = Namespace::from_owned_snapshot(snap).unwrap();
+    for back in [by_ref, owned] {
+        back.write_file("/a/f.txt", b"two").unwrap();
+        assert_eq!(back.read_file("/b/f.txt").unwrap(), b"two");
+    }
+}

@@ -7,7 +7,7 @@ mod common;
 mod persist_suite;
 
 use oanix_core::persist::{IdbStore, Loaded, SaveStats};
-use oanix_core::{FsResult, MemFs, Namespace};
+use oanix_core::{FileService, FsError, FsPath, FsResult, MemFs, Namespace};
 use persist_suite::Store;
 use std::sync::Arc;
 use wasm_bindgen_test::*;
@@ -76,6 +76,130 @@ async fn named_namespaces_are_listed_restored_and_deleted() {
     persist_suite::named_namespaces_are_listed_restored_and_deleted(store("named").await).await;
 }
 
+/// Loads `name` in a fresh handle (a reload of the page), with no problem.
+async fn reload(db: &IdbStore, name: &str) -> (IdbStore, Namespace) {
+    let fresh = IdbStore::open(&db.name()).await.unwrap();
+    let loaded = fresh.load(name).await.unwrap().expect("saved");
+    assert!(loaded.problems.is_empty(), "{:?}", loaded.problems);
+    (fresh, loaded.namespace)
+}
+
+/// Many small saves (each a small pack) are merged, and files deleted along the way stay
+/// deleted: a copy of a deleted file left in an older pack does not come back.
+#[wasm_bindgen_test]
+async fn small_saves_are_merged_and_deleted_files_stay_deleted() {
+    let db = store("merge").await;
+    let ns = common::sample_namespace();
+    db.save("main", &ns).await.unwrap();
+    let mut compacted = 0;
+    for i in 0..40 {
+        ns.write_file(&format!("/workspace/f{i}.txt"), format!("v{i}").as_bytes())
+            .unwrap();
+        let stats = db.save("main", &ns).await.unwrap();
+        // The new file and the directory that changed.
+        assert_eq!((stats.written, stats.deleted), (2, 0), "{stats:?}");
+        compacted += stats.compacted;
+    }
+    for i in 0..39 {
+        ns.remove_file(&FsPath::parse(&format!("/workspace/f{i}.txt")).unwrap())
+            .unwrap();
+        let stats = db.save("main", &ns).await.unwrap();
+        assert_eq!((stats.written, stats.deleted), (1, 1), "{stats:?}");
+        compacted += stats.compacted;
+    }
+    assert!(compacted > 0, "small packs were never merged");
+    let (fresh, back) = reload(&db, "main").await;
+    // Seven inodes: /task and its file, /workspace, a.txt, dir, dir/b.txt, f39.txt. No
+    // left-over copy of a deleted file came back, even unreachable.
+    let idle = fresh.save("main", &back).await.unwrap();
+    assert_eq!(
+        (idle.written, idle.deleted, idle.unchanged),
+        (0, 0, 7),
+        "{idle:?}"
+    );
+    let (_, back) = reload(&fresh, "main").await;
+    assert_eq!(back.read_file("/workspace/f39.txt").unwrap(), b"v39");
+    for i in 0..39 {
+        assert_eq!(
+            back.read_file(&format!("/workspace/f{i}.txt")),
+            Err(FsError::NotFound),
+            "f{i} was deleted"
+        );
+    }
+    assert_eq!(back.read_file("/workspace/a.txt").unwrap(), b"alpha");
+    assert_eq!(back.read_file("/workspace/dir/b.txt").unwrap(), b"beta");
+}
+
+/// Packs that become mostly garbage are emptied into the next save (in the session that
+/// loaded them too), and everything still loads.
+#[wasm_bindgen_test]
+async fn mostly_garbage_packs_are_reclaimed() {
+    let db = store("reclaim").await;
+    let ws = MemFs::new();
+    for i in 0..300 {
+        ws.write_file(&format!("/f{i}.bin"), &[1u8; 10_000])
+            .unwrap();
+    }
+    let mut ns = Namespace::new();
+    ns.mount("/workspace", Arc::new(ws)).unwrap();
+    let first = db.save("main", &ns).await.unwrap();
+    assert_eq!((first.written, first.compacted), (301, 0), "{first:?}");
+    // Rewrite two thirds of the files: the first save's packs are now mostly garbage.
+    for i in 0..200 {
+        ns.write_file(&format!("/workspace/f{i}.bin"), &[2u8; 10_000])
+            .unwrap();
+    }
+    let edit = db.save("main", &ns).await.unwrap();
+    assert_eq!(edit.written, 200, "{edit:?}");
+    let (db, back) = reload(&db, "main").await;
+    back.write_file("/workspace/f0.bin", b"last").unwrap();
+    let after = db.save("main", &back).await.unwrap();
+    assert_eq!(after.written, 1, "{after:?}");
+    assert!(
+        after.compacted > 0,
+        "the old packs' live inodes moved: {after:?}"
+    );
+    let idle = db.save("main", &back).await.unwrap();
+    assert_eq!((idle.written, idle.compacted), (0, 0), "{idle:?}");
+    let (_, back) = reload(&db, "main").await;
+    assert_eq!(back.read_file("/workspace/f0.bin").unwrap(), b"last");
+    assert_eq!(back.read_file("/workspace/f1.bin").unwrap(), [2u8; 10_000]);
+    assert_eq!(
+        back.read_file("/workspace/f299.bin").unwrap(),
+        [1u8; 10_000]
+    );
+}
+
+/// The packs of a mount removed from the namespace are reclaimed, also by a session that
+/// loaded the namespace after the removal.
+#[wasm_bindgen_test]
+async fn a_removed_mount_leaves_no_packs_behind() {
+    let db = store("unmount").await;
+    let a = MemFs::new();
+    for i in 0..8 {
+        a.write_file(&format!("/f{i}.bin"), &[7u8; 256 << 10])
+            .unwrap();
+    }
+    let b = Arc::new(MemFs::new());
+    b.write_file("/kept.txt", b"kept").unwrap();
+    let mut both = Namespace::new();
+    both.mount("/a", Arc::new(a)).unwrap();
+    both.mount("/b", b.clone()).unwrap();
+    db.save("main", &both).await.unwrap();
+    assert_eq!(db.pack_count("main").await.unwrap(), 3);
+    let mut only_b = Namespace::new();
+    only_b.mount("/b", b).unwrap();
+    let removed = db.save("main", &only_b).await.unwrap();
+    assert_eq!(removed.deleted, 9, "{removed:?}");
+    let (fresh, back) = reload(&db, "main").await;
+    let idle = fresh.save("main", &back).await.unwrap();
+    assert_eq!((idle.written, idle.deleted), (0, 0), "{idle:?}");
+    assert_eq!(fresh.pack_count("main").await.unwrap(), 1, "{idle:?}");
+    let (_, back) = reload(&fresh, "main").await;
+    assert_eq!(back.read_file("/b/kept.txt").unwrap(), b"kept");
+    assert_eq!(back.read_file("/a/f0.bin"), Err(FsError::NotFound));
+}
+
 /// Figures (printed; nothing timed is asserted): persist N files / M bytes, a one-file edit
 /// afterwards, and a restore. Small in the test command; `./scripts/dev.sh bench` sets
 /// OANIX_BENCH_IDB_FILES=10000 and OANIX_BENCH_IDB_MIB=100 at compile time.
@@ -114,7 +238,11 @@ async fn print_indexeddb_figures() {
         loaded.namespace.read_file("/workspace/d7/f7.bin").unwrap(),
         b"edited"
     );
-    assert_eq!(edit.written, 1, "{edit:?}");
+    assert_eq!(
+        (edit.written, edit.bytes, edit.deleted),
+        (1, 6, 0),
+        "{edit:?}"
+    );
     console_log!(
         "IndexedDB: save {files} files / {mib} MiB: {full_ms:.0} ms ({} records); \
          one-file edit: {edit_ms:.1} ms ({} record); restore: {load_ms:.0} ms",

@@ -68,7 +68,13 @@ impl MapFs {
 
     /// Rebuilds from a snapshot.
     pub fn from_snapshot(snap: &MemFsSnapshot) -> FsResult<Self> {
-        let fs = MemFs::from_snapshot(snap)?;
+        Self::from_owned_snapshot(snap.clone())
+    }
+
+    /// Like [`Self::from_snapshot`], taking the snapshot's file bytes instead of copying
+    /// them.
+    pub fn from_owned_snapshot(snap: MemFsSnapshot) -> FsResult<Self> {
+        let fs = MemFs::from_owned_snapshot(snap)?;
         fs.freeze();
         Ok(MapFs { fs })
     }

@@ -11,9 +11,17 @@ use std::sync::Arc;
 impl ServiceSnapshot {
     /// Rebuilds the service. A `Cow` snapshot without a base needs `base` from the caller.
     pub fn restore(&self, base: Option<Arc<dyn FileService>>) -> FsResult<Arc<dyn FileService>> {
+        self.clone().into_service(base)
+    }
+
+    /// Like [`Self::restore`], taking the snapshot's file bytes instead of copying them.
+    pub fn into_service(
+        self,
+        base: Option<Arc<dyn FileService>>,
+    ) -> FsResult<Arc<dyn FileService>> {
         Ok(match self {
-            ServiceSnapshot::Mem(s) => Arc::new(MemFs::from_snapshot(s)?),
-            ServiceSnapshot::Map(s) => Arc::new(MapFs::from_snapshot(s)?),
+            ServiceSnapshot::Mem(s) => Arc::new(MemFs::from_owned_snapshot(s)?),
+            ServiceSnapshot::Map(s) => Arc::new(MapFs::from_owned_snapshot(s)?),
             ServiceSnapshot::Cow {
                 base: saved,
                 upper,
@@ -21,7 +29,7 @@ impl ServiceSnapshot {
                 opaque,
             } => {
                 let base = match (saved, base) {
-                    (Some(saved), _) => saved.restore(None)?,
+                    (Some(saved), _) => saved.into_service(None)?,
                     (None, Some(given)) => given,
                     (None, None) => {
                         return Err(FsError::InvalidInput(
@@ -31,9 +39,9 @@ impl ServiceSnapshot {
                 };
                 Arc::new(CowFs::from_parts(
                     base,
-                    MemFs::from_snapshot(upper)?,
-                    whiteouts.iter().cloned().collect(),
-                    opaque.iter().cloned().collect(),
+                    MemFs::from_owned_snapshot(upper)?,
+                    whiteouts.into_iter().collect(),
+                    opaque.into_iter().collect(),
                 ))
             }
         })

@@ -18,7 +18,7 @@ use std::sync::Mutex;
 pub struct SqliteStore {
     conn: Mutex<Connection>,
     /// Digests of what the database holds, per namespace (from the last save or load).
-    saved: Mutex<HashMap<String, HashMap<InodeKey, u64>>>,
+    saved: Mutex<HashMap<String, Known>>,
 }
 
 fn db(e: rusqlite::Error) -> FsError {

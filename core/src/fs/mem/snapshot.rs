@@ -6,18 +6,24 @@ use crate::snapshot::{InodeSnapshot, MemFsSnapshot, NodeSnapshot};
 impl MemFs {
     /// Rebuilds a file system from a snapshot, checking that it is consistent.
     pub fn from_snapshot(snap: &MemFsSnapshot) -> FsResult<Self> {
+        Self::from_owned_snapshot(snap.clone())
+    }
+
+    /// Like [`Self::from_snapshot`], taking the snapshot's file bytes instead of copying
+    /// them (a restore of 100 MiB from storage copies nothing more).
+    pub fn from_owned_snapshot(snap: MemFsSnapshot) -> FsResult<Self> {
         let fs = MemFs::new();
         {
             let mut inner = lock(&fs.inner);
             inner.inodes.clear();
             let mut total = 0u64;
-            for node in &snap.inodes {
-                let data = match &node.node {
+            for node in snap.inodes {
+                let data = match node.node {
                     NodeSnapshot::File { data } => {
                         total += data.len() as u64;
-                        Data::File(super::FileData::from_vec(data.clone()))
+                        Data::File(super::FileData::from_vec(data))
                     }
-                    NodeSnapshot::Symlink { target } => Data::Symlink(target.clone()),
+                    NodeSnapshot::Symlink { target } => Data::Symlink(target),
                     NodeSnapshot::Dir {
                         parent,
                         next_cookie,
@@ -25,19 +31,13 @@ impl MemFs {
                     } => {
                         let mut map = BTreeMap::new();
                         for (name, ino, cookie) in entries {
-                            validate_name(name)?;
-                            map.insert(
-                                name.clone(),
-                                Slot {
-                                    ino: *ino,
-                                    cookie: *cookie,
-                                },
-                            );
+                            validate_name(&name)?;
+                            map.insert(name, Slot { ino, cookie });
                         }
                         Data::Dir(DirData {
                             entries: map,
-                            next_cookie: *next_cookie,
-                            parent: *parent,
+                            next_cookie,
+                            parent,
                         })
                     }
                 };
