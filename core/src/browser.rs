@@ -95,10 +95,10 @@ impl RunControl {
 }
 
 /// The guest's `WebAssembly.Memory` as [`GuestMemory`]. Views of the whole buffer (bytes,
-/// and a `DataView` for accesses of up to 8 bytes: iovecs, lengths, results — no object
-/// allocated per access) are kept between calls; when the guest grows its memory the old
-/// buffer is detached (length 0) and the views are rebuilt. Every access is bounds-checked
-/// (`EFAULT`).
+/// a `DataView` for accesses of up to 8 bytes — iovecs, lengths, results — and a
+/// [`Copier`] for longer ones; no object allocated per access) are kept between calls; when
+/// the guest grows its memory the old buffer is detached (length 0) and the views are
+/// rebuilt. Every access is bounds-checked (`EFAULT`).
 struct JsMemory {
     memory: WebAssembly::Memory,
     all: RefCell<Uint8Array>,
@@ -106,24 +106,27 @@ struct JsMemory {
     /// The memory's size in bytes, as of the last [`JsMemory::refresh`]: bounds checks
     /// are plain arithmetic (no JS call per access).
     size: Cell<u64>,
+    /// Copies of more than [`SMALL`] bytes.
+    copier: Copier,
 }
 
-/// Accesses up to this many bytes go through the `DataView`, larger ones through a
-/// `subarray` and one bulk copy.
+/// Accesses up to this many bytes go through the `DataView`, larger ones through the
+/// [`Copier`].
 const SMALL: usize = 8;
 
 impl JsMemory {
     fn new(memory: WebAssembly::Memory) -> Self {
         let buf = memory.buffer();
-        let size = memory_size(&memory);
+        let size = memory_size(&memory).min(MAX_GUEST_MEMORY);
         JsMemory {
-            size: Cell::new(size as u64),
+            size: Cell::new(size),
             dv: RefCell::new(js_sys::DataView::new(
                 &buf.clone().unchecked_into(),
                 0,
-                size,
+                size as usize,
             )),
             all: RefCell::new(Uint8Array::new(&buf)),
+            copier: copier(&memory),
             memory,
         }
     }
@@ -138,8 +141,15 @@ impl JsMemory {
             let buf = self.memory.buffer();
             let size = memory_size(&self.memory);
             *all = Uint8Array::new(&buf);
-            self.size.set(size as u64);
-            *self.dv.borrow_mut() = js_sys::DataView::new(&buf.unchecked_into(), 0, size);
+            // Past the cap the guest is stopped before any access (`must_stop`); the views
+            // only need lengths a 32-bit offset can hold.
+            self.size.set(size.min(MAX_GUEST_MEMORY));
+            *self.dv.borrow_mut() = js_sys::DataView::new(
+                &buf.unchecked_into(),
+                0,
+                size.min(MAX_GUEST_MEMORY) as usize,
+            );
+            return size;
         }
         self.size.get()
     }
@@ -151,17 +161,55 @@ impl JsMemory {
         }
         Ok(())
     }
+}
 
-    fn view(&self, ptr: u32, len: usize) -> Result<Uint8Array, Errno> {
-        self.bounds(ptr, len)?;
-        Ok(self.all.borrow().subarray(ptr, ptr + len as u32))
-    }
+#[wasm_bindgen]
+extern "C" {
+    /// Copies bytes between a guest's memory and this module's own, from numbers only (no
+    /// view or array made per call): a JS loop for short runs, one `set` for long ones.
+    /// Made by [`copier`].
+    type Copier;
+    /// Guest bytes `ptr..ptr+len` to this module's memory at `dst`.
+    #[wasm_bindgen(method, js_name = toHost)]
+    fn to_host(this: &Copier, ptr: u32, len: u32, dst: u32);
+    /// This module's bytes `src..src+len` to the guest's memory at `ptr`.
+    #[wasm_bindgen(method, js_name = toGuest)]
+    fn to_guest(this: &Copier, src: u32, len: u32, ptr: u32);
+}
+
+thread_local! {
+    /// Makes a [`Copier`] for (guest memory, host memory); compiled once per page.
+    static COPIER: Function = Function::new_with_args(
+        "gm, hm",
+        "let g = new Uint8Array(gm.buffer), h = new Uint8Array(hm.buffer); \
+         const fresh = () => { if (g.length === 0) g = new Uint8Array(gm.buffer); \
+           if (h.length === 0) h = new Uint8Array(hm.buffer); }; \
+         return { \
+           toHost(p, n, d) { fresh(); \
+             if (n <= 64) { for (let i = 0; i < n; i++) h[d + i] = g[p + i]; } \
+             else h.set(g.subarray(p, p + n), d); }, \
+           toGuest(s, n, p) { fresh(); \
+             if (n <= 64) { for (let i = 0; i < n; i++) g[p + i] = h[s + i]; } \
+             else g.set(h.subarray(s, s + n), p); } };",
+    );
+}
+
+/// A [`Copier`] between `memory` (a guest's) and this module's memory.
+fn copier(memory: &WebAssembly::Memory) -> Copier {
+    COPIER
+        .with(|f| f.call2(&JsValue::NULL, memory, &wasm_bindgen::memory()))
+        .map(JsCast::unchecked_into)
+        .unwrap_or_else(|_| JsValue::UNDEFINED.unchecked_into())
 }
 
 impl GuestMemory for JsMemory {
     fn read(&self, ptr: u32, out: &mut [u8]) -> Result<(), Errno> {
         if out.len() > SMALL {
-            self.view(ptr, out.len())?.copy_to(out);
+            self.bounds(ptr, out.len())?;
+            // JS writes into `out` (borrowed mutably for the call) through its address
+            // in this module's memory, as `Uint8Array::copy_to` does.
+            let dst = out.as_mut_ptr() as usize as u32;
+            self.copier.to_host(ptr, out.len() as u32, dst);
             return Ok(());
         }
         self.bounds(ptr, out.len())?;
@@ -188,7 +236,9 @@ impl GuestMemory for JsMemory {
 
     fn write(&mut self, ptr: u32, data: &[u8]) -> Result<(), Errno> {
         if data.len() > SMALL {
-            self.view(ptr, data.len())?.copy_from(data);
+            self.bounds(ptr, data.len())?;
+            let src = data.as_ptr() as usize as u32;
+            self.copier.to_guest(src, data.len() as u32, ptr);
             return Ok(());
         }
         self.bounds(ptr, data.len())?;
@@ -243,9 +293,10 @@ impl Guest {
             self.timed_out = true;
             return Some("deadline passed");
         }
-        if let (Some(max), Some(mem)) = (self.max_memory, self.memory.as_ref()) {
+        if let Some(mem) = self.memory.as_ref() {
             // (One JS call: the views are rebuilt, and the size read, only after a grow.)
-            if mem.refresh() > max as u64 {
+            let max = self.max_memory.map_or(MAX_GUEST_MEMORY, |m| m as u64);
+            if mem.refresh() > max.min(MAX_GUEST_MEMORY) {
                 self.memory_exceeded = true;
                 return Some("guest exceeded its memory limit");
             }
@@ -417,7 +468,7 @@ impl BrowserRunner {
             slice_start: u64::MAX,
             pending: None,
         }));
-        let (imports, _keep) = imports(&guest, is_sliced(module))?;
+        let (imports, keep) = imports(&guest, is_sliced(module)?)?;
         let instance = JsFuture::from(WebAssembly::instantiate_module(module, &imports))
             .await
             .map_err(|e| {
@@ -440,7 +491,7 @@ impl BrowserRunner {
             .and_then(|m| m.dyn_into().ok())
             .ok_or_else(|| RunError::InvalidModule("the module exports no memory".into()))?;
         if let Some(max) = cfg.max_memory {
-            if memory_size(&memory) > max {
+            if memory_size(&memory) > max as u64 {
                 return Err(RunError::MemoryLimit(max));
             }
         }
@@ -466,13 +517,18 @@ impl BrowserRunner {
             .call0(&JsValue::NULL)
             .map_err(|e| RunError::Host(js_message(&e)))?
             .unchecked_into();
-        let finished = race(JsFuture::from(running), cfg.timeout).await;
-        let max = cfg.max_memory.unwrap_or(0);
+        let finished = race(JsFuture::from(running.clone()), cfg.timeout).await;
+        let max = cfg.max_memory.unwrap_or(MAX_GUEST_MEMORY as usize);
         match finished {
             None => {
                 // A guest suspended in a wait must never resume and touch the namespace
-                // after its run ended: it is unwound when woken.
+                // after its run ended: it is unwound when woken, and its imports live
+                // until then.
                 control.stop();
+                wasm_bindgen_futures::spawn_local(async move {
+                    let _ = JsFuture::from(running).await;
+                    drop(keep);
+                });
                 Err(RunError::Timeout(cfg.timeout.unwrap_or_default()))
             }
             Some(Ok(_)) => Ok(0),
@@ -504,11 +560,18 @@ fn webassembly_namespace() -> JsValue {
     Reflect::get(&js_sys::global(), &"WebAssembly".into()).unwrap_or(JsValue::UNDEFINED)
 }
 
-fn memory_size(m: &WebAssembly::Memory) -> usize {
-    m.buffer()
-        .unchecked_into::<js_sys::ArrayBuffer>()
-        .byte_length() as usize
+/// The memory's size in bytes (read as a JS number: 4 GiB does not fit a `u32`).
+fn memory_size(m: &WebAssembly::Memory) -> u64 {
+    Reflect::get(&m.buffer(), &"byteLength".into())
+        .ok()
+        .and_then(|v| v.as_f64())
+        .unwrap_or(0.0) as u64
 }
+
+/// The largest guest memory this host runs: 65,535 pages, one page short of wasm32's 4 GiB
+/// (whose size no 32-bit length or offset of the JS API can hold). A guest growing past it
+/// is stopped as for a memory limit.
+pub const MAX_GUEST_MEMORY: u64 = (65_536 - 1) * 65_536;
 
 /// An error's message and, for traps, its stack (which lists the wasm frames).
 fn js_message(e: &JsValue) -> String {
@@ -634,8 +697,11 @@ thread_local! {
     /// function's own arity that stores its arguments in the slots and calls the export
     /// with two numbers — no rest array, no closure glue, nothing allocated.
     static WRAPPERS: Vec<Function> = FUNCS.iter().map(|f| wrapper_factory(f.params)).collect();
-    /// The guests running on this thread, by id (index), for the fast path.
-    static LIVE: RefCell<Vec<Option<Live>>> = const { RefCell::new(Vec::new()) };
+    /// The guests running on this thread, by id, for the fast path. Ids are never reused:
+    /// a guest that outlived its run (unwinding after a timeout) can never reach another.
+    static LIVE: RefCell<rustc_hash::FxHashMap<u32, Live>> = RefCell::default();
+    /// The next guest id.
+    static NEXT_ID: Cell<u32> = const { Cell::new(0) };
 }
 
 /// A guest's entry in [`LIVE`], removed when dropped.
@@ -643,36 +709,26 @@ struct Registered(u32);
 
 impl Registered {
     fn new(live: Live) -> Self {
-        LIVE.with(|l| {
-            let mut l = l.borrow_mut();
-            let id = match l.iter().position(Option::is_none) {
-                Some(free) => free,
-                None => {
-                    l.push(None);
-                    l.len() - 1
-                }
-            };
-            l[id] = Some(live);
-            Registered(id as u32)
-        })
+        let id = NEXT_ID.with(|n| {
+            let id = n.get();
+            n.set(id.wrapping_add(1));
+            id
+        });
+        LIVE.with(|l| l.borrow_mut().insert(id, live));
+        Registered(id)
     }
 }
 
 impl Drop for Registered {
     fn drop(&mut self) {
-        LIVE.with(|l| {
-            if let Some(slot) = l.borrow_mut().get_mut(self.0 as usize) {
-                *slot = None;
-            }
-        });
+        LIVE.with(|l| l.borrow_mut().remove(&self.0));
     }
 }
 
 fn live(id: u32) -> Option<(Shared, Rc<[Cell<u64>]>)> {
     LIVE.with(|l| {
         l.borrow()
-            .get(id as usize)
-            .and_then(Option::as_ref)
+            .get(&id)
             .map(|e| (e.guest.clone(), e.slots.clone()))
     })
 }
@@ -689,6 +745,14 @@ pub fn oanix_wasi_fast_call(id: u32, index: u32) -> i32 {
     let Some((g, slots)) = live(id) else {
         return SLOW;
     };
+    if g.borrow().pending.is_some() {
+        // The previous call answered "would block" and the guest did not wait: not code
+        // the instrumenter wrote. The slow path traps.
+        let msg = "a call answered \"would block\" was not waited for (the module's \
+                   instrumentation is not this host's)";
+        g.borrow_mut().pending = Some((spec.func, Vec::new(), Outcome::Trap(msg.into())));
+        return SLOW;
+    }
     let raw = raw_args(spec.params, &slots);
     let raw = &raw[..spec.params.len()];
     match call(&g, spec.func, raw) {
@@ -749,12 +813,27 @@ fn own_export(name: &str) -> Result<Function, RunError> {
         .ok_or_else(|| RunError::Host(format!("the host module does not export {name}")))
 }
 
-/// Whether `module` was instrumented ([`crate::instrument`]): it imports `oanix.wait`.
-fn is_sliced(module: &WebAssembly::Module) -> bool {
-    WebAssembly::Module::imports(module).iter().any(|i| {
+/// Whether `module` was instrumented ([`crate::instrument`]): it imports `oanix.wait`. One
+/// that imports `oanix.tick` alone was instrumented for another host (an older one).
+fn is_sliced(module: &WebAssembly::Module) -> Result<bool, RunError> {
+    let (mut tick, mut wait) = (false, false);
+    for i in WebAssembly::Module::imports(module).iter() {
         let get = |k: &str| Reflect::get(&i, &k.into()).ok().and_then(|v| v.as_string());
-        get("module").as_deref() == Some(TICK_MODULE) && get("name").as_deref() == Some(WAIT_NAME)
-    })
+        if get("module").as_deref() == Some(TICK_MODULE) {
+            match get("name").as_deref() {
+                Some(TICK_NAME) => tick = true,
+                Some(WAIT_NAME) => wait = true,
+                _ => {}
+            }
+        }
+    }
+    if tick && !wait {
+        return Err(RunError::InvalidModule(format!(
+            "it imports {TICK_MODULE}.{TICK_NAME} without {TICK_MODULE}.{WAIT_NAME}: \
+             instrumented for another host; instrument it again"
+        )));
+    }
+    Ok(wait)
 }
 
 /// Finishes a call that had to wait: waits, retries until it has an answer, and answers
@@ -885,7 +964,12 @@ fn imports(guest: &Shared, sliced: bool) -> Result<(Object, Keep), RunError> {
                 let g = g.clone();
                 Ok(future_to_promise(async move {
                     yield_now().await;
-                    g.borrow_mut().slice_start = clock::monotonic();
+                    let mut guest = g.borrow_mut();
+                    // Stopped (or timed out, the run over) while the page had the thread.
+                    if let Some(why) = guest.must_stop() {
+                        return Err(js_sys::Error::new(why).into());
+                    }
+                    guest.slice_start = clock::monotonic();
                     Ok(JsValue::from(0))
                 })
                 .into())
@@ -937,19 +1021,11 @@ fn call(g: &Shared, func: Func, raw: &[i64]) -> Outcome {
         }
         return Outcome::Trap(why.into());
     }
-    let Guest {
-        wasi,
-        memory,
-        max_memory,
-        ..
-    } = &mut *g;
+    // (`must_stop` has refreshed the memory's views and size.)
+    let Guest { wasi, memory, .. } = &mut *g;
     let Some(mem) = memory.as_mut() else {
         return Outcome::Return(Errno::Fault);
     };
-    if max_memory.is_none() {
-        // (With a limit, `must_stop` has refreshed the views already.)
-        mem.refresh();
-    }
     let outcome = wasi.dispatch(mem, func, raw);
     if wasi.past_deadline() {
         g.timed_out = true;
