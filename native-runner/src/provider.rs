@@ -108,7 +108,7 @@ fn parse_job(ev: &Event, cfg: &ProviderConfig) -> Result<Job, String> {
         return Err(format!("module url {raw:?} is not http(s)"));
     }
     if let Some(allow) = &cfg.allow_module_hosts {
-        if !allow.allows(&url) {
+        if !allow.allows(&oanix_core::net::Url::from(&url)) {
             return Err(format!(
                 "module host {} is not allowed",
                 url.host_str().unwrap_or("")
@@ -141,7 +141,7 @@ async fn download(job: &Job, cfg: &ProviderConfig) -> Result<Vec<u8>, String> {
     platform_transport(&grant).http(
         HttpRequest {
             method: "GET".into(),
-            url: job.url.clone(),
+            url: oanix_core::net::Url::from(&job.url),
             headers: Vec::new(),
             body: Vec::new(),
             timeout_ms: 60_000,

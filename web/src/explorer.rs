@@ -228,7 +228,10 @@ pub(crate) fn Explorer(start: Start) -> impl IntoView {
                         .map(|row| {
                             let target = row.path.clone();
                             let is_dir = row.is_dir;
-                            let indent = format!("padding-left: {}rem", row.depth as f32 * 0.9);
+                            let indent = format!(
+                                "padding-left: {}rem",
+                                crate::num::one_decimal(row.depth as f64 * 0.9)
+                            );
                             view! {
                                 <li style=indent>
                                     <button

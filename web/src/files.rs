@@ -215,7 +215,7 @@ pub(crate) fn Listing(
                                             {name}
                                         </button>
                                     </td>
-                                    <td class="muted">{format!("{kind:?}").to_lowercase()}</td>
+                                    <td class="muted">{format!("{kind:?}").to_ascii_lowercase()}</td>
                                     <td class="num">{if is_dir { String::new() } else { size.to_string() }}</td>
                                 </tr>
                             }

@@ -194,7 +194,7 @@ pub fn JobsPanel(
             .unwrap_or(1)
             .clamp(1, 1000);
         let prio: i32 = priority.get_untracked().trim().parse().unwrap_or(0);
-        let secs: f64 = timeout.get_untracked().trim().parse().unwrap_or(10.0);
+        let secs = crate::num::parse_number(&timeout.get_untracked()).unwrap_or(10.0);
         let bytes: std::sync::Arc<[u8]> = bytes.into();
         for _ in 0..n {
             scheduler.with_value(|s| {

@@ -24,6 +24,8 @@ mod jobs;
 #[cfg(target_arch = "wasm32")]
 mod nostr;
 #[cfg(target_arch = "wasm32")]
+mod num;
+#[cfg(target_arch = "wasm32")]
 mod review;
 #[cfg(target_arch = "wasm32")]
 mod run;

@@ -17,6 +17,7 @@
 
 use crate::ansi;
 use crate::compile::{with_ticks, Compiler};
+use crate::num::{one_decimal, parse_number};
 use crate::review::Reviews;
 use crate::world::{atif_steps, log_event};
 use js_sys::Uint8Array;
@@ -287,12 +288,12 @@ pub fn RunPanel(
                 let ms = js_sys::Date::now() - started;
                 running.set(false);
                 let guest = guest.map_or(String::new(), |g| {
-                    format!("; guest {:.1} ms", g.as_secs_f64() * 1e3)
+                    format!("; guest {} ms", one_decimal(g.as_secs_f64() * 1e3))
                 });
                 status.set(if said.is_empty() {
-                    format!("{outcome} — {ms:.1} ms{guest}")
+                    format!("{outcome} — {} ms{guest}", one_decimal(ms))
                 } else {
-                    format!("{outcome} — {ms:.1} ms{guest} ({said})")
+                    format!("{outcome} — {} ms{guest} ({said})", one_decimal(ms))
                 });
                 history.update(|h| {
                     h.insert(
@@ -542,7 +543,7 @@ pub fn RunPanel(
                         .map(|p| view! {
                             <li>
                                 <code>{p.module}" "{p.args}</code>
-                                " → " {p.outcome} <span class="muted">{format!(" ({:.1} ms)", p.millis)}</span>
+                                " → " {p.outcome} <span class="muted">{format!(" ({} ms)", one_decimal(p.millis))}</span>
                             </li>
                         })
                         .collect_view()}
@@ -660,10 +661,5 @@ fn record_run(
 }
 
 fn timeout_ms(s: &str) -> f64 {
-    s.trim()
-        .parse::<f64>()
-        .ok()
-        .filter(|t| *t > 0.0)
-        .unwrap_or(10.0)
-        * 1000.0
+    parse_number(s).filter(|t| *t > 0.0).unwrap_or(10.0) * 1000.0
 }

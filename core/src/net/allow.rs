@@ -1,9 +1,9 @@
 //! Host allowlists: `127.0.0.1`, `example.org`, `*.example.org`, each with an optional
 //! `:port`.
 
+use super::{Host, Url};
 use crate::error::{FsError, FsResult};
 use std::fmt;
-use url::{Host, Url};
 
 /// One allowed host pattern.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,13 +1,11 @@
 //! One HTTP exchange: the request a transport carries out and the shared slot its result
 //! lands in.
 
+use super::{Allowlist, Url};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
-use url::Url;
-
-use super::Allowlist;
 
 /// A validated request, ready for a transport.
 #[derive(Debug, Clone)]

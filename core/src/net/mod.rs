@@ -23,12 +23,14 @@ mod http;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod native;
 pub mod nostr;
+mod url;
 #[cfg(target_arch = "wasm32")]
 pub mod web;
 mod ws;
 
 pub use allow::{AllowRule, Allowlist};
 pub use http::{HttpCall, HttpRequest, HttpResult};
+pub use url::{Host, ParseError, Url};
 pub use ws::{Outgoing, WsMessage, WsSocket, WsState};
 
 use crate::service::MaybeSendSync;

@@ -46,7 +46,7 @@ impl NativeNet {
         let policy = reqwest::redirect::Policy::custom(move |attempt| {
             if attempt.previous().len() >= 10 {
                 attempt.error("too many redirects")
-            } else if allow.allows(attempt.url()) {
+            } else if allow.allows(&super::Url::from(attempt.url())) {
                 attempt.follow()
             } else {
                 let host = attempt.url().host_str().unwrap_or("").to_string();
@@ -101,7 +101,7 @@ async fn fetch(client: reqwest::Client, req: HttpRequest) -> HttpResult {
         Ok(m) => m,
         Err(e) => return HttpResult::failed(err(category::OTHER, e)),
     };
-    let mut rb = client.request(method, req.url.clone());
+    let mut rb = client.request(method, req.url.as_str());
     for (k, v) in &req.headers {
         rb = rb.header(k, v);
     }

@@ -281,8 +281,8 @@ pub struct RelayPool {
 }
 
 /// Checks a relay URL: `ws://` or `wss://` with a host.
-pub fn parse_relay_url(raw: &str) -> FsResult<url::Url> {
-    let url = url::Url::parse(raw)
+pub fn parse_relay_url(raw: &str) -> FsResult<super::Url> {
+    let url = super::Url::parse(raw)
         .map_err(|e| FsError::InvalidInput(format!("bad relay url {raw:?}: {e}")))?;
     if !matches!(url.scheme(), "ws" | "wss") || url.host().is_none() {
         return Err(FsError::InvalidInput(format!(

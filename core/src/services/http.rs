@@ -126,7 +126,8 @@ fn validate(doc: RequestDoc, grant: &NetGrant) -> FsResult<HttpRequest> {
     if !is_token(&method) {
         return Err(bad(format!("bad method {method:?}")));
     }
-    let url = url::Url::parse(&doc.url).map_err(|e| bad(format!("bad url {:?}: {e}", doc.url)))?;
+    let url =
+        crate::net::Url::parse(&doc.url).map_err(|e| bad(format!("bad url {:?}: {e}", doc.url)))?;
     if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
         return Err(bad(format!("url {:?} is not http(s)://host/...", doc.url)));
     }

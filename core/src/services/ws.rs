@@ -75,7 +75,7 @@ impl Shared {
     fn command(&self, cmd: Command) -> FsResult<serde_json::Value> {
         match cmd {
             Command::Open(raw) => {
-                let url = url::Url::parse(&raw)
+                let url = crate::net::Url::parse(&raw)
                     .map_err(|e| FsError::InvalidInput(format!("bad url {raw:?}: {e}")))?;
                 if !matches!(url.scheme(), "ws" | "wss") || url.host().is_none() {
                     return Err(FsError::InvalidInput(format!(
