@@ -23,8 +23,9 @@
 //! loop counter, set to `chunk` at each entry: only every `chunk`-th iteration (all the
 //! function's loops together) of one activation touches the global. A local stays in a
 //! register, where the global is a load and a store per check; and a tick (a call into
-//! the host through JSPI that reads the clock, about 1.5 us in Chromium) every `budget`
-//! iterations of a 5-instruction loop cost more than the loop itself.
+//! the host that reads the clock: 1.5 µs in Chromium when it went through JSPI, a fraction
+//! of that now) every `budget` iterations of a 5-instruction loop cost more than the loop
+//! itself.
 //!
 //! So: function entries tick exactly every `budget` entries (this bounds recursion and
 //! long call chains), a loop of one activation with no calls ticks exactly every
@@ -44,10 +45,11 @@
 //!   (function lists and expressions, declared ones too), exports, the start function and
 //!   the `name` section are all remapped (imported functions keep their indices);
 //! - appends one function per blocking WASI import of type `(...) -> i32` after the
-//!   module's own functions (when it has any: without code nothing can call an import),
-//!   `local.get` of each parameter, `call $import; local.tee $r; i32.const -1; i32.eq;
-//!   if (result i32) call $wait else local.get $r end`, and points every reference to the
-//!   import (calls, `ref.func`, elements, exports, start) at it;
+//!   module's own functions (when it has any: without code only the host could call one,
+//!   through an export or a table, and the host calls `_start`), `local.get` of each
+//!   parameter, `call $import; local.tee $r; i32.const -1; i32.eq; if (result i32) call
+//!   $wait else local.get $r end`, and points every reference to the import (calls,
+//!   `ref.func`, elements, exports) at it;
 //! - appends a mutable `i32` global, the fuel, at the end of the global section (no global
 //!   index changes), initialised to `budget`;
 //! - inserts at each function entry
@@ -133,7 +135,7 @@ pub const BLOCKING: &[&str] = &[
 ];
 /// Fuel units (function entries, or [`LOOP_CHUNK`] loop iterations of one activation)
 /// between two ticks. A tick that finds the time slice unfinished costs one call into the
-/// host (~1.5 µs in Chromium); at 10,000 a guest busy in host calls (4 KiB writes) went
+/// host and a clock read; at 10,000 a guest busy in host calls (4 KiB writes) went
 /// 30-60 ms between ticks, at 1,000 it stays well inside the browser host's 8 ms slice.
 pub const DEFAULT_BUDGET: u32 = 1_000;
 /// Loop iterations of one function activation per fuel unit. With [`DEFAULT_BUDGET`] a
@@ -168,14 +170,15 @@ fn features() -> WasmFeatures {
     WasmFeatures::default() | WasmFeatures::LEGACY_EXCEPTIONS
 }
 
-/// Rewrites `wasm` so that it calls the import [`TICK_MODULE`].[`TICK_NAME`] (`() -> ()`)
+/// Rewrites `wasm` so that it calls the import [`TICK_MODULE`].[`TICK_NAME`] (`() -> i32`)
 /// once every `budget` fuel units, a unit being the entry of a defined function or
-/// [`LOOP_CHUNK`] loop iterations of one activation (see the [module documentation](self)
-/// for the exact rewrite and the bound it gives).
+/// [`LOOP_CHUNK`] loop iterations of one activation, and [`TICK_MODULE`].[`WAIT_NAME`]
+/// when the tick or a blocking WASI import asks (see the [module documentation](self) for
+/// the exact rewrite and the bound it gives).
 ///
 /// A `budget` of 0 counts as 1 and one above `i32::MAX` as `i32::MAX`. The input is
-/// validated first; an invalid module, or one that already imports `oanix.tick`, is an
-/// error.
+/// validated first; an invalid module, or one that already imports `oanix.tick` or
+/// `oanix.wait`, is an error.
 pub fn instrument(wasm: &[u8], budget: u32) -> Result<Vec<u8>, InstrumentError> {
     instrument_with_chunk(wasm, budget, LOOP_CHUNK)
 }
@@ -374,8 +377,9 @@ fn counter_bytes(counter: u32, chunk: i32, unit: &[u8]) -> (Vec<u8>, Vec<u8>) {
 /// are checked with the global fuel instead.
 const MAX_LOCALS: u64 = 50_000;
 
-/// The reencoder: shifts defined function indices by one, appends the tick's type, import
-/// and the fuel global, and inserts the checks.
+/// The reencoder: shifts defined function indices by two, appends the tick's type, the
+/// tick and wait imports, the fuel global and the wrappers of blocking WASI imports, and
+/// inserts the checks.
 struct Instrumenter {
     imported_funcs: u32,
     tick_type: u32,
@@ -707,6 +711,12 @@ impl Reencode for Instrumenter {
             }
             // Label indices count blocks; the inserted `if`s renumber them.
             wasmparser::Name::Label(_) => {}
+            // Local names stay with their function: an import's (rare) with the import,
+            // not with its wrapper.
+            wasmparser::Name::Local(map) => {
+                let shifted = |i: u32| Ok(self.shifted(i));
+                names.locals(&utils::indirect_name_map(map, shifted)?);
+            }
             other => utils::parse_custom_name_subsection(self, names, other)?,
         }
         Ok(())

@@ -220,3 +220,29 @@ async fn an_instrumented_guest_waits_for_each_line_and_reads_it_whole() {
     assert_eq!(out.exit_code, Some(0), "{out:?}");
     assert_eq!(out.stdout, b"one\ntwo\nthree\n");
 }
+
+#[wasm_bindgen_test]
+async fn a_timed_out_guest_never_reaches_the_next_run() {
+    // `yes` (instrumented) writes until its timeout; it is unwound at its next tick or call,
+    // and the run started right after it (same page, same cached modules) sees only its own
+    // output, in a namespace `yes` no longer touches.
+    let r = BrowserRunner::new();
+    let yes = sliced(&r, include_str!("../../tests/wat/yes.wat")).await;
+    let hello = sliced(&r, include_str!("../../tests/wat/hello.wat")).await;
+    for _ in 0..3 {
+        let cfg = RunConfig {
+            timeout: Some(Duration::from_millis(30)),
+            ..Default::default()
+        };
+        let out = r.run_module(&yes, ns(), cfg, RunControl::new()).await;
+        assert_eq!(
+            out.error,
+            Some(RunError::Timeout(Duration::from_millis(30)))
+        );
+        let next = r
+            .run_module(&hello, ns(), RunConfig::default(), RunControl::new())
+            .await;
+        assert_eq!(next.exit_code, Some(0), "{next:?}");
+        assert_eq!(String::from_utf8_lossy(&next.stdout), "hi\n");
+    }
+}

@@ -491,6 +491,19 @@ fn rich_module_is_rewritten_with_every_reference_kept() {
 }
 
 #[test]
+fn the_wrapped_imports_are_the_shims_blocking_calls() {
+    let mut shim: Vec<&str> = oanix_core::wasi::FUNCS
+        .iter()
+        .filter(|f| f.func.may_block())
+        .map(|f| f.name)
+        .collect();
+    let mut wrapped = BLOCKING.to_vec();
+    shim.sort();
+    wrapped.sort();
+    assert_eq!(shim, wrapped);
+}
+
+#[test]
 fn blocking_wasi_imports_get_wrappers_that_wait() {
     // fd_write and poll_oneoff are wrapped (called, referenced by `ref.func` and a table,
     // re-exported: all now reach the wrapper); fd_read of a type not returning i32, a
