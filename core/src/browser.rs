@@ -739,6 +739,21 @@ fn live(id: u32) -> Option<(Shared, Rc<[Cell<u64>]>)> {
 #[doc(hidden)]
 #[wasm_bindgen]
 pub fn oanix_wasi_fast_call(id: u32, index: u32) -> i32 {
+    FAST_PATHS
+        .with(Cell::get)
+        .map_or(SLOW, |(call, _)| call(id, index))
+}
+
+/// The exports' implementations, set when the first guest's imports are made: an export
+/// is kept in every binary linking this crate, and a binary that never runs a guest (the
+/// explorer's compiling worker) need not carry the shim behind it.
+type FastPaths = (fn(u32, u32) -> i32, fn(u32) -> i32);
+
+thread_local! {
+    static FAST_PATHS: Cell<Option<FastPaths>> = const { Cell::new(None) };
+}
+
+fn wasi_fast_call(id: u32, index: u32) -> i32 {
     let Some(spec) = FUNCS.get(index as usize) else {
         return SLOW;
     };
@@ -770,6 +785,10 @@ pub fn oanix_wasi_fast_call(id: u32, index: u32) -> i32 {
 #[doc(hidden)]
 #[wasm_bindgen]
 pub fn oanix_tick_fast(id: u32) -> i32 {
+    FAST_PATHS.with(Cell::get).map_or(1, |(_, tick)| tick(id))
+}
+
+fn tick_fast(id: u32) -> i32 {
     let Some((g, _)) = live(id) else {
         return 1;
     };
@@ -874,6 +893,7 @@ fn imports(guest: &Shared, sliced: bool) -> Result<(Object, Keep), RunError> {
     let slots: Rc<[Cell<u64>]> = (0..MAX_PARAMS).map(|_| Cell::new(0)).collect();
     let offset = JsValue::from(slots.as_ptr() as usize as u32);
     let host_memory = wasm_bindgen::memory();
+    FAST_PATHS.with(|f| f.set(Some((wasi_fast_call, tick_fast))));
     let live = Registered::new(Live {
         guest: guest.clone(),
         slots: slots.clone(),
