@@ -123,6 +123,33 @@ async fn growing_past_the_memory_limit_is_a_clear_error() {
 }
 
 #[wasm_bindgen_test]
+async fn after_a_grow_the_new_pages_are_reachable_without_a_limit() {
+    // The host keeps views of the guest's memory between calls: after a grow (which
+    // detaches the old buffer) a call must see the new pages — an iovec (8 bytes, the
+    // DataView path) and its 100 bytes of data (the copier) both lie in the new page.
+    let r = BrowserRunner::new();
+    let m = wat(r#"(module
+      (import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32 i32) (result i32)))
+      (memory (export "memory") 1)
+      (func (export "_start") (local $i i32)
+        (drop (call $w (i32.const 1) (i32.const 0) (i32.const 0) (i32.const 8)))
+        (drop (memory.grow (i32.const 1)))
+        (loop $fill
+          (i32.store8 (i32.add (i32.const 65600) (local.get $i))
+            (i32.add (i32.const 97) (i32.rem_u (local.get $i) (i32.const 26))))
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br_if $fill (i32.lt_u (local.get $i) (i32.const 100))))
+        (i32.store (i32.const 65540) (i32.const 65600))
+        (i32.store (i32.const 65544) (i32.const 100))
+        (if (call $w (i32.const 1) (i32.const 65540) (i32.const 1) (i32.const 65560))
+          (then unreachable))))"#);
+    let out = r.run(&m, ns(), RunConfig::default()).await;
+    assert_eq!(out.exit_code, Some(0), "{:?}", out.error);
+    let want: Vec<u8> = (0..100u8).map(|i| b'a' + i % 26).collect();
+    assert_eq!(out.stdout, want);
+}
+
+#[wasm_bindgen_test]
 async fn an_out_of_range_pointer_is_efault() {
     let r = BrowserRunner::new();
     let m = wat(include_str!("../../tests/wat/fault.wat"));
