@@ -40,6 +40,40 @@ async fn sliced(runner: &BrowserRunner, src: &str) -> js_sys::WebAssembly::Modul
     runner.module(&bytes).await.expect("compiles")
 }
 
+/// Runs the instrumented `cat` in the background on `ns` with an open stdin: the stdin to
+/// feed, and where its output lands once it ends.
+async fn cat_in_background(
+    r: &Rc<BrowserRunner>,
+    ns: Namespace,
+) -> (InputPipe, Rc<RefCell<Option<RunOutput>>>) {
+    let cat = sliced(r, include_str!("../../tests/wat/cat.wat")).await;
+    let stdin = InputPipe::open();
+    let done: Rc<RefCell<Option<RunOutput>>> = Rc::default();
+    let (r, cfg, out) = (
+        r.clone(),
+        RunConfig {
+            stdin: stdin.clone(),
+            ..Default::default()
+        },
+        done.clone(),
+    );
+    wasm_bindgen_futures::spawn_local(async move {
+        *out.borrow_mut() = Some(r.run_module(&cat, ns, cfg, RunControl::new()).await);
+    });
+    (stdin, done)
+}
+
+/// The background run's output, once it ends (2 s at most).
+async fn finished(done: &RefCell<Option<RunOutput>>) -> RunOutput {
+    for _ in 0..200 {
+        if done.borrow().is_some() {
+            break;
+        }
+        sleep(10).await;
+    }
+    done.borrow_mut().take().expect("the run finished")
+}
+
 fn ns() -> Namespace {
     let mut ns = Namespace::new();
     ns.mount("/workspace", Arc::new(MemFs::new())).unwrap();
@@ -123,19 +157,7 @@ async fn stopping_a_spinning_guest_spares_the_namespace_and_a_guest_blocked_on_s
     let ns = ns();
     ns.write_file("/workspace/kept.txt", b"before").unwrap();
     // Guest A: cat (instrumented), blocked on an open stdin.
-    let cat = sliced(&r, include_str!("../../tests/wat/cat.wat")).await;
-    let stdin = InputPipe::open();
-    let done: Rc<RefCell<Option<RunOutput>>> = Rc::default();
-    {
-        let (r, ns, stdin, done) = (r.clone(), ns.clone(), stdin.clone(), done.clone());
-        wasm_bindgen_futures::spawn_local(async move {
-            let cfg = RunConfig {
-                stdin,
-                ..Default::default()
-            };
-            *done.borrow_mut() = Some(r.run_module(&cat, ns, cfg, RunControl::new()).await);
-        });
-    }
+    let (stdin, done) = cat_in_background(&r, ns.clone()).await;
     // Guest B spins beside it and is stopped.
     let spin = module(&r, SPIN).await;
     let control = RunControl::new();
@@ -149,13 +171,7 @@ async fn stopping_a_spinning_guest_spares_the_namespace_and_a_guest_blocked_on_s
     // A still runs: it gets its input and ends normally.
     stdin.push(b"still here\n");
     stdin.close();
-    for _ in 0..200 {
-        if done.borrow().is_some() {
-            break;
-        }
-        sleep(10).await;
-    }
-    let a = done.borrow_mut().take().expect("cat finished");
+    let a = finished(&done).await;
     assert_eq!(a.exit_code, Some(0), "{a:?}");
     assert_eq!(a.stdout, b"still here\n");
     assert_eq!(ns.read_file("/workspace/kept.txt").unwrap(), b"before");
@@ -191,32 +207,14 @@ async fn an_instrumented_guest_waits_for_each_line_and_reads_it_whole() {
     // Each read finds stdin empty first: the import answers "would block", the module's
     // wrapper waits in `oanix.wait`, and the read's real result comes back from there.
     let r = Rc::new(BrowserRunner::new());
-    let cat = sliced(&r, include_str!("../../tests/wat/cat.wat")).await;
-    let stdin = InputPipe::open();
-    let done: Rc<RefCell<Option<RunOutput>>> = Rc::default();
-    {
-        let (r, stdin, done) = (r.clone(), stdin.clone(), done.clone());
-        wasm_bindgen_futures::spawn_local(async move {
-            let cfg = RunConfig {
-                stdin,
-                ..Default::default()
-            };
-            *done.borrow_mut() = Some(r.run_module(&cat, ns(), cfg, RunControl::new()).await);
-        });
-    }
+    let (stdin, done) = cat_in_background(&r, ns()).await;
     for line in ["one\n", "two\n", "three\n"] {
         sleep(20).await;
         assert!(done.borrow().is_none(), "cat waits for more");
         stdin.push(line.as_bytes());
     }
     stdin.close();
-    for _ in 0..200 {
-        if done.borrow().is_some() {
-            break;
-        }
-        sleep(10).await;
-    }
-    let out = done.borrow_mut().take().expect("cat finished");
+    let out = finished(&done).await;
     assert_eq!(out.exit_code, Some(0), "{out:?}");
     assert_eq!(out.stdout, b"one\ntwo\nthree\n");
 }
