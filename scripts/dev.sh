@@ -200,6 +200,11 @@ case "${1:-}" in
       python3 scripts/bench-browser-shim.py 20000 4 "${OANIX_BENCH_CPU:-5}"
     OANIX_BENCH_WRITES=20000 OANIX_BENCH_MIB=4 OANIX_BENCH_CPU=0 OANIX_BENCH_JOBS=0 cargo test --release \
       -p oanix-tests --target wasm32-unknown-unknown --test browser_bench -- --nocapture
+    # ...and the explorer's page runner on syscall_bench at those sizes (20,000 writes, 10,000
+    # stats, 4 MiB), beside browser_wasi_shim's "syscalls" lines.
+    OANIX_BENCH_NS_MIB=0 OANIX_BENCH_WRITES=20000 OANIX_BENCH_MIB=4 OANIX_BENCH_CPU=0 \
+      cargo test --release -p oanix-tests --target wasm32-unknown-unknown --test browser_page_bench \
+      -- --nocapture
     OANIX_BENCH_IDB_FILES=${OANIX_BENCH_IDB_FILES:-10000} OANIX_BENCH_IDB_MIB=${OANIX_BENCH_IDB_MIB:-100} \
       cargo test --release -p oanix-core --target wasm32-unknown-unknown --test persist_idb \
       print_indexeddb_figures -- --nocapture

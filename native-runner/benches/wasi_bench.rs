@@ -3,7 +3,8 @@
 //! cache. Guests come from `tests/guests` (built by `./scripts/dev.sh guests`).
 //!
 //! `OANIX_BENCH_WRITES` (default 1000000) small writes, `OANIX_BENCH_MIB` (default 64) MiB
-//! written then read in 4 KiB chunks, `OANIX_BENCH_HELLO` (default 10000) hello runs.
+//! written then read in 4 KiB chunks, `OANIX_BENCH_CPU` (default 5) the `cpu_bound` scale,
+//! `OANIX_BENCH_HELLO` (default 10000) hello runs.
 
 use oanix_core::scheduler::{JobSpec, JobState, Module, Scheduler};
 use oanix_core::{wasi::OutputPipe, MemFs, Namespace};
@@ -119,10 +120,17 @@ fn main() {
     {
         println!("native shim, syscall_bench: {line}");
     }
+    // The same scale as the browser benches (the "CPU-bound ≤ 1.3× wasmtime").
     let cpu = guest("cpu_bound");
+    let scale = env("OANIX_BENCH_CPU", 5);
     report(
-        "cpu_bound (no syscalls)",
-        compare(&shim, &reference, &cpu, &["cpu_bound".to_string()]),
+        &format!("cpu_bound (scale {scale}, no syscalls)"),
+        compare(
+            &shim,
+            &reference,
+            &cpu,
+            &["cpu_bound".into(), scale.to_string()],
+        ),
     );
 
     let hello = guest("hello");
