@@ -250,3 +250,14 @@ async fn print_indexeddb_figures() {
         edit.written
     );
 }
+
+/// Random edits with saves and reloads in between (seeded sequences; natively proptest
+/// drives the same scenario on SQLite): every load is the live tree.
+#[wasm_bindgen_test]
+async fn random_edits_and_saves_load_the_live_tree() {
+    for seed in 1..=6 {
+        let words = common::seeded_words(seed, 450);
+        persist_suite::random_edits_and_saves_load_the_live_tree(store("model").await, &words)
+            .await;
+    }
+}

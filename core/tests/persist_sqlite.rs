@@ -171,3 +171,14 @@ fn a_crash_mid_save_keeps_the_previous_state() {
     assert!(back.problems.is_empty(), "{:?}", back.problems);
     persist_suite::assert_previous_state(&back.namespace, "/workspace/c.txt");
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
+    /// Random edits with saves and reloads in between: every load is the live tree.
+    #[test]
+    fn random_edits_and_saves_load_the_live_tree(
+        words in proptest::collection::vec(proptest::prelude::any::<u64>(), 3..450)
+    ) {
+        run(persist_suite::random_edits_and_saves_load_the_live_tree(store("model"), &words));
+    }
+}
