@@ -67,6 +67,23 @@ const [name, done] = [arguments[0], arguments[arguments.length - 1]];
 """
 
 
+IDB = """
+const done = arguments[arguments.length - 1];
+const r = indexedDB.open('oanix-explorer');
+r.onerror = () => done('cannot open: ' + r.error);
+r.onsuccess = () => {
+  const db = r.result;
+  const tx = db.transaction('namespaces', 'readwrite');
+  const req = WORK(tx.objectStore('namespaces'));
+  tx.oncomplete = () => { db.close(); done(req.result); };
+  tx.onerror = () => done('error: ' + tx.error);
+};
+"""
+# Puts arguments[1] as the saved namespace arguments[0]'s manifest / reads it back.
+IDB_PUT = IDB.replace("WORK(", "(s => s.put(arguments[1], arguments[0]))(")
+IDB_GET = IDB.replace("WORK(", "(s => s.get(arguments[0]))(")
+
+
 def opfs_text(name, want, timeout=10):
     """The text of /workspace/NAME as stored in OPFS (waits for the background flush)."""
     import time
@@ -460,6 +477,19 @@ try:
         shown = b.script("return performance.now()")
         check("big.bin" in tree and "b.txt" in tree, "after a reload the large workspace is restored")
         print(f"info: reload with a 65 MiB workspace: namespace shown {shown:.0f} ms after navigation")
+    # A stored namespace that cannot be read is reported and left as it is: the page shows
+    # the default namespace and saves nothing over it, reload after reload.
+    got = b.script_async(IDB_PUT, "default", {"mounts": "not a mount table"})
+    check(got == "default", f"the stored manifest was overwritten with garbage ({got!r})")
+    for _ in range(2):
+        b.go(URL)
+        notes = wait_text(".notes", "unreadable")
+        check("unreadable" in notes and "NOT saved" in notes,
+              f"an unreadable saved namespace is reported ({notes[:160]!r})")
+        check("(not saved)" in text(".topbar"), f"the page says it is not saving ({text('.topbar')[:120]!r})")
+        kept = b.script_async(IDB_GET, "default")
+        check(kept == {"mounts": "not a mount table"},
+              f"the unreadable record is still what it was, not the default saved over it ({kept!r})")
     # The net guest's deliberately refused connection (127.0.0.1:1) and its deliberate 404
     # (/status/404) are logged by Chromium (guests' requests now go out from the page).
     errs = [e for e in b.probe_console()

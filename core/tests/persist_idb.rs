@@ -261,3 +261,61 @@ async fn random_edits_and_saves_load_the_live_tree() {
             .await;
     }
 }
+
+#[wasm_bindgen_test]
+async fn a_save_after_an_interrupted_one_is_still_incremental() {
+    persist_suite::a_save_after_an_interrupted_one_is_still_incremental(store("interrupted").await)
+        .await;
+}
+
+#[wasm_bindgen_test]
+async fn two_writers_on_one_database_never_mix_their_saves() {
+    persist_suite::two_writers_on_one_database_never_mix_their_saves(store("writers").await).await;
+}
+
+/// Saves started while others are in flight (the explorer saves after every change, a job
+/// ending among them) run one after another, each from what the one before left: every one
+/// is incremental, and a reload after more saves has every file. (Before they waited for
+/// each other, a save overlapping another took itself for a first save, and later saves
+/// reclaimed packs that held the only copy of unchanged files.)
+#[wasm_bindgen_test]
+async fn overlapping_saves_run_in_turn() {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+    use wasm_bindgen_futures::{future_to_promise, JsFuture};
+    let db = Rc::new(store("overlap").await);
+    let ns = common::sample_namespace();
+    let file = |i: usize| format!("/workspace/f{i}.txt");
+    for i in 0..300 {
+        ns.write_file(&file(i), &[i as u8; 10_000]).unwrap();
+    }
+    db.save("main", &ns).await.unwrap();
+    let stats = Rc::new(RefCell::new(Vec::new()));
+    let saves = js_sys::Array::new();
+    for i in 0..3 {
+        ns.write_file(&file(i), b"edited").unwrap();
+        let (db, ns, stats) = (db.clone(), ns.clone(), stats.clone());
+        saves.push(&future_to_promise(async move {
+            let s = db.save("main", &ns).await.unwrap();
+            stats.borrow_mut().push(s);
+            Ok(wasm_bindgen::JsValue::UNDEFINED)
+        }));
+    }
+    JsFuture::from(js_sys::Promise::all(&saves)).await.unwrap();
+    for s in stats.borrow().iter() {
+        assert!(s.written <= 3 && s.deleted == 0, "incremental: {s:?}");
+    }
+    for i in 100..300 {
+        ns.write_file(&file(i), b"rewritten").unwrap();
+    }
+    db.save("main", &ns).await.unwrap();
+    let (_, back) = reload(&db, "main").await;
+    for i in 0..300 {
+        let want: &[u8] = match i {
+            0..3 => b"edited",
+            3..100 => &[i as u8; 10_000],
+            _ => b"rewritten",
+        };
+        assert_eq!(back.read_file(&file(i)).unwrap(), want, "f{i}");
+    }
+}

@@ -182,3 +182,13 @@ proptest::proptest! {
         run(persist_suite::random_edits_and_saves_load_the_live_tree(store("model"), &words));
     }
 }
+
+#[test]
+fn a_save_after_an_interrupted_one_is_still_incremental() {
+    run(persist_suite::a_save_after_an_interrupted_one_is_still_incremental(store("interrupted")));
+}
+
+#[test]
+fn two_writers_on_one_database_never_mix_their_saves() {
+    run(persist_suite::two_writers_on_one_database_never_mix_their_saves(store("writers")));
+}

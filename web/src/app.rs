@@ -23,6 +23,9 @@ pub(crate) struct Start {
     pub(crate) store: Option<Rc<IdbStore>>,
     pub(crate) workspace: Option<OpfsFs>,
     pub(crate) notes: Vec<String>,
+    /// The name changes are saved under: `None` while the stored namespace could not be
+    /// read (it is left as it is until "Save as" or "Open" picks a name).
+    pub(crate) save_to: Option<String>,
 }
 
 /// The OPFS directory that holds `/workspace`.
@@ -64,13 +67,14 @@ async fn opfs_workspace(ns: &mut Namespace, notes: &mut Vec<String>) -> Option<O
 
 /// IndexedDB database and the name the explorer saves its namespace under.
 const DB_NAME: &str = "oanix-explorer";
-pub(crate) const NS_NAME: &str = "default";
+const NS_NAME: &str = "default";
 
 /// Restores the saved namespace, or builds the default one (and saves it). Without
 /// IndexedDB the page still works, unsaved.
 async fn start() -> Result<Start, String> {
     let env = world::build_env().map_err(|e| e.to_string())?;
     let default = || Ok::<_, String>(env.namespace());
+    let mut save_to = Some(NS_NAME.to_string());
     let (mut ns, store, mut notes) = match IdbStore::open(DB_NAME).await {
         Err(e) => (
             default()?,
@@ -86,13 +90,20 @@ async fn start() -> Result<Start, String> {
                     (loaded.namespace, Some(db), problems)
                 }
                 Ok(None) => (default()?, Some(db), Vec::new()),
-                Err(e) => (
-                    default()?,
-                    Some(db),
-                    vec![format!(
-                        "saved namespace unreadable ({e}); showing the default"
-                    )],
-                ),
+                Err(e) => {
+                    // Saving the default over it would delete what could not be read:
+                    // nothing is saved until the user picks a name.
+                    save_to = None;
+                    (
+                        default()?,
+                        Some(db),
+                        vec![format!(
+                            "saved namespace {NS_NAME:?} unreadable ({e}); showing the default, \
+                             NOT saved — the stored one is left as it is (\"Save as\" keeps \
+                             this one under another name)"
+                        )],
+                    )
+                }
             }
         }
     };
@@ -112,6 +123,7 @@ async fn start() -> Result<Start, String> {
         store,
         workspace,
         notes,
+        save_to,
     })
 }
 

@@ -2,7 +2,7 @@
 //! listing or file view, and the panels).
 
 use crate::agent::AgentPanel;
-use crate::app::{Start, NS_NAME};
+use crate::app::Start;
 use crate::files::{dir_writable, Breadcrumbs, CreateBar, FileView, Listing};
 use crate::jobs::JobsPanel;
 use crate::nostr::NostrPanel;
@@ -97,6 +97,7 @@ pub(crate) fn Explorer(start: Start) -> impl IntoView {
         store,
         workspace,
         notes,
+        save_to,
     } = start;
     let scheduler = StoredValue::new_local(scheduler);
     let env = StoredValue::new_local(env);
@@ -156,14 +157,19 @@ pub(crate) fn Explorer(start: Start) -> impl IntoView {
         String::new()
     });
     let store = StoredValue::new_local(store);
-    // The name autosaves go to (changed by "Save as" / "open").
-    let current = RwSignal::new(NS_NAME.to_string());
+    // The name autosaves go to (changed by "Save as" / "open"); empty: not saving (the
+    // stored namespace could not be read and is left alone).
+    let current = RwSignal::new(save_to.unwrap_or_default());
     // Every change is saved (incrementally: only changed inodes are written).
     Effect::new(move |_| {
         revision.track();
         let Some(db) = store.get_value() else { return };
         let snapshot = ns.with_value(Namespace::clone);
         let name = current.get_untracked();
+        if name.is_empty() {
+            saved.set("NOT SAVED: the stored namespace is unreadable and kept as it is".into());
+            return;
+        }
         saved.set("saving…".into());
         leptos::task::spawn_local(async move {
             saved.set(match db.save(&name, &snapshot).await {

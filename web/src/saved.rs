@@ -99,7 +99,10 @@ pub fn SavedNamespaces(
     };
     view! {
         <details class="saved">
-            <summary>{move || format!("Namespace: {}", current.get())}</summary>
+            <summary>{move || match current.get() {
+                n if n.is_empty() => "Namespace: (not saved)".to_string(),
+                n => format!("Namespace: {n}"),
+            }}</summary>
             <div class="saved-panel">
                 <ul>
                     {move || names.get().into_iter().map(|n| {

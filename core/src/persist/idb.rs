@@ -22,6 +22,15 @@
 //!   packs ([`SaveStats::compacted`]), so space and load time stay bounded by what is
 //!   live, at a cost bounded by the garbage earlier saves made.
 //! - **Atomic**: one transaction per save; durability "relaxed" (see [`IdbStore::save`]).
+//! - **One at a time**: a store's saves, loads and deletions run in call order, each after
+//!   the one before has finished (an autosave started while another is in flight waits).
+//!   A failed or interrupted save leaves the store's view of the database as it was (the
+//!   transaction rolled back), so the next save is still incremental.
+//! - **Generations**: each save of a namespace stores a generation number in its manifest,
+//!   read again inside the next save's transaction. If another writer (another tab on the
+//!   same database) saved in between, this store's view is stale: the save replaces the
+//!   namespace's packs whole instead of adding to packs it no longer knows — the last
+//!   writer's namespace wins, consistently, and nothing a stale view described is lost.
 //! - **Corruption reported**: an unreadable pack or entry is listed in
 //!   [`Loaded::problems`] and skipped.
 //! - **Quota**: `QuotaExceededError` (at a request or at commit) is `NoSpace`.
@@ -35,12 +44,13 @@ use crate::snapshot::{InodeSnapshot, NamespaceSnapshot, NodeSnapshot};
 use crate::{FsError, FsResult, Namespace};
 use idb::builder::ObjectStoreBuilder;
 use idb::{Database, KeyRange, Query, Transaction, TransactionResult};
-use js_sys::{Array, Object, Reflect, Uint8Array};
+use js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array};
 use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
 use web_sys::{IdbDatabase, IdbTransaction, IdbTransactionMode};
 
 const PACKS: &str = "packs";
@@ -82,9 +92,14 @@ struct Entry {
     len: u64,
 }
 
+/// The manifest's property holding the save's generation (not part of the snapshot).
+const GENERATION: &str = "oanixGeneration";
+
 /// What the store holds for one namespace, as this session last saved or loaded it.
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct Held {
+    /// The generation of the save this describes (stored in the manifest).
+    generation: u64,
     /// Fingerprint of every inode's newest copy.
     known: Known,
     /// The pack holding each inode's newest copy, and what the copy costs there.
@@ -96,7 +111,7 @@ struct Held {
 }
 
 /// How much of a pack is still the newest copy of some inode.
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct PackUse {
     total: u64,
     live: u64,
@@ -140,6 +155,27 @@ pub struct IdbStore {
     db: IdbDatabase,
     /// What the database holds, per namespace (from the last save or load).
     held: RefCell<HashMap<String, Held>>,
+    /// Settles when the last operation queued so far has finished ([`Self::turn`]).
+    tail: RefCell<Option<Promise>>,
+}
+
+/// A store's turn: dropping it lets the next operation run.
+struct Turn(Option<Function>);
+
+impl Drop for Turn {
+    fn drop(&mut self) {
+        if let Some(release) = self.0.take() {
+            let _ = release.call0(&JsValue::UNDEFINED);
+        }
+    }
+}
+
+/// The generation stored in a manifest record (0 for one without).
+fn generation_of(manifest: &JsValue) -> u64 {
+    Reflect::get(manifest, &GENERATION.into())
+        .ok()
+        .and_then(|g| g.as_f64())
+        .map_or(0, |g| g as u64)
 }
 
 fn idb(e: idb::Error) -> FsError {
@@ -345,7 +381,28 @@ impl IdbStore {
         Ok(IdbStore {
             db: db.into(),
             held: RefCell::default(),
+            tail: RefCell::default(),
         })
+    }
+
+    /// Waits until every save, load and deletion called before on this store has finished;
+    /// the next one waits for the returned turn to drop. A caller that gives up while
+    /// waiting (its future dropped) does not let its successor overtake the operations
+    /// before it.
+    async fn turn(&self) -> Turn {
+        let mut release = None;
+        let mine = Promise::new(&mut |resolve, _| release = Some(resolve));
+        let turn = Turn(release);
+        let before = self.tail.borrow_mut().take();
+        let next = match &before {
+            Some(b) => Promise::all(&Array::of2(b, &mine)),
+            None => mine,
+        };
+        *self.tail.borrow_mut() = Some(next);
+        if let Some(b) = before {
+            let _ = JsFuture::from(b).await;
+        }
+        turn
     }
 
     /// The database's name.
@@ -407,10 +464,12 @@ impl IdbStore {
         ns: &Namespace,
         interrupt_after: Option<usize>,
     ) -> FsResult<SaveStats> {
-        // What this session saved or loaded is what the store holds (one page owns a
-        // database). Without it (a first save), the namespace's packs are replaced whole.
-        // After a failed save it is forgotten: the next save starts from scratch.
-        let held = self.held.borrow_mut().remove(name);
+        let _turn = self.turn().await;
+        // What this store last saved or loaded is what the database holds, unless another
+        // writer saved since (checked by generation in the save's transaction). Without it
+        // (a first save), the namespace's packs are replaced whole. The save works on a
+        // copy: after a failed save (rolled back) the view is still the database's.
+        let held = self.held.borrow().get(name).cloned();
         let (stats, held) = self.write(name, ns, held, interrupt_after).await?;
         self.held.borrow_mut().insert(name.to_string(), held);
         Ok(stats)
@@ -425,8 +484,22 @@ impl IdbStore {
         held: Option<Held>,
         interrupt_after: Option<usize>,
     ) -> FsResult<(SaveStats, Held)> {
+        let (raw, tx) = self.transaction(&[PACKS, MANIFESTS], true)?;
+        // The stored generation, read in this transaction (no other save can come between
+        // the check and the writes). The rest of the save is issued in the same task right
+        // after, while the transaction is active.
+        let stored = tx
+            .object_store(MANIFESTS)
+            .map_err(idb)?
+            .get(JsValue::from(name))
+            .map_err(idb)?
+            .await
+            .map_err(idb)?
+            .map(|m| generation_of(&m));
+        let held = held.filter(|h| Some(h.generation) == stored);
         let fresh = held.is_none();
         let mut held = held.unwrap_or_default();
+        held.generation = stored.unwrap_or(0) + 1;
         // Packs to empty: their live inodes are forgotten, so the split copies them again.
         let reclaim = held.to_reclaim();
         let mut moved: HashMap<InodeKey, (u64, u64)> = HashMap::new();
@@ -469,8 +542,13 @@ impl IdbStore {
         }
         stats.unchanged = cut.present.len() - cut.changed.len();
         let manifest = to_js(&cut.manifest)?;
+        Reflect::set(
+            &manifest,
+            &GENERATION.into(),
+            &(held.generation as f64).into(),
+        )
+        .map_err(js)?;
         let packs = packs_of(cut.changed)?;
-        let (raw, tx) = self.transaction(&[PACKS, MANIFESTS], true)?;
         let mut requests = 0;
         let issued = (|| {
             let mut issue = || match interrupt_after {
@@ -531,6 +609,7 @@ impl IdbStore {
     /// Restores namespace `name` (`None` if never saved). Unreadable packs and inodes are
     /// reported in [`Loaded::problems`] and skipped.
     pub async fn load(&self, name: &str) -> FsResult<Option<Loaded>> {
+        let _turn = self.turn().await;
         let (_, tx) = self.transaction(&[PACKS, MANIFESTS], false)?;
         let packs = tx.object_store(PACKS).map_err(idb)?;
         // All three requests go out before the first is awaited.
@@ -546,10 +625,13 @@ impl IdbStore {
         };
         let keys = keys.await.map_err(idb)?;
         let values = values.await.map_err(idb)?;
+        let mut held = Held {
+            generation: generation_of(&raw),
+            ..Held::default()
+        };
         let manifest: NamespaceSnapshot = serde_wasm_bindgen::from_value(raw)
             .map_err(|e| FsError::Io(format!("manifest of {name:?} is unreadable: {e}")))?;
         let mut problems = Vec::new();
-        let mut held = Held::default();
         // Packs come in key order, oldest first: a later copy of an inode replaces one read
         // before.
         let mut newest: HashMap<InodeKey, (Result<InodeSnapshot, String>, u64, u64)> =
@@ -614,6 +696,7 @@ impl IdbStore {
 
     /// Deletes namespace `name` (its manifest and every pack), atomically.
     pub async fn delete(&self, name: &str) -> FsResult<()> {
+        let _turn = self.turn().await;
         let (raw, tx) = self.transaction(&[PACKS, MANIFESTS], true)?;
         let issued = (|| {
             tx.object_store(PACKS)

@@ -1,15 +1,21 @@
 //! The SQLite store (native), through `rusqlite` (SQLite bundled).
 //!
-//! Tables: `manifests(name, manifest)` and `inodes(name, mount, layer, ino, record, data)`;
-//! `record` is the inode as JSON without its file bytes, which go to `data` as a BLOB. The
-//! rules (incremental, atomic, corruption reported, disk full = `NoSpace`) are those of
-//! [`super`]; SQLite's journal makes a crash mid-save roll back to the previous state.
+//! Tables: `manifests(name, manifest)`, `inodes(name, mount, layer, ino, record, data)` and
+//! `generations(name, generation)`; `record` is the inode as JSON without its file bytes,
+//! which go to `data` as a BLOB. The rules (incremental, atomic, corruption reported, disk
+//! full = `NoSpace`) are those of [`super`]; SQLite's journal makes a crash mid-save roll
+//! back to the previous state.
+//!
+//! Several stores (processes) on one file: each save bumps the name's generation, read in
+//! the save's own (immediate, write-locked) transaction. A store whose last save or load is
+//! not the newest generation has a stale view, so it writes its namespace whole instead of
+//! only what changed for it: the last writer's namespace wins, never a mix of two.
 
 use super::{assemble, plan, split, InodeKey, Known, Loaded, SaveStats};
 use crate::service::lock;
 use crate::snapshot::{InodeSnapshot, NamespaceSnapshot, NodeSnapshot};
 use crate::{FsError, FsResult, Namespace};
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::Mutex;
@@ -17,8 +23,9 @@ use std::sync::Mutex;
 /// Named namespaces saved in one SQLite database file.
 pub struct SqliteStore {
     conn: Mutex<Connection>,
-    /// Digests of what the database holds, per namespace (from the last save or load).
-    saved: Mutex<HashMap<String, Known>>,
+    /// Digests of what the database holds, per namespace, and the generation they are of
+    /// (from this store's last save or load).
+    saved: Mutex<HashMap<String, (u64, Known)>>,
 }
 
 fn db(e: rusqlite::Error) -> FsError {
@@ -34,6 +41,19 @@ fn key_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<InodeKey> {
     Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? as u64))
 }
 
+/// The generation of namespace `name`'s last save (0: none, or saved before generations).
+fn generation(conn: &Connection, name: &str) -> FsResult<u64> {
+    let g = conn
+        .query_row(
+            "SELECT generation FROM generations WHERE name = ?1",
+            [name],
+            |r| r.get::<_, i64>(0),
+        )
+        .optional()
+        .map_err(db)?;
+    Ok(g.unwrap_or(0) as u64)
+}
+
 impl SqliteStore {
     /// Opens (creating if needed) the database at `path`.
     pub fn open(path: impl AsRef<Path>) -> FsResult<Self> {
@@ -45,7 +65,9 @@ impl SqliteStore {
              CREATE TABLE IF NOT EXISTS inodes (
                  name TEXT NOT NULL, mount TEXT NOT NULL, layer INTEGER NOT NULL,
                  ino INTEGER NOT NULL, record TEXT NOT NULL, data BLOB,
-                 PRIMARY KEY (name, mount, layer, ino));",
+                 PRIMARY KEY (name, mount, layer, ino));
+             CREATE TABLE IF NOT EXISTS generations (
+                 name TEXT PRIMARY KEY, generation INTEGER NOT NULL);",
         )
         .map_err(db)?;
         Ok(SqliteStore {
@@ -68,9 +90,17 @@ impl SqliteStore {
         ns: &Namespace,
         mut before_put: impl FnMut(usize) -> FsResult<()>,
     ) -> FsResult<SaveStats> {
-        let known = lock(&self.saved).get(name).cloned().unwrap_or_default();
         let mut conn = lock(&self.conn);
-        let tx = conn.transaction().map_err(db)?;
+        // Immediate: the write lock is taken before the generation is read, so no other
+        // writer comes between the check and the writes.
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db)?;
+        let stored = generation(&tx, name)?;
+        let known = match lock(&self.saved).get(name) {
+            Some((g, known)) if *g == stored => known.clone(),
+            _ => Known::new(),
+        };
         let existing: HashSet<InodeKey> = {
             let mut q = tx
                 .prepare("SELECT mount, layer, ino FROM inodes WHERE name = ?1")
@@ -126,9 +156,14 @@ impl SqliteStore {
             params![name, manifest],
         )
         .map_err(db)?;
+        tx.execute(
+            "INSERT OR REPLACE INTO generations (name, generation) VALUES (?1, ?2)",
+            params![name, (stored + 1) as i64],
+        )
+        .map_err(db)?;
         tx.commit().map_err(db)?;
         drop(plan);
-        lock(&self.saved).insert(name.to_string(), cut.present);
+        lock(&self.saved).insert(name.to_string(), (stored + 1, cut.present));
         Ok(stats)
     }
 
@@ -176,8 +211,9 @@ impl SqliteStore {
                 });
             records.push((key, node));
         }
+        let stored = generation(&conn, name)?;
         let (loaded, digests) = assemble(manifest, records, Vec::new())?;
-        lock(&self.saved).insert(name.to_string(), digests);
+        lock(&self.saved).insert(name.to_string(), (stored, digests));
         Ok(Some(loaded))
     }
 
@@ -198,6 +234,8 @@ impl SqliteStore {
         tx.execute("DELETE FROM inodes WHERE name = ?1", [name])
             .map_err(db)?;
         tx.execute("DELETE FROM manifests WHERE name = ?1", [name])
+            .map_err(db)?;
+        tx.execute("DELETE FROM generations WHERE name = ?1", [name])
             .map_err(db)?;
         tx.commit().map_err(db)?;
         lock(&self.saved).remove(name);
