@@ -328,6 +328,14 @@ try:
         click(".cancel-button")
         status = wait_text(".run-status", "stopped", timeout=20)
         check("stopped on request" in status, f"the spinning guest is stopped ({status!r})")
+        # An absurd timeout (1e20 s) is taken as the longest one, not a crash of the page.
+        pick("fsutil.wasm", "fsutil")
+        set_timeout("1e20")
+        b.type(".run-args", "cat /workspace/a.txt", clear=True)
+        click(".run-button")
+        status = wait_text(".run-status", "exit code", timeout=20)
+        check("exit code 0" in status, f"a run with a 1e20 s timeout runs ({status!r})")
+        set_timeout("60")
         a = ".run-list li.running"
         check("running" in text(a), f"run A is still waiting on its stdin ({text(a)!r})")
         click(a + " .run-select")

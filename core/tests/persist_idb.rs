@@ -319,3 +319,8 @@ async fn overlapping_saves_run_in_turn() {
         assert_eq!(back.read_file(&file(i)).unwrap(), want, "f{i}");
     }
 }
+
+#[wasm_bindgen_test]
+async fn a_removed_hard_link_saves_the_new_link_count() {
+    persist_suite::a_removed_hard_link_saves_the_new_link_count(store("nlink").await).await;
+}

@@ -192,3 +192,10 @@ fn a_save_after_an_interrupted_one_is_still_incremental() {
 fn two_writers_on_one_database_never_mix_their_saves() {
     run(persist_suite::two_writers_on_one_database_never_mix_their_saves(store("writers")));
 }
+
+#[test]
+fn a_removed_hard_link_saves_the_new_link_count() {
+    run(persist_suite::a_removed_hard_link_saves_the_new_link_count(
+        store("nlink"),
+    ));
+}

@@ -19,7 +19,6 @@ use std::cell::Cell;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
-use std::time::Duration;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
@@ -161,29 +160,34 @@ pub fn JobsPanel(
             tick.update(|t| *t += 1);
             changed.update(|c| *c += 1);
         });
-        let poll = Closure::<dyn FnMut()>::new(move || tick.update(|t| *t += 1));
+        // Refreshes the view every 300 ms while jobs run; the last tick after the run ended
+        // clears the interval and lets its closure go.
+        let id = Rc::new(std::cell::Cell::new(None::<i32>));
+        let slot = Rc::new(std::cell::RefCell::new(None::<Closure<dyn FnMut()>>));
+        let poll = {
+            let (id, slot) = (id.clone(), slot.clone());
+            Closure::<dyn FnMut()>::new(move || {
+                tick.update(|t| *t += 1);
+                if !running.get_value() {
+                    if let (Some(w), Some(handle)) = (web_sys::window(), id.take()) {
+                        w.clear_interval_with_handle(handle);
+                    }
+                    // Dropped after this call returns (not while it runs).
+                    let closure = slot.borrow_mut().take();
+                    leptos::task::spawn_local(async move { drop(closure) });
+                }
+            })
+        };
         if let Some(w) = web_sys::window() {
-            let id = w
-                .set_interval_with_callback_and_timeout_and_arguments_0(
+            id.set(
+                w.set_interval_with_callback_and_timeout_and_arguments_0(
                     poll.as_ref().unchecked_ref(),
                     300,
                 )
-                .unwrap_or(0);
-            poll.forget();
-            // Stop polling once idle.
-            let stop = Closure::<dyn FnMut()>::new(move || {
-                if !running.get_value() {
-                    if let Some(w) = web_sys::window() {
-                        w.clear_interval_with_handle(id);
-                    }
-                }
-            });
-            let _ = w.set_interval_with_callback_and_timeout_and_arguments_0(
-                stop.as_ref().unchecked_ref(),
-                1000,
+                .ok(),
             );
-            stop.forget();
         }
+        *slot.borrow_mut() = Some(poll);
     };
     let submit = move |_| {
         let (name, bytes) = module.get_value();
@@ -194,7 +198,7 @@ pub fn JobsPanel(
             .unwrap_or(1)
             .clamp(1, 1000);
         let prio: i32 = priority.get_untracked().trim().parse().unwrap_or(0);
-        let secs = crate::num::parse_number(&timeout.get_untracked()).unwrap_or(10.0);
+        let timeout = crate::num::timeout(&timeout.get_untracked(), 10.0);
         let bytes: std::sync::Arc<[u8]> = bytes.into();
         for _ in 0..n {
             scheduler.with_value(|s| {
@@ -205,7 +209,7 @@ pub fn JobsPanel(
                         stdin: String::new(),
                     },
                     priority: prio,
-                    timeout: Some(Duration::from_secs_f64(secs.max(0.1))),
+                    timeout: Some(timeout),
                 })
             });
         }

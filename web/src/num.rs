@@ -16,6 +16,16 @@ pub fn parse_number(s: &str) -> Option<f64> {
     n.is_finite().then_some(n)
 }
 
+/// The longest timeout the page takes, in seconds (as `oanix run --timeout`): 366 days.
+const MAX_TIMEOUT_S: f64 = 366.0 * 86_400.0;
+
+/// A timeout typed in seconds: blank, non-numeric or not positive gives `default`; more
+/// than 366 days is taken as 366 days (a `Duration` of 1e20 s does not exist).
+pub fn timeout(s: &str, default: f64) -> std::time::Duration {
+    let secs = parse_number(s).filter(|t| *t > 0.0).unwrap_or(default);
+    std::time::Duration::from_secs_f64(secs.clamp(0.001, MAX_TIMEOUT_S))
+}
+
 /// `x` (not negative) with one decimal, rounded half up: `12.3`.
 pub fn one_decimal(x: f64) -> String {
     // `as` saturates: NaN and negatives give 0.

@@ -17,7 +17,7 @@
 
 use crate::ansi;
 use crate::compile::{with_ticks, Compiler};
-use crate::num::{one_decimal, parse_number};
+use crate::num::one_decimal;
 use crate::review::Reviews;
 use crate::world::{atif_steps, log_event};
 use js_sys::Uint8Array;
@@ -242,7 +242,7 @@ pub fn RunPanel(
         if !open_stdin {
             input.close();
         }
-        let timeout = Duration::from_secs_f64(timeout_ms(&timeout_s.get_untracked()) / 1000.0);
+        let timeout = crate::num::timeout(&timeout_s.get_untracked(), 10.0);
         let item = RunItem {
             id,
             label: argv.join(" "),
@@ -658,8 +658,4 @@ fn record_run(
             }),
         ],
     );
-}
-
-fn timeout_ms(s: &str) -> f64 {
-    parse_number(s).filter(|t| *t > 0.0).unwrap_or(10.0) * 1000.0
 }

@@ -391,8 +391,10 @@ impl Inner {
     }
 
     /// Drops one link to `ino`, freeing it when no links and no open handles remain.
+    /// One name of `ino` is gone: its link count drops (a change of the inode, so its
+    /// version is bumped and a save writes the new count); freed when nothing holds it.
     fn unlink_inode(&mut self, ino: Ino) {
-        let free = match self.inodes.get_mut(&ino) {
+        let free = match self.node_mut(ino).ok() {
             Some(node) => {
                 node.nlink = node.nlink.saturating_sub(1);
                 node.ctime = clock::now();

@@ -329,3 +329,23 @@ pub async fn two_writers_on_one_database_never_mix_their_saves<S: Store>(one: S)
     let stats = one.save("main", &ns1).await.unwrap();
     assert_eq!((stats.written, stats.deleted), (1, 0), "{stats:?}");
 }
+
+/// A hard link removed between saves: the remaining name's link count is saved (one), so
+/// after a reload removing it frees the file.
+pub async fn a_removed_hard_link_saves_the_new_link_count<S: Store>(db: S) {
+    use oanix_core::Follow;
+    let ns = sample();
+    let (a, b) = (
+        FsPath::parse("/workspace/a.txt").unwrap(),
+        FsPath::parse("/workspace/b-link.txt").unwrap(),
+    );
+    ns.link(&a, &b).unwrap();
+    db.save("main", &ns).await.unwrap();
+    ns.remove_file(&b).unwrap();
+    let stats = db.save("main", &ns).await.unwrap();
+    // The directory that lost the name and the inode whose count changed.
+    assert_eq!((stats.written, stats.deleted), (2, 0), "{stats:?}");
+    let back = load(&db.reopen().await, "main").await.namespace;
+    assert_eq!(back.stat(&a, Follow::Yes).unwrap().nlink, 1);
+    assert_eq!(back.stat(&b, Follow::Yes), Err(FsError::NotFound));
+}
