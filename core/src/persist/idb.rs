@@ -96,7 +96,7 @@ struct Entry {
 const GENERATION: &str = "oanixGeneration";
 
 /// What the store holds for one namespace, as this session last saved or loaded it.
-#[derive(Default, Clone)]
+#[derive(Default)]
 struct Held {
     /// The generation of the save this describes (stored in the manifest).
     generation: u64,
@@ -111,7 +111,7 @@ struct Held {
 }
 
 /// How much of a pack is still the newest copy of some inode.
-#[derive(Default, Clone)]
+#[derive(Default)]
 struct PackUse {
     total: u64,
     live: u64,
@@ -467,23 +467,26 @@ impl IdbStore {
         let _turn = self.turn().await;
         // What this store last saved or loaded is what the database holds, unless another
         // writer saved since (checked by generation in the save's transaction). Without it
-        // (a first save), the namespace's packs are replaced whole. The save works on a
-        // copy: after a failed save (rolled back) the view is still the database's.
-        let held = self.held.borrow().get(name).cloned();
-        let (stats, held) = self.write(name, ns, held, interrupt_after).await?;
-        self.held.borrow_mut().insert(name.to_string(), held);
-        Ok(stats)
+        // (a first save), the namespace's packs are replaced whole. `write` changes it only
+        // once its transaction committed: after a failed save it is still the database's.
+        let mut held = self.held.borrow_mut().remove(name);
+        let saved = self.write(name, ns, &mut held, interrupt_after).await;
+        if let Some(held) = held {
+            self.held.borrow_mut().insert(name.to_string(), held);
+        }
+        saved
     }
 
     /// The save itself: every request is issued without waiting for it, then the
-    /// transaction's completion is awaited (a failed request aborts it).
+    /// transaction's completion is awaited (a failed request aborts it). `held` is updated
+    /// after the commit, and only then.
     async fn write(
         &self,
         name: &str,
         ns: &Namespace,
-        held: Option<Held>,
+        held: &mut Option<Held>,
         interrupt_after: Option<usize>,
-    ) -> FsResult<(SaveStats, Held)> {
+    ) -> FsResult<SaveStats> {
         let (raw, tx) = self.transaction(&[PACKS, MANIFESTS], true)?;
         // The stored generation, read in this transaction (no other save can come between
         // the check and the writes). The rest of the save is issued in the same task right
@@ -496,24 +499,32 @@ impl IdbStore {
             .await
             .map_err(idb)?
             .map(|m| generation_of(&m));
-        let held = held.filter(|h| Some(h.generation) == stored);
-        let fresh = held.is_none();
-        let mut held = held.unwrap_or_default();
-        held.generation = stored.unwrap_or(0) + 1;
-        // Packs to empty: their live inodes are forgotten, so the split copies them again.
-        let reclaim = held.to_reclaim();
+        let generation = stored.unwrap_or(0) + 1;
+        let mut blank = Held::default();
+        let current = held.as_mut().filter(|h| Some(h.generation) == stored);
+        let fresh = current.is_none();
+        let view = match current {
+            Some(h) => h,
+            None => &mut blank,
+        };
+        // Packs to empty: their live inodes are copied again (the split runs with them
+        // forgotten, for a moment).
+        let reclaim = view.to_reclaim();
         let mut moved: HashMap<InodeKey, (u64, u64)> = HashMap::new();
         for seq in &reclaim {
-            if let Some(p) = held.packs.remove(seq) {
-                for k in p.keys {
-                    held.at.remove(&k);
-                    if let Some(fp) = held.known.remove(&k) {
-                        moved.insert(k, fp);
-                    }
+            for k in view.packs.get(seq).map(|p| &p.keys).into_iter().flatten() {
+                if let Some(fp) = view.known.get(k) {
+                    moved.insert(k.clone(), fp);
                 }
             }
         }
-        let cut = split(ns, &held.known);
+        for k in moved.keys() {
+            view.known.remove(k);
+        }
+        let cut = split(ns, &view.known);
+        for (k, fp) in &moved {
+            view.known.restore(k, *fp);
+        }
         let mut stats = SaveStats::default();
         for (k, node) in &cut.changed {
             if moved.get(k).copied() == cut.present.get(k) {
@@ -526,30 +537,14 @@ impl IdbStore {
             }
         }
         // Inodes gone since the last save: their copies become garbage.
-        let mut gone = held.known.missing_from(&cut.present);
-        gone.extend(
-            moved
-                .keys()
-                .filter(|k| !cut.present.contains_key(k))
-                .cloned(),
-        );
+        let gone = view.known.missing_from(&cut.present);
         stats.deleted = gone.len();
-        for k in &gone {
-            held.forget(k);
-        }
-        for (k, _) in &cut.changed {
-            held.forget(k);
-        }
         stats.unchanged = cut.present.len() - cut.changed.len();
         let manifest = to_js(&cut.manifest)?;
-        Reflect::set(
-            &manifest,
-            &GENERATION.into(),
-            &(held.generation as f64).into(),
-        )
-        .map_err(js)?;
+        Reflect::set(&manifest, &GENERATION.into(), &(generation as f64).into()).map_err(js)?;
         let packs = packs_of(cut.changed)?;
         let mut requests = 0;
+        let mut next = view.next;
         let issued = (|| {
             let mut issue = || match interrupt_after {
                 Some(n) if n == requests => Err(FsError::Cancelled),
@@ -570,10 +565,9 @@ impl IdbStore {
             let mut placed = Vec::new();
             for (pack, keys) in packs {
                 issue()?;
-                let seq = held.next;
-                held.next += 1;
-                store.put(&pack, Some(&pack_key(name, seq))).map_err(idb)?;
-                placed.push((seq, keys));
+                store.put(&pack, Some(&pack_key(name, next))).map_err(idb)?;
+                placed.push((next, keys));
+                next += 1;
             }
             issue()?;
             tx.object_store(MANIFESTS)
@@ -592,18 +586,33 @@ impl IdbStore {
                 return Err(e);
             }
         };
+        // Committed: the view becomes what the database now holds.
+        for seq in &reclaim {
+            for k in view.packs.remove(seq).into_iter().flat_map(|p| p.keys) {
+                view.at.remove(&k);
+            }
+        }
+        for k in &gone {
+            view.forget(k);
+        }
         for (seq, keys) in placed {
             let mut pack = PackUse::default();
             for (k, c) in keys {
+                view.forget(&k);
                 pack.total += c;
                 pack.live += c;
-                held.at.insert(k.clone(), (seq, c));
+                view.at.insert(k.clone(), (seq, c));
                 pack.keys.insert(k);
             }
-            held.packs.insert(seq, pack);
+            view.packs.insert(seq, pack);
         }
-        held.known = cut.present;
-        Ok((stats, held))
+        view.next = next;
+        view.known = cut.present;
+        view.generation = generation;
+        if fresh {
+            *held = Some(blank);
+        }
+        Ok(stats)
     }
 
     /// Restores namespace `name` (`None` if never saved). Unreadable packs and inodes are

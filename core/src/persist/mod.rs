@@ -104,6 +104,16 @@ impl Known {
         l.of.remove(&k.2).map(|v| (l.tree, v))
     }
 
+    /// Knows record `k` again as `was` (what [`Self::remove`] returned for it), if its
+    /// layer is still known from the same tree.
+    pub fn restore(&mut self, k: &InodeKey, was: (u64, u64)) {
+        if let Some(l) = self.layers.get_mut(&k.0).and_then(|m| m.get_mut(&k.1)) {
+            if l.tree == was.0 {
+                l.of.insert(k.2, was.1);
+            }
+        }
+    }
+
     /// How many records are known.
     pub fn len(&self) -> usize {
         self.layers
