@@ -160,25 +160,43 @@ pub(crate) fn Explorer(start: Start) -> impl IntoView {
     // The name autosaves go to (changed by "Save as" / "open"); empty: not saving (the
     // stored namespace could not be read and is left alone).
     let current = RwSignal::new(save_to.unwrap_or_default());
-    // Every change is saved (incrementally: only changed inodes are written).
+    // Every change is saved (incrementally: only changed inodes are written). Changes made
+    // while a save runs are saved together by one more save after it (a thousand jobs
+    // ending make a few saves, not a thousand queued ones).
+    let saving = StoredValue::new_local(false);
+    let dirty = StoredValue::new_local(false);
     Effect::new(move |_| {
         revision.track();
         let Some(db) = store.get_value() else { return };
-        let snapshot = ns.with_value(Namespace::clone);
-        let name = current.get_untracked();
-        if name.is_empty() {
+        if current.get_untracked().is_empty() {
             saved.set("NOT SAVED: the stored namespace is unreadable and kept as it is".into());
             return;
         }
-        saved.set("saving…".into());
+        dirty.set_value(true);
+        if saving.get_value() {
+            return;
+        }
+        saving.set_value(true);
         leptos::task::spawn_local(async move {
-            saved.set(match db.save(&name, &snapshot).await {
-                Ok(stats) => format!("saved ({} written)", stats.written),
-                Err(FsError::NoSpace) => {
-                    "NOT SAVED: browser storage quota exceeded — earlier saves are intact".into()
+            while dirty.get_value() {
+                dirty.set_value(false);
+                // The name and namespace as they are now ("Open" may have changed both).
+                let name = current.get_untracked();
+                if name.is_empty() {
+                    break;
                 }
-                Err(e) => format!("NOT SAVED: {e}"),
-            });
+                let now = ns.with_value(Namespace::clone);
+                saved.set("saving…".into());
+                saved.set(match db.save(&name, &now).await {
+                    Ok(stats) => format!("saved ({} written)", stats.written),
+                    Err(FsError::NoSpace) => {
+                        "NOT SAVED: browser storage quota exceeded — earlier saves are intact"
+                            .into()
+                    }
+                    Err(e) => format!("NOT SAVED: {e}"),
+                });
+            }
+            saving.set_value(false);
         });
     });
     let mounts = ns.with_value(|ns| {
