@@ -156,6 +156,46 @@ fn result_json_accepts_only_valid_json() {
     assert_eq!(fs.result(), b"[1,2]");
 }
 
+/// A guest-chosen offset or length far past the cap (a hostile or buggy guest) is `EFBIG`,
+/// never a host allocation of that size or an overflow; the result stands.
+#[test]
+fn result_json_refuses_huge_offsets_and_lengths() {
+    use oanix_core::services::task::MAX_RESULT_BYTES;
+    let (ns, fs) = task();
+    ns.write_file("/task/result.json", b"[1]").unwrap();
+    let h = ns
+        .open(&p("/task/result.json"), &OpenOptions::read_write())
+        .unwrap();
+    let cap = MAX_RESULT_BYTES as u64;
+    for (what, r) in [
+        ("write at 1 TiB", h.write_at(b"x", 1 << 40).map(|_| ())),
+        (
+            "write across the cap",
+            h.write_at(b"xx", cap - 1).map(|_| ()),
+        ),
+        ("write at u64::MAX", h.write_at(b"x", u64::MAX).map(|_| ())),
+        (
+            "write wrapping usize",
+            h.write_at(&[b' '; 32], 0xFFFF_FFF0).map(|_| ()),
+        ),
+        ("set_len 1 TiB", h.set_len(1 << 40)),
+        ("set_len past the cap", h.set_len(cap + 1)),
+    ] {
+        assert_eq!(r, Err(FsError::FileTooLarge), "{what}");
+    }
+    assert_eq!(FsError::FileTooLarge.errno(), Errno::Fbig);
+    // A document of exactly the cap is fine.
+    let mut doc = vec![b' '; MAX_RESULT_BYTES];
+    doc[0] = b'[';
+    doc[MAX_RESULT_BYTES - 1] = b']';
+    h.write_at(&doc, 0).unwrap();
+    assert_eq!(fs.result().len(), MAX_RESULT_BYTES);
+    let a = ns
+        .open(&p("/task/result.json"), &OpenOptions::append())
+        .unwrap();
+    assert_eq!(a.append(b" "), Err(FsError::FileTooLarge));
+}
+
 mod logs {
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;

@@ -97,7 +97,10 @@ fn parse_job(ev: &Event, cfg: &ProviderConfig) -> Result<Job, String> {
                     .ok()
                     .filter(|v: &f64| v.is_finite() && *v > 0.0)
                     .ok_or_else(|| format!("bad timeout {s:?} (seconds > 0)"))?;
-                timeout = Duration::from_secs_f64(secs).min(cfg.max_timeout);
+                // A requester's number: 1e20 s is no Duration (from_secs_f64 would panic
+                // the worker); anything past the provider's largest is that.
+                timeout = Duration::try_from_secs_f64(secs)
+                    .map_or(cfg.max_timeout, |t| t.min(cfg.max_timeout));
             }
             _ => {}
         }
@@ -336,6 +339,58 @@ pub fn serve(cfg: ProviderConfig) -> Result<(), String> {
                     )),
                 }
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job_with_timeout(t: &str) -> Result<Job, String> {
+        let cfg = ProviderConfig {
+            relays: Vec::new(),
+            keys: Keys::generate(),
+            concurrency: 1,
+            max_timeout: Duration::from_secs(60),
+            max_memory: 1 << 20,
+            max_module_size: 1 << 20,
+            allow_module_hosts: None,
+        };
+        let tags: [&[&str]; 2] = [
+            &["i", "http://127.0.0.1/m.wasm", "url"],
+            &["param", "timeout", t],
+        ];
+        let ev = Event {
+            id: String::new(),
+            pubkey: String::new(),
+            created_at: 0,
+            kind: 5600,
+            tags: tags
+                .iter()
+                .map(|t| t.iter().map(|s| s.to_string()).collect())
+                .collect(),
+            content: String::new(),
+            sig: String::new(),
+        };
+        parse_job(&ev, &cfg)
+    }
+
+    /// A requester's timeout is the provider's largest at most, however large the number
+    /// (1e20 s overflowed a Duration and killed the worker thread); junk is refused.
+    #[test]
+    fn requested_timeouts_are_clamped_never_a_panic() {
+        for (t, want) in [
+            ("1.5", 1500),
+            ("1e20", 60_000),
+            ("1e308", 60_000),
+            ("120", 60_000),
+        ] {
+            let job = job_with_timeout(t).unwrap();
+            assert_eq!(job.timeout.as_millis(), want, "{t}");
+        }
+        for bad in ["0", "-1", "inf", "NaN", "soon"] {
+            assert!(job_with_timeout(bad).is_err(), "{bad}");
         }
     }
 }

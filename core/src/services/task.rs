@@ -311,6 +311,20 @@ impl FileHandle for Fixed {
     }
 }
 
+/// The largest `result.json` (a guest-chosen offset or length past it is `EFBIG`, never a
+/// host allocation of that size). Each write re-reads the whole staged document, so this
+/// also bounds what one write costs.
+pub const MAX_RESULT_BYTES: usize = 8 << 20;
+
+/// `offset + len` if the result stays within [`MAX_RESULT_BYTES`].
+fn result_end(offset: u64, len: usize) -> FsResult<usize> {
+    usize::try_from(offset)
+        .ok()
+        .and_then(|o| o.checked_add(len))
+        .filter(|end| *end <= MAX_RESULT_BYTES)
+        .ok_or(FsError::FileTooLarge)
+}
+
 /// An open `result.json`: a staged copy committed whenever it is complete, valid JSON.
 struct ResultHandle {
     shared: Arc<Mutex<ResultState>>,
@@ -355,17 +369,18 @@ impl FileHandle for ResultHandle {
     }
 
     fn write_at(&self, buf: &[u8], offset: u64) -> FsResult<usize> {
-        let off = usize::try_from(offset).map_err(|_| FsError::FileTooLarge)?;
+        let end = result_end(offset, buf.len())?;
         self.edit(|s| {
-            if s.len() < off + buf.len() {
-                s.resize(off + buf.len(), 0);
+            if s.len() < end {
+                s.resize(end, 0);
             }
-            s[off..off + buf.len()].copy_from_slice(buf);
+            s[end - buf.len()..end].copy_from_slice(buf);
         })?;
         Ok(buf.len())
     }
 
     fn append(&self, buf: &[u8]) -> FsResult<u64> {
+        result_end(lock(&self.staged).len() as u64, buf.len())?;
         let mut end = 0;
         self.edit(|s| {
             s.extend_from_slice(buf);
@@ -375,7 +390,7 @@ impl FileHandle for ResultHandle {
     }
 
     fn set_len(&self, len: u64) -> FsResult<()> {
-        let len = usize::try_from(len).map_err(|_| FsError::FileTooLarge)?;
+        let len = result_end(len, 0)?;
         self.edit(|s| s.resize(len, 0))
     }
 
