@@ -440,12 +440,22 @@ impl Instrumenter {
     }
 
     /// A function index of the input, moved past the two new imports (no wrapping).
+    /// Indices from validated code always name a function; one that names none (only the
+    /// unvalidated `name` section can hold one, see [`Self::exists`]) saturates rather
+    /// than overflowing.
     fn shifted(&self, func: u32) -> u32 {
         if func >= self.imported_funcs {
-            func + 2
+            func.saturating_add(2)
         } else {
             func
         }
+    }
+
+    /// Whether `func` is a function of the input (imported or defined). The `name` section
+    /// is not validated: it may name functions that do not exist (up to `u32::MAX`); those
+    /// names are dropped.
+    fn exists(&self, func: u32) -> bool {
+        u64::from(func) < u64::from(self.imported_funcs) + self.func_types.len() as u64
     }
 
     /// The index of wrapper `k` (after every defined function).
@@ -680,6 +690,9 @@ impl Reencode for Instrumenter {
                 let mut import_names = std::collections::HashMap::new();
                 for naming in map {
                     let naming = naming?;
+                    if !self.exists(naming.index) {
+                        continue;
+                    }
                     if !tick_named && naming.index >= self.imported_funcs {
                         out.append(self.imported_funcs, "oanix.tick");
                         out.append(self.imported_funcs + 1, "oanix.wait");
@@ -704,7 +717,11 @@ impl Reencode for Instrumenter {
                 let mut out = NameMap::new();
                 for naming in map {
                     let naming = naming?;
-                    out.append(naming.index, naming.name);
+                    // (Names of globals that do not exist are dropped: the fuel is the
+                    // last global.)
+                    if naming.index < self.fuel {
+                        out.append(naming.index, naming.name);
+                    }
                 }
                 out.append(self.fuel, "oanix.fuel");
                 names.globals(&out);
@@ -714,8 +731,18 @@ impl Reencode for Instrumenter {
             // Local names stay with their function: an import's (rare) with the import,
             // not with its wrapper.
             wasmparser::Name::Local(map) => {
-                let shifted = |i: u32| Ok(self.shifted(i));
-                names.locals(&utils::indirect_name_map(map, shifted)?);
+                let mut out = wasm_encoder::IndirectNameMap::new();
+                for naming in map {
+                    let naming = naming?;
+                    if !self.exists(naming.index) {
+                        continue;
+                    }
+                    out.append(
+                        self.shifted(naming.index),
+                        &utils::name_map(naming.names, Ok)?,
+                    );
+                }
+                names.locals(&out);
             }
             other => utils::parse_custom_name_subsection(self, names, other)?,
         }

@@ -451,10 +451,12 @@ fn check_rewrite_chunked(orig: &[u8], out: &[u8], budget: i32, chunk: i32) {
     }
     if !a.func_names.is_empty() {
         // (An import keeps its name and index; its wrapper is named after it.)
+        // (Names of functions that do not exist are dropped.)
         let shift = |f: u32| if f >= tick { f + 2 } else { f };
         let mut want: BTreeMap<u32, String> = a
             .func_names
             .iter()
+            .filter(|(i, _)| u64::from(**i) < u64::from(tick) + u64::from(defined))
             .map(|(i, n)| (shift(*i), n.clone()))
             .collect();
         want.insert(tick, "oanix.tick".into());
@@ -467,6 +469,7 @@ fn check_rewrite_chunked(orig: &[u8], out: &[u8], budget: i32, chunk: i32) {
     }
     if !a.global_names.is_empty() {
         let mut want = a.global_names.clone();
+        want.retain(|i, _| *i < fuel);
         want.insert(fuel, "oanix.fuel".into());
         assert_eq!(want, b.global_names);
     }
@@ -704,6 +707,85 @@ fn malformed_name_section_is_dropped() {
     check_rewrite(&orig, &out, DEFAULT_BUDGET as i32);
 }
 
+/// `n` as unsigned LEB128.
+fn leb(mut n: u32) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let byte = (n & 0x7f) as u8;
+        n >>= 7;
+        if n == 0 {
+            out.push(byte);
+            return out;
+        }
+        out.push(byte | 0x80);
+    }
+}
+
+/// A `name` section naming functions `funcs` and globals `globals` (each `xN`), and
+/// local 0 of each function in `funcs`, as bytes for a WAT `@custom` string.
+fn name_section(funcs: &[u32], globals: &[u32]) -> String {
+    let name_map = |ids: &[u32]| {
+        let mut m = leb(ids.len() as u32);
+        for (k, &i) in ids.iter().enumerate() {
+            m.extend(leb(i));
+            let name = format!("x{k}");
+            m.extend(leb(name.len() as u32));
+            m.extend(name.bytes());
+        }
+        m
+    };
+    let sub = |id: u8, body: Vec<u8>| {
+        let mut v = vec![id];
+        v.extend(leb(body.len() as u32));
+        v.extend(body);
+        v
+    };
+    let mut locals = leb(funcs.len() as u32);
+    for &f in funcs {
+        locals.extend(leb(f));
+        locals.extend(name_map(&[0]));
+    }
+    let mut bytes = sub(1, name_map(funcs));
+    bytes.extend(sub(2, locals));
+    bytes.extend(sub(7, name_map(globals)));
+    bytes.iter().map(|b| format!("\\{b:02x}")).collect()
+}
+
+/// A module with one import, two functions and a global, and the name section given.
+fn with_names(funcs: &[u32], globals: &[u32]) -> Vec<u8> {
+    wat::parse_str(format!(
+        r#"(module (import "m" "f" (func)) (global i32 (i32.const 0))
+             (func (local i32)) (func (loop (br 0)))
+             (@custom "name" "{}"))"#,
+        name_section(funcs, globals)
+    ))
+    .unwrap()
+}
+
+#[test]
+fn names_of_functions_that_do_not_exist_are_dropped_not_a_panic() {
+    // The name section is not validated: it may name function 0xFFFF_FFFF (whose shift
+    // past the two new imports overflowed: a panic in debug builds). Names of functions
+    // and globals that do not exist are dropped; the others are kept.
+    for huge in [u32::MAX, u32::MAX - 1, 3, 1 << 20] {
+        let orig = with_names(&[0, 2, huge], &[0, huge]);
+        validate(&orig).unwrap();
+        let out = instrument(&orig, DEFAULT_BUDGET).unwrap();
+        check_rewrite(&orig, &out, DEFAULT_BUDGET as i32);
+        let b = shape(&out);
+        assert!(b.has_names, "the name section is kept");
+        assert_eq!(b.func_names[&0], "x0");
+        assert_eq!(b.func_names[&4], "x1", "function 2 is now 4");
+        assert!(
+            !b.func_names.values().any(|n| n == "x2"),
+            "{:?}",
+            b.func_names
+        );
+        assert_eq!(b.global_names[&0], "x0");
+        assert!(!b.global_names.values().any(|n| n == "x1"));
+    }
+}
+
 /// Valid seeds for the mutation tests.
 fn seeds() -> Vec<Vec<u8>> {
     [
@@ -811,6 +893,18 @@ proptest! {
             Ok(out) => check_rewrite(&wasm, &out, 5),
             Err(e) => prop_assert!(validate(&wasm).is_err() || e.to_string().contains("already")),
         }
+    }
+
+    /// Name sections naming any function or global index (the section is not validated)
+    /// never make the rewrite panic, and the names of functions that exist follow them.
+    #[test]
+    fn any_name_indices_never_panic(
+        funcs in vec(prop_oneof![0u32..4, any::<u32>(), (u32::MAX - 2)..=u32::MAX], 0..5),
+        globals in vec(prop_oneof![0u32..2, any::<u32>()], 0..3),
+    ) {
+        let orig = with_names(&funcs, &globals);
+        let out = instrument(&orig, 5).unwrap();
+        check_rewrite(&orig, &out, 5);
     }
 
     /// Random valid programs are rewritten faithfully.
