@@ -55,12 +55,11 @@ const EXIT_KEY: &str = "__oanix_exit";
 pub const SLICE: Duration = Duration::from_millis(8);
 
 /// Stops a running guest from outside (a Stop button, a cancelled job): the guest is
-/// unwound at its next WASI call or tick, and a guest suspended in a wait is woken for it.
+/// stopped at its next WASI call or tick, and a guest suspended in a wait is woken for it.
 /// Nothing the guest wrote before is undone; the namespace stays usable.
 #[derive(Default)]
 pub struct RunControl {
-    stopped: Cell<bool>,
-    wakers: RefCell<Vec<Waker>>,
+    stopped: Signal,
 }
 
 impl RunControl {
@@ -71,19 +70,42 @@ impl RunControl {
 
     /// Asks the guest to stop.
     pub fn stop(&self) {
-        self.stopped.set(true);
-        self.wakers.borrow_mut().drain(..).for_each(Waker::wake);
+        self.stopped.set();
     }
 
     /// Whether [`Self::stop`] was called.
     pub fn is_stopped(&self) -> bool {
-        self.stopped.get()
+        self.stopped.is_set()
     }
 
     /// Resolves once [`Self::stop`] is called.
     async fn stopped(&self) {
+        self.stopped.wait().await
+    }
+}
+
+/// A flag that is set once and never cleared, and futures can wait for.
+#[derive(Default)]
+struct Signal {
+    set: Cell<bool>,
+    wakers: RefCell<Vec<Waker>>,
+}
+
+impl Signal {
+    fn set(&self) {
+        self.set.set(true);
+        // (Taken first: a woken task may be polled, and wait again, from `wake`.)
+        let wakers = std::mem::take(&mut *self.wakers.borrow_mut());
+        wakers.into_iter().for_each(Waker::wake);
+    }
+
+    fn is_set(&self) -> bool {
+        self.set.get()
+    }
+
+    async fn wait(&self) {
         std::future::poll_fn(|cx| {
-            if self.stopped.get() {
+            if self.set.get() {
                 Poll::Ready(())
             } else {
                 self.wakers.borrow_mut().push(cx.waker().clone());
@@ -279,6 +301,8 @@ struct Guest {
     /// A call whose outcome is not an errno (a wait, an exit, a trap), left by the fast
     /// path for the slow one or for `oanix.wait`: the function, its arguments, the outcome.
     pending: Option<(Func, Vec<i64>, Outcome)>,
+    /// Set when the stopped guest was parked for good ([`park`]).
+    parked: Rc<Signal>,
 }
 
 impl Guest {
@@ -303,9 +327,37 @@ impl Guest {
         }
         None
     }
+
+    /// Whether the guest was stopped (on request, at its deadline or its memory limit):
+    /// it must not run on.
+    fn stopping(&self) -> bool {
+        self.control.is_stopped() || self.cancelled || self.timed_out || self.memory_exceeded
+    }
 }
 
 type Shared = Rc<RefCell<Guest>>;
+
+/// Parks a stopped guest for good: marks it parked and returns a promise that never
+/// settles, for a suspending import (`oanix.wait`, or a blocking import of a module that is
+/// not instrumented) to answer. The guest stays suspended on it, never runs another
+/// instruction, and is dropped with its imports. (An exception would unwind it only if it
+/// let the exception pass: a guest catching everything, `catch_all`, would go on running,
+/// and once stopped every tick and wait answered at once: it spun on the thread forever.)
+fn park(g: &Shared) -> Promise {
+    g.borrow().parked.set();
+    Promise::new(&mut |_, _| {})
+}
+
+/// Why a parked guest was stopped, as the run's error.
+fn stop_error(g: &Guest, cfg: &RunConfig) -> RunError {
+    if g.memory_exceeded {
+        RunError::MemoryLimit(cfg.max_memory.unwrap_or(MAX_GUEST_MEMORY as usize))
+    } else if g.timed_out {
+        RunError::Timeout(cfg.timeout.unwrap_or_default())
+    } else {
+        RunError::Cancelled
+    }
+}
 
 /// A module and the bytes it was compiled from.
 type Compiled = (Rc<[u8]>, WebAssembly::Module);
@@ -467,7 +519,9 @@ impl BrowserRunner {
             // function) runs outside `WebAssembly.promising`, where JSPI cannot suspend.
             slice_start: u64::MAX,
             pending: None,
+            parked: Rc::default(),
         }));
+        let parked = guest.borrow().parked.clone();
         let (imports, keep) = imports(&guest, is_sliced(module)?)?;
         let instance = JsFuture::from(WebAssembly::instantiate_module(module, &imports))
             .await
@@ -517,22 +571,24 @@ impl BrowserRunner {
             .call0(&JsValue::NULL)
             .map_err(|e| RunError::Host(js_message(&e)))?
             .unchecked_into();
-        let finished = race(JsFuture::from(running.clone()), cfg.timeout).await;
+        let finished = run_end(running.clone(), &parked, cfg.timeout).await;
         let max = cfg.max_memory.unwrap_or(MAX_GUEST_MEMORY as usize);
         match finished {
-            None => {
+            RunEnd::TimedOut => {
                 // A guest suspended in a wait must never resume and touch the namespace
-                // after its run ended: it is unwound when woken, and its imports live
-                // until then.
+                // after its run ended: stopped, it is unwound or parked at its next call,
+                // tick or wait, and its imports live until then.
                 control.stop();
                 wasm_bindgen_futures::spawn_local(async move {
-                    let _ = JsFuture::from(running).await;
+                    either(JsFuture::from(running), parked.wait()).await;
                     drop(keep);
                 });
                 Err(RunError::Timeout(cfg.timeout.unwrap_or_default()))
             }
-            Some(Ok(_)) => Ok(0),
-            Some(Err(e)) => {
+            // It never runs again (its imports go with `keep`).
+            RunEnd::Parked => Err(stop_error(&guest.borrow(), cfg)),
+            RunEnd::Settled(Ok(_)) => Ok(0),
+            RunEnd::Settled(Err(e)) => {
                 if let Some(code) = Reflect::get(&e, &EXIT_KEY.into())
                     .ok()
                     .and_then(|v| v.as_f64())
@@ -587,6 +643,38 @@ fn js_message(e: &JsValue) -> String {
         Some(stack) if !stack.is_empty() => format!("{text}\nwasm backtrace:\n{stack}"),
         _ => text,
     }
+}
+
+/// How a guest's run ended.
+enum RunEnd {
+    /// `_start`'s promise settled: the guest returned, exited or was unwound.
+    Settled(Result<JsValue, JsValue>),
+    /// The guest was stopped and parked for good ([`park`]).
+    Parked,
+    /// The run's timeout passed first.
+    TimedOut,
+}
+
+/// Awaits the first of: `running` settling, the guest parking, `timeout`.
+async fn run_end(running: Promise, parked: &Signal, timeout: Option<Duration>) -> RunEnd {
+    let mut settled = JsFuture::from(running);
+    let mut parked = std::pin::pin!(parked.wait());
+    let mut timer = timeout.map(sleep);
+    std::future::poll_fn(|cx| {
+        if let Poll::Ready(v) = Pin::new(&mut settled).poll(cx) {
+            return Poll::Ready(RunEnd::Settled(v));
+        }
+        if parked.as_mut().poll(cx).is_ready() {
+            return Poll::Ready(RunEnd::Parked);
+        }
+        if let Some(t) = timer.as_mut() {
+            if Pin::new(t).poll(cx).is_ready() {
+                return Poll::Ready(RunEnd::TimedOut);
+            }
+        }
+        Poll::Pending
+    })
+    .await
 }
 
 /// Awaits `f`, or gives up after `timeout` (`None`).
@@ -796,9 +884,7 @@ fn tick_fast(id: u32) -> i32 {
     // Before `_start` (a start function running during instantiation) the wait is called
     // at once: it cannot suspend there, and says so, rather than spinning on the page.
     let elapsed = clock::monotonic().saturating_sub(g.slice_start);
-    i32::from(
-        g.control.is_stopped() || g.slice_start == u64::MAX || elapsed >= SLICE.as_nanos() as u64,
-    )
+    i32::from(g.stopping() || g.slice_start == u64::MAX || elapsed >= SLICE.as_nanos() as u64)
 }
 
 fn wrapper_factory(params: &[Ty]) -> Function {
@@ -857,12 +943,19 @@ fn is_sliced(module: &WebAssembly::Module) -> Result<bool, RunError> {
 
 /// Finishes a call that had to wait: waits, retries until it has an answer, and answers
 /// (the page had the thread meanwhile: the guest's slice starts again).
+///
+/// A guest stopped meanwhile is parked for good ([`park`]): the promise never settles.
 fn complete(g: Shared, func: Func, raw: Vec<i64>, first: Wait) -> Promise {
     let control = g.borrow().control.clone();
     future_to_promise(async move {
         wait(first, &control).await;
         loop {
-            match call(&g, func, &raw) {
+            let outcome = call(&g, func, &raw);
+            if g.borrow().stopping() {
+                g.borrow().parked.set();
+                return std::future::pending().await;
+            }
+            match outcome {
                 Outcome::Wait(w) => wait(w, &control).await,
                 done => {
                     g.borrow_mut().slice_start = clock::monotonic();
@@ -920,6 +1013,15 @@ fn imports(guest: &Shared, sliced: bool) -> Result<(Object, Keep), RunError> {
                     let outcome = call(&g, func, &raw);
                     (func, raw, outcome)
                 });
+                if blocking && g.borrow().stopping() {
+                    // Stopped: a call that may suspend parks the guest for good (an
+                    // instrumented module's wrapper calls `oanix.wait`, which parks it).
+                    return Ok(if sliced {
+                        JsValue::from(crate::instrument::WOULD_BLOCK)
+                    } else {
+                        park(&g).into()
+                    });
+                }
                 match outcome {
                     Outcome::Wait(w) if blocking && sliced => {
                         g.borrow_mut().pending = Some((func, raw, Outcome::Wait(w)));
@@ -962,6 +1064,11 @@ fn imports(guest: &Shared, sliced: bool) -> Result<(Object, Keep), RunError> {
         let g = guest.clone();
         let wait_closure = Closure::<dyn FnMut() -> Result<JsValue, JsValue>>::new(
             move || -> Result<JsValue, JsValue> {
+                // Stopped: parked for good, never unwound by an exception it could catch.
+                if g.borrow_mut().must_stop().is_some() {
+                    g.borrow_mut().pending = None;
+                    return Ok(park(&g).into());
+                }
                 let pending = g.borrow_mut().pending.take();
                 if let Some((func, raw, outcome)) = pending {
                     return match outcome {
@@ -971,10 +1078,7 @@ fn imports(guest: &Shared, sliced: bool) -> Result<(Object, Keep), RunError> {
                 }
                 let now = clock::monotonic();
                 {
-                    let mut guest = g.borrow_mut();
-                    if let Some(why) = guest.must_stop() {
-                        return Err(js_sys::Error::new(why).into());
-                    }
+                    let guest = g.borrow();
                     if guest.slice_start != u64::MAX
                         && now.saturating_sub(guest.slice_start) < SLICE.as_nanos() as u64
                     {
@@ -984,12 +1088,12 @@ fn imports(guest: &Shared, sliced: bool) -> Result<(Object, Keep), RunError> {
                 let g = g.clone();
                 Ok(future_to_promise(async move {
                     yield_now().await;
-                    let mut guest = g.borrow_mut();
                     // Stopped (or timed out, the run over) while the page had the thread.
-                    if let Some(why) = guest.must_stop() {
-                        return Err(js_sys::Error::new(why).into());
+                    if g.borrow_mut().must_stop().is_some() {
+                        g.borrow().parked.set();
+                        return std::future::pending().await;
                     }
-                    guest.slice_start = clock::monotonic();
+                    g.borrow_mut().slice_start = clock::monotonic();
                     Ok(JsValue::from(0))
                 })
                 .into())

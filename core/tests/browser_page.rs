@@ -9,7 +9,7 @@ use oanix_core::browser::{BrowserRunner, RunControl};
 use oanix_core::run::{RunConfig, RunError, RunOutput};
 use oanix_core::wasi::InputPipe;
 use oanix_core::{MemFs, Namespace};
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
@@ -242,5 +242,74 @@ async fn a_timed_out_guest_never_reaches_the_next_run() {
             .await;
         assert_eq!(next.exit_code, Some(0), "{next:?}");
         assert_eq!(String::from_utf8_lossy(&next.stdout), "hi\n");
+    }
+}
+
+/// SPIN with its tick and wait inside `try_table (catch_all)`: it catches whatever the host
+/// throws into it and spins on.
+const SPIN_CATCHING: &str = r#"(module
+  (import "oanix" "tick" (func $tick (result i32)))
+  (import "oanix" "wait" (func $wait (result i32)))
+  (memory (export "memory") 1)
+  (func (export "_start")
+    (loop $l
+      (block $caught
+        (try_table (catch_all $caught)
+          (if (call $tick) (then (drop (call $wait))))))
+      (br $l))))"#;
+
+/// sleep_hour's one-hour `poll_oneoff` in a loop, inside `try_table (catch_all)`.
+const SLEEP_CATCHING: &str = r#"(module
+  (import "wasi_snapshot_preview1" "poll_oneoff"
+    (func $poll (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (func (export "_start")
+    (i32.store (i32.const 16) (i32.const 1))
+    (i64.store (i32.const 24) (i64.const 3600000000000))
+    (loop $l
+      (block $caught
+        (try_table (catch_all $caught)
+          (drop (call $poll (i32.const 0) (i32.const 64) (i32.const 1) (i32.const 128)))))
+      (br $l))))"#;
+
+/// Whether a page timer set now fires within `ms` x 3 (it cannot if a guest holds the
+/// thread).
+async fn page_is_alive(ms: i32) -> bool {
+    let fired = Rc::new(Cell::new(false));
+    let f = fired.clone();
+    after(ms, move || f.set(true));
+    sleep(ms * 3).await;
+    fired.get()
+}
+
+#[wasm_bindgen_test]
+async fn a_guest_catching_every_exception_is_still_stopped_and_the_page_lives() {
+    // Stops used to be exceptions thrown into the guest: one that caught them spun on (its
+    // ticks and waits answered at once once stopped), freezing the page for good. Now a
+    // stopped guest is parked in a wait that never ends.
+    let r = BrowserRunner::new();
+    let spin = module(&r, SPIN_CATCHING).await;
+    let cfg = RunConfig {
+        timeout: Some(Duration::from_millis(200)),
+        ..Default::default()
+    };
+    let out = r.run_module(&spin, ns(), cfg, RunControl::new()).await;
+    assert_eq!(
+        out.error,
+        Some(RunError::Timeout(Duration::from_millis(200)))
+    );
+    assert!(page_is_alive(50).await, "the page is not frozen");
+    // Stopped on request: spinning, or blocked in a wait (instrumented or not).
+    for m in [
+        spin,
+        module(&r, SLEEP_CATCHING).await,
+        sliced(&r, SLEEP_CATCHING).await,
+    ] {
+        let control = RunControl::new();
+        let c = control.clone();
+        after(50, move || c.stop());
+        let out = r.run_module(&m, ns(), RunConfig::default(), control).await;
+        assert_eq!(out.error, Some(RunError::Cancelled), "{out:?}");
+        assert!(page_is_alive(50).await, "the page is not frozen");
     }
 }
