@@ -460,6 +460,10 @@ impl BrowserRunner {
     /// Runs a compiled guest (e.g. one [`crate::instrument`]ed and compiled in a worker) in
     /// namespace `ns`, in place: what it writes lands in `ns`'s services as it goes.
     /// `control` stops it from outside.
+    ///
+    /// Dropping the returned future (a cancelled job) stops the guest as
+    /// [`RunControl::stop`] does: it never runs past its next WASI call, tick or wait, and
+    /// its imports are kept until it has unwound or is parked for good.
     pub async fn run_module(
         &self,
         module: &WebAssembly::Module,
@@ -523,21 +527,31 @@ impl BrowserRunner {
         }));
         let parked = guest.borrow().parked.clone();
         let (imports, keep) = imports(&guest, is_sliced(module)?)?;
-        let instance = JsFuture::from(WebAssembly::instantiate_module(module, &imports))
-            .await
-            .map_err(|e| {
-                let msg = js_message(&e);
-                // An instrumented start function that runs long reaches a tick while
-                // instantiating, outside `WebAssembly.promising`: JSPI cannot suspend it.
-                RunError::InvalidModule(if msg.contains("SuspendError") {
-                    format!(
-                        "its start function runs too long for a time-sliced host (a start \
+        let instantiating = WebAssembly::instantiate_module(module, &imports);
+        // From here on the imports (and the argument slots the import wrappers write) live
+        // until the guest can no longer call them, even if this future is dropped.
+        let mut hold = Hold {
+            keep: Some(keep),
+            until: Some(instantiating.clone()),
+            control: control.clone(),
+            parked: parked.clone(),
+        };
+        let instance = JsFuture::from(instantiating).await.map_err(|e| {
+            let msg = js_message(&e);
+            // An instrumented start function that runs long reaches a tick while
+            // instantiating, outside `WebAssembly.promising`: JSPI cannot suspend it.
+            RunError::InvalidModule(if msg.contains("SuspendError") {
+                format!(
+                    "its start function runs too long for a time-sliced host (a start \
                          function cannot be suspended): {msg}"
-                    )
-                } else {
-                    msg
-                })
-            })?;
+                )
+            } else {
+                msg
+            })
+        });
+        // Instantiated (or not): a start function has run; nothing runs until `_start`.
+        hold.until = None;
+        let instance = instance?;
         let exports = Reflect::get(&instance, &"exports".into())
             .map_err(|e| RunError::Host(js_message(&e)))?;
         let memory: WebAssembly::Memory = Reflect::get(&exports, &"memory".into())
@@ -571,24 +585,28 @@ impl BrowserRunner {
             .call0(&JsValue::NULL)
             .map_err(|e| RunError::Host(js_message(&e)))?
             .unchecked_into();
-        let finished = run_end(running.clone(), &parked, cfg.timeout).await;
+        hold.until = Some(running.clone());
+        let finished = run_end(running, &parked, cfg.timeout).await;
         let max = cfg.max_memory.unwrap_or(MAX_GUEST_MEMORY as usize);
         match finished {
             RunEnd::TimedOut => {
                 // A guest suspended in a wait must never resume and touch the namespace
                 // after its run ended: stopped, it is unwound or parked at its next call,
-                // tick or wait, and its imports live until then.
+                // tick or wait, and its imports live until then (`hold`, dropped here).
                 control.stop();
-                wasm_bindgen_futures::spawn_local(async move {
-                    either(JsFuture::from(running), parked.wait()).await;
-                    drop(keep);
-                });
                 Err(RunError::Timeout(cfg.timeout.unwrap_or_default()))
             }
-            // It never runs again (its imports go with `keep`).
-            RunEnd::Parked => Err(stop_error(&guest.borrow(), cfg)),
-            RunEnd::Settled(Ok(_)) => Ok(0),
+            RunEnd::Parked => {
+                // It never runs again: its imports can go.
+                hold.until = None;
+                Err(stop_error(&guest.borrow(), cfg))
+            }
+            RunEnd::Settled(Ok(_)) => {
+                hold.until = None;
+                Ok(0)
+            }
             RunEnd::Settled(Err(e)) => {
+                hold.until = None;
                 if let Some(code) = Reflect::get(&e, &EXIT_KEY.into())
                     .ok()
                     .and_then(|v| v.as_f64())
@@ -675,6 +693,36 @@ async fn run_end(running: Promise, parked: &Signal, timeout: Option<Duration>) -
         Poll::Pending
     })
     .await
+}
+
+/// A run's imports ([`Keep`]), held while the guest may still call them. Dropped with the
+/// guest still able to run (`until` set: instantiating, or `_start`'s promise unsettled —
+/// after a timeout, or when the run's future is dropped), it stops the guest and hands the
+/// imports to a task that frees them only once the promise settles or the guest is parked:
+/// the import wrappers write into the argument slots, and a guest resuming after they were
+/// freed would write into freed memory.
+struct Hold {
+    keep: Option<Keep>,
+    until: Option<Promise>,
+    control: Rc<RunControl>,
+    parked: Rc<Signal>,
+}
+
+impl Drop for Hold {
+    fn drop(&mut self) {
+        let Some(keep) = self.keep.take() else {
+            return;
+        };
+        let Some(until) = self.until.take() else {
+            return;
+        };
+        self.control.stop();
+        let parked = self.parked.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            either(JsFuture::from(until), parked.wait()).await;
+            drop(keep);
+        });
+    }
 }
 
 /// Awaits `f`, or gives up after `timeout` (`None`).
@@ -811,6 +859,13 @@ impl Drop for Registered {
     fn drop(&mut self) {
         LIVE.with(|l| l.borrow_mut().remove(&self.0));
     }
+}
+
+/// How many guests are registered for the fast path on this thread: runs under way, and
+/// stopped guests whose imports are kept until they unwind or are parked. (For tests.)
+#[doc(hidden)]
+pub fn live_guests() -> usize {
+    LIVE.with(|l| l.borrow().len())
 }
 
 fn live(id: u32) -> Option<(Shared, Rc<[Cell<u64>]>)> {
