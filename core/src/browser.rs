@@ -20,13 +20,21 @@
 //! reached through views kept between calls, with bounds checked against a size refreshed
 //! once per call.
 //!
-//! Time slices: an instrumented module calls `oanix.tick` every thousand function entries
-//! or hundred thousand loop iterations. The tick answers at once while the guest's slice
-//! lasts ([`SLICE`]); otherwise (or when a stop was asked) the module calls `oanix.wait`,
-//! which yields to the event loop, so a guest — even one spinning without a single WASI
-//! call — can share the page's main thread with the UI and with other guests, and
-//! [`RunControl::stop`] or the timeout unwinds it there. Modules that are not instrumented
-//! run as well, but only yield when they block in a WASI call (run those in a worker).
+//! Time slices: an instrumented module calls `oanix.tick` every thousand function entries,
+//! hundred thousand loop iterations, or few megabytes of bulk memory operations. The tick
+//! answers at once while the guest's slice lasts ([`SLICE`]); otherwise (or when a stop
+//! was asked) the module calls `oanix.wait`, which yields to the event loop, so a guest —
+//! even one spinning without a single WASI call — can share the page's main thread with
+//! the UI and with other guests. Modules that are not instrumented run as well, but only
+//! yield when they block in a WASI call (run those in a worker).
+//!
+//! Stopping: [`RunControl::stop`], the timeout, or the memory limit stops a guest at its
+//! next WASI call, tick or wait. A call that cannot suspend throws (the guest unwinds);
+//! `oanix.wait`, and a blocking import of a module that is not instrumented, park it for
+//! good instead: they answer a promise that never settles, so even a guest catching every
+//! exception (`catch_all`) never runs again. Dropping a run's future stops its guest too.
+//! A guest's imports (and the argument slots their wrappers write) are kept until it has
+//! unwound or is parked.
 //!
 //! [`BrowserRunner::run`] stops a guest that is blocked (suspended) past
 //! [`RunConfig::timeout`], and checks the memory limit at every call and slice end.
