@@ -20,13 +20,21 @@
 //! reached through views kept between calls, with bounds checked against a size refreshed
 //! once per call.
 //!
-//! Time slices: an instrumented module calls `oanix.tick` every thousand function entries
-//! or hundred thousand loop iterations. The tick answers at once while the guest's slice
-//! lasts ([`SLICE`]); otherwise (or when a stop was asked) the module calls `oanix.wait`,
-//! which yields to the event loop, so a guest — even one spinning without a single WASI
-//! call — can share the page's main thread with the UI and with other guests, and
-//! [`RunControl::stop`] or the timeout unwinds it there. Modules that are not instrumented
-//! run as well, but only yield when they block in a WASI call (run those in a worker).
+//! Time slices: an instrumented module calls `oanix.tick` every thousand function entries,
+//! hundred thousand loop iterations, or few megabytes of bulk memory operations. The tick
+//! answers at once while the guest's slice lasts ([`SLICE`]); otherwise (or when a stop
+//! was asked) the module calls `oanix.wait`, which yields to the event loop, so a guest —
+//! even one spinning without a single WASI call — can share the page's main thread with
+//! the UI and with other guests. Modules that are not instrumented run as well, but only
+//! yield when they block in a WASI call (run those in a worker).
+//!
+//! Stopping: [`RunControl::stop`], the timeout, or the memory limit stops a guest at its
+//! next WASI call, tick or wait. A call that cannot suspend throws (the guest unwinds);
+//! `oanix.wait`, and a blocking import of a module that is not instrumented, park it for
+//! good instead: they answer a promise that never settles, so even a guest catching every
+//! exception (`catch_all`) never runs again. Dropping a run's future stops its guest too.
+//! A guest's imports (and the argument slots their wrappers write) are kept until it has
+//! unwound or is parked.
 //!
 //! [`BrowserRunner::run`] stops a guest that is blocked (suspended) past
 //! [`RunConfig::timeout`], and checks the memory limit at every call and slice end.
@@ -55,12 +63,11 @@ const EXIT_KEY: &str = "__oanix_exit";
 pub const SLICE: Duration = Duration::from_millis(8);
 
 /// Stops a running guest from outside (a Stop button, a cancelled job): the guest is
-/// unwound at its next WASI call or tick, and a guest suspended in a wait is woken for it.
+/// stopped at its next WASI call or tick, and a guest suspended in a wait is woken for it.
 /// Nothing the guest wrote before is undone; the namespace stays usable.
 #[derive(Default)]
 pub struct RunControl {
-    stopped: Cell<bool>,
-    wakers: RefCell<Vec<Waker>>,
+    stopped: Signal,
 }
 
 impl RunControl {
@@ -71,19 +78,42 @@ impl RunControl {
 
     /// Asks the guest to stop.
     pub fn stop(&self) {
-        self.stopped.set(true);
-        self.wakers.borrow_mut().drain(..).for_each(Waker::wake);
+        self.stopped.set();
     }
 
     /// Whether [`Self::stop`] was called.
     pub fn is_stopped(&self) -> bool {
-        self.stopped.get()
+        self.stopped.is_set()
     }
 
     /// Resolves once [`Self::stop`] is called.
     async fn stopped(&self) {
+        self.stopped.wait().await
+    }
+}
+
+/// A flag that is set once and never cleared, and futures can wait for.
+#[derive(Default)]
+struct Signal {
+    set: Cell<bool>,
+    wakers: RefCell<Vec<Waker>>,
+}
+
+impl Signal {
+    fn set(&self) {
+        self.set.set(true);
+        // (Taken first: a woken task may be polled, and wait again, from `wake`.)
+        let wakers = std::mem::take(&mut *self.wakers.borrow_mut());
+        wakers.into_iter().for_each(Waker::wake);
+    }
+
+    fn is_set(&self) -> bool {
+        self.set.get()
+    }
+
+    async fn wait(&self) {
         std::future::poll_fn(|cx| {
-            if self.stopped.get() {
+            if self.set.get() {
                 Poll::Ready(())
             } else {
                 self.wakers.borrow_mut().push(cx.waker().clone());
@@ -279,6 +309,8 @@ struct Guest {
     /// A call whose outcome is not an errno (a wait, an exit, a trap), left by the fast
     /// path for the slow one or for `oanix.wait`: the function, its arguments, the outcome.
     pending: Option<(Func, Vec<i64>, Outcome)>,
+    /// Set when the stopped guest was parked for good ([`park`]).
+    parked: Rc<Signal>,
 }
 
 impl Guest {
@@ -303,9 +335,37 @@ impl Guest {
         }
         None
     }
+
+    /// Whether the guest was stopped (on request, at its deadline or its memory limit):
+    /// it must not run on.
+    fn stopping(&self) -> bool {
+        self.control.is_stopped() || self.cancelled || self.timed_out || self.memory_exceeded
+    }
 }
 
 type Shared = Rc<RefCell<Guest>>;
+
+/// Parks a stopped guest for good: marks it parked and returns a promise that never
+/// settles, for a suspending import (`oanix.wait`, or a blocking import of a module that is
+/// not instrumented) to answer. The guest stays suspended on it, never runs another
+/// instruction, and is dropped with its imports. (An exception would unwind it only if it
+/// let the exception pass: a guest catching everything, `catch_all`, would go on running,
+/// and once stopped every tick and wait answered at once: it spun on the thread forever.)
+fn park(g: &Shared) -> Promise {
+    g.borrow().parked.set();
+    Promise::new(&mut |_, _| {})
+}
+
+/// Why a parked guest was stopped, as the run's error.
+fn stop_error(g: &Guest, cfg: &RunConfig) -> RunError {
+    if g.memory_exceeded {
+        RunError::MemoryLimit(cfg.max_memory.unwrap_or(MAX_GUEST_MEMORY as usize))
+    } else if g.timed_out {
+        RunError::Timeout(cfg.timeout.unwrap_or_default())
+    } else {
+        RunError::Cancelled
+    }
+}
 
 /// A module and the bytes it was compiled from.
 type Compiled = (Rc<[u8]>, WebAssembly::Module);
@@ -408,6 +468,10 @@ impl BrowserRunner {
     /// Runs a compiled guest (e.g. one [`crate::instrument`]ed and compiled in a worker) in
     /// namespace `ns`, in place: what it writes lands in `ns`'s services as it goes.
     /// `control` stops it from outside.
+    ///
+    /// Dropping the returned future (a cancelled job) stops the guest as
+    /// [`RunControl::stop`] does: it never runs past its next WASI call, tick or wait, and
+    /// its imports are kept until it has unwound or is parked for good.
     pub async fn run_module(
         &self,
         module: &WebAssembly::Module,
@@ -467,23 +531,35 @@ impl BrowserRunner {
             // function) runs outside `WebAssembly.promising`, where JSPI cannot suspend.
             slice_start: u64::MAX,
             pending: None,
+            parked: Rc::default(),
         }));
+        let parked = guest.borrow().parked.clone();
         let (imports, keep) = imports(&guest, is_sliced(module)?)?;
-        let instance = JsFuture::from(WebAssembly::instantiate_module(module, &imports))
-            .await
-            .map_err(|e| {
-                let msg = js_message(&e);
-                // An instrumented start function that runs long reaches a tick while
-                // instantiating, outside `WebAssembly.promising`: JSPI cannot suspend it.
-                RunError::InvalidModule(if msg.contains("SuspendError") {
-                    format!(
-                        "its start function runs too long for a time-sliced host (a start \
+        let instantiating = WebAssembly::instantiate_module(module, &imports);
+        // From here on the imports (and the argument slots the import wrappers write) live
+        // until the guest can no longer call them, even if this future is dropped.
+        let mut hold = Hold {
+            keep: Some(keep),
+            until: Some(instantiating.clone()),
+            control: control.clone(),
+            parked: parked.clone(),
+        };
+        let instance = JsFuture::from(instantiating).await.map_err(|e| {
+            let msg = js_message(&e);
+            // An instrumented start function that runs long reaches a tick while
+            // instantiating, outside `WebAssembly.promising`: JSPI cannot suspend it.
+            RunError::InvalidModule(if msg.contains("SuspendError") {
+                format!(
+                    "its start function runs too long for a time-sliced host (a start \
                          function cannot be suspended): {msg}"
-                    )
-                } else {
-                    msg
-                })
-            })?;
+                )
+            } else {
+                msg
+            })
+        });
+        // Instantiated (or not): a start function has run; nothing runs until `_start`.
+        hold.until = None;
+        let instance = instance?;
         let exports = Reflect::get(&instance, &"exports".into())
             .map_err(|e| RunError::Host(js_message(&e)))?;
         let memory: WebAssembly::Memory = Reflect::get(&exports, &"memory".into())
@@ -517,22 +593,28 @@ impl BrowserRunner {
             .call0(&JsValue::NULL)
             .map_err(|e| RunError::Host(js_message(&e)))?
             .unchecked_into();
-        let finished = race(JsFuture::from(running.clone()), cfg.timeout).await;
+        hold.until = Some(running.clone());
+        let finished = run_end(running, &parked, cfg.timeout).await;
         let max = cfg.max_memory.unwrap_or(MAX_GUEST_MEMORY as usize);
         match finished {
-            None => {
+            RunEnd::TimedOut => {
                 // A guest suspended in a wait must never resume and touch the namespace
-                // after its run ended: it is unwound when woken, and its imports live
-                // until then.
+                // after its run ended: stopped, it is unwound or parked at its next call,
+                // tick or wait, and its imports live until then (`hold`, dropped here).
                 control.stop();
-                wasm_bindgen_futures::spawn_local(async move {
-                    let _ = JsFuture::from(running).await;
-                    drop(keep);
-                });
                 Err(RunError::Timeout(cfg.timeout.unwrap_or_default()))
             }
-            Some(Ok(_)) => Ok(0),
-            Some(Err(e)) => {
+            RunEnd::Parked => {
+                // It never runs again: its imports can go.
+                hold.until = None;
+                Err(stop_error(&guest.borrow(), cfg))
+            }
+            RunEnd::Settled(Ok(_)) => {
+                hold.until = None;
+                Ok(0)
+            }
+            RunEnd::Settled(Err(e)) => {
+                hold.until = None;
                 if let Some(code) = Reflect::get(&e, &EXIT_KEY.into())
                     .ok()
                     .and_then(|v| v.as_f64())
@@ -586,6 +668,68 @@ fn js_message(e: &JsValue) -> String {
     {
         Some(stack) if !stack.is_empty() => format!("{text}\nwasm backtrace:\n{stack}"),
         _ => text,
+    }
+}
+
+/// How a guest's run ended.
+enum RunEnd {
+    /// `_start`'s promise settled: the guest returned, exited or was unwound.
+    Settled(Result<JsValue, JsValue>),
+    /// The guest was stopped and parked for good ([`park`]).
+    Parked,
+    /// The run's timeout passed first.
+    TimedOut,
+}
+
+/// Awaits the first of: `running` settling, the guest parking, `timeout`.
+async fn run_end(running: Promise, parked: &Signal, timeout: Option<Duration>) -> RunEnd {
+    let mut settled = JsFuture::from(running);
+    let mut parked = std::pin::pin!(parked.wait());
+    let mut timer = timeout.map(sleep);
+    std::future::poll_fn(|cx| {
+        if let Poll::Ready(v) = Pin::new(&mut settled).poll(cx) {
+            return Poll::Ready(RunEnd::Settled(v));
+        }
+        if parked.as_mut().poll(cx).is_ready() {
+            return Poll::Ready(RunEnd::Parked);
+        }
+        if let Some(t) = timer.as_mut() {
+            if Pin::new(t).poll(cx).is_ready() {
+                return Poll::Ready(RunEnd::TimedOut);
+            }
+        }
+        Poll::Pending
+    })
+    .await
+}
+
+/// A run's imports ([`Keep`]), held while the guest may still call them. Dropped with the
+/// guest still able to run (`until` set: instantiating, or `_start`'s promise unsettled —
+/// after a timeout, or when the run's future is dropped), it stops the guest and hands the
+/// imports to a task that frees them only once the promise settles or the guest is parked:
+/// the import wrappers write into the argument slots, and a guest resuming after they were
+/// freed would write into freed memory.
+struct Hold {
+    keep: Option<Keep>,
+    until: Option<Promise>,
+    control: Rc<RunControl>,
+    parked: Rc<Signal>,
+}
+
+impl Drop for Hold {
+    fn drop(&mut self) {
+        let Some(keep) = self.keep.take() else {
+            return;
+        };
+        let Some(until) = self.until.take() else {
+            return;
+        };
+        self.control.stop();
+        let parked = self.parked.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            either(JsFuture::from(until), parked.wait()).await;
+            drop(keep);
+        });
     }
 }
 
@@ -725,6 +869,13 @@ impl Drop for Registered {
     }
 }
 
+/// How many guests are registered for the fast path on this thread: runs under way, and
+/// stopped guests whose imports are kept until they unwind or are parked. (For tests.)
+#[doc(hidden)]
+pub fn live_guests() -> usize {
+    LIVE.with(|l| l.borrow().len())
+}
+
 fn live(id: u32) -> Option<(Shared, Rc<[Cell<u64>]>)> {
     LIVE.with(|l| {
         l.borrow()
@@ -796,9 +947,7 @@ fn tick_fast(id: u32) -> i32 {
     // Before `_start` (a start function running during instantiation) the wait is called
     // at once: it cannot suspend there, and says so, rather than spinning on the page.
     let elapsed = clock::monotonic().saturating_sub(g.slice_start);
-    i32::from(
-        g.control.is_stopped() || g.slice_start == u64::MAX || elapsed >= SLICE.as_nanos() as u64,
-    )
+    i32::from(g.stopping() || g.slice_start == u64::MAX || elapsed >= SLICE.as_nanos() as u64)
 }
 
 fn wrapper_factory(params: &[Ty]) -> Function {
@@ -857,12 +1006,19 @@ fn is_sliced(module: &WebAssembly::Module) -> Result<bool, RunError> {
 
 /// Finishes a call that had to wait: waits, retries until it has an answer, and answers
 /// (the page had the thread meanwhile: the guest's slice starts again).
+///
+/// A guest stopped meanwhile is parked for good ([`park`]): the promise never settles.
 fn complete(g: Shared, func: Func, raw: Vec<i64>, first: Wait) -> Promise {
     let control = g.borrow().control.clone();
     future_to_promise(async move {
         wait(first, &control).await;
         loop {
-            match call(&g, func, &raw) {
+            let outcome = call(&g, func, &raw);
+            if g.borrow().stopping() {
+                g.borrow().parked.set();
+                return std::future::pending().await;
+            }
+            match outcome {
                 Outcome::Wait(w) => wait(w, &control).await,
                 done => {
                     g.borrow_mut().slice_start = clock::monotonic();
@@ -920,6 +1076,15 @@ fn imports(guest: &Shared, sliced: bool) -> Result<(Object, Keep), RunError> {
                     let outcome = call(&g, func, &raw);
                     (func, raw, outcome)
                 });
+                if blocking && g.borrow().stopping() {
+                    // Stopped: a call that may suspend parks the guest for good (an
+                    // instrumented module's wrapper calls `oanix.wait`, which parks it).
+                    return Ok(if sliced {
+                        JsValue::from(crate::instrument::WOULD_BLOCK)
+                    } else {
+                        park(&g).into()
+                    });
+                }
                 match outcome {
                     Outcome::Wait(w) if blocking && sliced => {
                         g.borrow_mut().pending = Some((func, raw, Outcome::Wait(w)));
@@ -962,6 +1127,11 @@ fn imports(guest: &Shared, sliced: bool) -> Result<(Object, Keep), RunError> {
         let g = guest.clone();
         let wait_closure = Closure::<dyn FnMut() -> Result<JsValue, JsValue>>::new(
             move || -> Result<JsValue, JsValue> {
+                // Stopped: parked for good, never unwound by an exception it could catch.
+                if g.borrow_mut().must_stop().is_some() {
+                    g.borrow_mut().pending = None;
+                    return Ok(park(&g).into());
+                }
                 let pending = g.borrow_mut().pending.take();
                 if let Some((func, raw, outcome)) = pending {
                     return match outcome {
@@ -971,10 +1141,7 @@ fn imports(guest: &Shared, sliced: bool) -> Result<(Object, Keep), RunError> {
                 }
                 let now = clock::monotonic();
                 {
-                    let mut guest = g.borrow_mut();
-                    if let Some(why) = guest.must_stop() {
-                        return Err(js_sys::Error::new(why).into());
-                    }
+                    let guest = g.borrow();
                     if guest.slice_start != u64::MAX
                         && now.saturating_sub(guest.slice_start) < SLICE.as_nanos() as u64
                     {
@@ -984,12 +1151,12 @@ fn imports(guest: &Shared, sliced: bool) -> Result<(Object, Keep), RunError> {
                 let g = g.clone();
                 Ok(future_to_promise(async move {
                     yield_now().await;
-                    let mut guest = g.borrow_mut();
                     // Stopped (or timed out, the run over) while the page had the thread.
-                    if let Some(why) = guest.must_stop() {
-                        return Err(js_sys::Error::new(why).into());
+                    if g.borrow_mut().must_stop().is_some() {
+                        g.borrow().parked.set();
+                        return std::future::pending().await;
                     }
-                    guest.slice_start = clock::monotonic();
+                    g.borrow_mut().slice_start = clock::monotonic();
                     Ok(JsValue::from(0))
                 })
                 .into())

@@ -27,6 +27,19 @@
 //! of that now) every `budget` iterations of a 5-instruction loop cost more than the loop
 //! itself.
 //!
+//! Bulk operations — `memory.fill`, `memory.copy`, `memory.init`, `memory.grow`,
+//! `table.fill`, `table.copy`, `table.init`, `table.grow` and GC's `array.new*`,
+//! `array.fill`, `array.copy`, `array.init_*` — do work in proportion to a length (their
+//! last operand): a loop of 1 GiB `memory.fill`s would otherwise run 100,000 of them
+//! between two ticks. Each is charged before it runs: its length shifted right (4 KiB of
+//! memory, 1,024 table or array elements, or 2 pages of `memory.grow` make a unit:
+//! [`BULK_BYTES_SHIFT`], [`BULK_ELEMS_SHIFT`], [`BULK_PAGES_SHIFT`]) is taken off the fuel,
+//! and when that empties it the tick runs (and the wait, if the tick asks) before the
+//! operation, and the fuel is refilled. Short copies (Rust's `memcpy` compiles to
+//! `memory.copy`) cost a dozen instructions and no host call; any operation of
+//! `budget` units or more is preceded by a tick. (One operation still runs whole once
+//! started: no host can interrupt an instruction.)
+//!
 //! So: function entries tick exactly every `budget` entries (this bounds recursion and
 //! long call chains), a loop of one activation with no calls ticks exactly every
 //! `budget` x `chunk` iterations, and in general a tick comes every `budget` units,
@@ -62,7 +75,16 @@
 //!   start of each loop body `local.get $c; i32.const 1; i32.sub; local.tee $c; i32.eqz;
 //!   if; <the entry check>; i32.const chunk; local.set $c; end`. A function that already
 //!   has the 50,000 locals engines allow gets no counter: its loops run the entry check
-//!   itself (every iteration is a unit). Functions without loops get no local.
+//!   itself (every iteration is a unit). Functions without loops get no local;
+//! - in a function with bulk operations: appends a scratch local after the counter (an
+//!   `i32` one if an operation has an `i32` length, an `i64` one if one has an `i64`
+//!   length: 64-bit memories and tables), and inserts before each bulk operation, with
+//!   the length on top of the stack, `local.tee $s; global.get $fuel; local.get $s;
+//!   i32.const shift; i32.shr_u; i32.sub; global.set $fuel; global.get $fuel; i32.const 0;
+//!   i32.le_s; if; call $tick; if; call $wait; drop; end; i32.const budget; global.set
+//!   $fuel; end` (the `i64` form computes in `i64` and stores the fuel back with
+//!   `i32.wrap_i64` when it stays positive). With no room for a local, the operation is
+//!   preceded by `call $tick; if; call $wait; drop; end`.
 //!
 //! Sections that are missing (types, imports, globals) are created. Everything else passes
 //! through: multi-memory, SIMD, bulk memory, reference types, exceptions, GC, tail calls.
@@ -207,6 +229,8 @@ pub fn instrument_with_chunk(
         type_params: counts.type_params,
         func_types: counts.func_types,
         wrapped: counts.wrapped,
+        memory64: counts.memory64,
+        table64: counts.table64,
         next_body: 0,
         types_done: false,
         imports_done: false,
@@ -235,6 +259,10 @@ struct Counts {
     returns_i32: Vec<bool>,
     /// The blocking WASI imports to wrap: (function index, type index).
     wrapped: Vec<(u32, u32)>,
+    /// Whether each memory (imported, then defined) is a 64-bit one.
+    memory64: Vec<bool>,
+    /// Whether each table (imported, then defined) is a 64-bit one.
+    table64: Vec<bool>,
 }
 
 impl Counts {
@@ -250,6 +278,8 @@ impl Counts {
             func_types: Vec::new(),
             returns_i32: Vec::new(),
             wrapped: Vec::new(),
+            memory64: Vec::new(),
+            table64: Vec::new(),
         };
         for payload in Parser::new(0).parse_all(wasm) {
             match payload.map_err(bad)? {
@@ -295,8 +325,20 @@ impl Counts {
                                 c.imported_funcs += 1
                             }
                             TypeRef::Global(_) => c.globals += 1,
+                            TypeRef::Memory(m) => c.memory64.push(m.memory64),
+                            TypeRef::Table(t) => c.table64.push(t.table64),
                             _ => {}
                         }
+                    }
+                }
+                Payload::MemorySection(s) => {
+                    for m in s {
+                        c.memory64.push(m.map_err(bad)?.memory64);
+                    }
+                }
+                Payload::TableSection(s) => {
+                    for t in s {
+                        c.table64.push(t.map_err(bad)?.ty.table64);
                     }
                 }
                 Payload::GlobalSection(s) => c.globals += s.count(),
@@ -372,6 +414,104 @@ fn counter_bytes(counter: u32, chunk: i32, unit: &[u8]) -> (Vec<u8>, Vec<u8>) {
     (init, check)
 }
 
+/// log2 of the bytes of a bulk memory operation (`memory.fill`, `memory.copy`,
+/// `memory.init`) charged as one fuel unit: 4 KiB, about what a unit of loop iterations
+/// costs.
+pub const BULK_BYTES_SHIFT: u32 = 12;
+/// log2 of the elements of a bulk table or array operation (`table.fill`, `table.copy`,
+/// `table.init`, `table.grow`, `array.new*`, `array.fill`, `array.copy`, `array.init_*`)
+/// charged as one fuel unit: 1,024.
+pub const BULK_ELEMS_SHIFT: u32 = 10;
+/// log2 of the pages of a `memory.grow` charged as one fuel unit: 2 pages (128 KiB; the
+/// new pages are zeroed, often lazily).
+pub const BULK_PAGES_SHIFT: u32 = 1;
+
+/// What a bulk operation charges before it runs, from its length (its last operand, on
+/// top of the stack) kept in the scratch local `scratch` (an `i64` one when `wide`): the
+/// length shifted right by `shift` is taken off the fuel; when that empties it, the tick
+/// (and the wait) run and the fuel is refilled, as in the global check. Stack-neutral
+/// (the length stays where it was). With the length an `i32` and `shift` >= 1, the units
+/// are below 2^31 and the fuel (1 to `budget`) minus them cannot overflow; an `i64` length
+/// is charged in `i64`.
+fn charge_bytes(
+    fuel: u32,
+    tick: u32,
+    budget: i32,
+    scratch: u32,
+    wide: bool,
+    shift: u32,
+) -> Vec<u8> {
+    let refill = [
+        Instruction::If(BlockType::Empty),
+        Instruction::Call(tick),
+        Instruction::If(BlockType::Empty),
+        Instruction::Call(tick + 1),
+        Instruction::Drop,
+        Instruction::End,
+        Instruction::I32Const(budget),
+        Instruction::GlobalSet(fuel),
+    ];
+    let mut insns = Vec::new();
+    if wide {
+        insns.extend([
+            Instruction::LocalTee(scratch),
+            Instruction::GlobalGet(fuel),
+            Instruction::I64ExtendI32S,
+            Instruction::LocalGet(scratch),
+            Instruction::I64Const(i64::from(shift)),
+            Instruction::I64ShrU,
+            Instruction::I64Sub,
+            Instruction::LocalTee(scratch),
+            Instruction::I64Const(0),
+            Instruction::I64LeS,
+        ]);
+        insns.extend(refill);
+        insns.extend([
+            Instruction::Else,
+            Instruction::LocalGet(scratch),
+            Instruction::I32WrapI64,
+            Instruction::GlobalSet(fuel),
+            Instruction::End,
+        ]);
+    } else {
+        insns.extend([
+            Instruction::LocalTee(scratch),
+            Instruction::GlobalGet(fuel),
+            Instruction::LocalGet(scratch),
+            Instruction::I32Const(shift as i32),
+            Instruction::I32ShrU,
+            Instruction::I32Sub,
+            Instruction::GlobalSet(fuel),
+            Instruction::GlobalGet(fuel),
+            Instruction::I32Const(0),
+            Instruction::I32LeS,
+        ]);
+        insns.extend(refill);
+        insns.push(Instruction::End);
+    }
+    let mut bytes = Vec::new();
+    for insn in insns {
+        insn.encode(&mut bytes);
+    }
+    bytes
+}
+
+/// What a bulk operation runs before it in a function with no room for a scratch local:
+/// the tick, and the wait if the tick asks (a host check before every such operation).
+fn forced_tick_bytes(tick: u32) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    for insn in [
+        Instruction::Call(tick),
+        Instruction::If(BlockType::Empty),
+        Instruction::Call(tick + 1),
+        Instruction::Drop,
+        Instruction::End,
+    ] {
+        insn.encode(&mut bytes);
+    }
+    bytes
+}
+
 /// At most this many locals (parameters included) in a function: what wasmparser, V8 and
 /// wasmtime accept. A function that has this many already gets no loop counter; its loops
 /// are checked with the global fuel instead.
@@ -396,6 +536,10 @@ struct Instrumenter {
     /// The blocking WASI imports wrapped: (function index, type index); wrapper `k` is
     /// defined after every function of the module.
     wrapped: Vec<(u32, u32)>,
+    /// Whether each memory is a 64-bit one.
+    memory64: Vec<bool>,
+    /// Whether each table is a 64-bit one.
+    table64: Vec<bool>,
     /// The defined function whose body comes next.
     next_body: usize,
     types_done: bool,
@@ -440,12 +584,22 @@ impl Instrumenter {
     }
 
     /// A function index of the input, moved past the two new imports (no wrapping).
+    /// Indices from validated code always name a function; one that names none (only the
+    /// unvalidated `name` section can hold one, see [`Self::exists`]) saturates rather
+    /// than overflowing.
     fn shifted(&self, func: u32) -> u32 {
         if func >= self.imported_funcs {
-            func + 2
+            func.saturating_add(2)
         } else {
             func
         }
+    }
+
+    /// Whether `func` is a function of the input (imported or defined). The `name` section
+    /// is not validated: it may name functions that do not exist (up to `u32::MAX`); those
+    /// names are dropped.
+    fn exists(&self, func: u32) -> bool {
+        u64::from(func) < u64::from(self.imported_funcs) + self.func_types.len() as u64
     }
 
     /// The index of wrapper `k` (after every defined function).
@@ -476,6 +630,39 @@ impl Instrumenter {
             f.instruction(&insn);
         }
         f
+    }
+
+    /// If `op` is a bulk operation (its work grows with its last operand, a length):
+    /// whether that length is an `i64`, and log2 of the length charged as one fuel unit.
+    fn bulk_len(&self, op: &Operator<'_>) -> Option<(bool, u32)> {
+        let mem = |m: u32| self.memory64.get(m as usize).copied().unwrap_or(false);
+        let table = |t: u32| self.table64.get(t as usize).copied().unwrap_or(false);
+        Some(match *op {
+            Operator::MemoryFill { mem: m } => (mem(m), BULK_BYTES_SHIFT),
+            // A copy's length is 64-bit only between two 64-bit memories (or tables).
+            Operator::MemoryCopy { dst_mem, src_mem } => {
+                (mem(dst_mem) && mem(src_mem), BULK_BYTES_SHIFT)
+            }
+            Operator::MemoryInit { .. } => (false, BULK_BYTES_SHIFT),
+            Operator::MemoryGrow { mem: m } => (mem(m), BULK_PAGES_SHIFT),
+            Operator::TableFill { table: t } | Operator::TableGrow { table: t } => {
+                (table(t), BULK_ELEMS_SHIFT)
+            }
+            Operator::TableCopy {
+                dst_table,
+                src_table,
+            } => (table(dst_table) && table(src_table), BULK_ELEMS_SHIFT),
+            Operator::TableInit { .. }
+            | Operator::ArrayNew { .. }
+            | Operator::ArrayNewDefault { .. }
+            | Operator::ArrayNewData { .. }
+            | Operator::ArrayNewElem { .. }
+            | Operator::ArrayFill { .. }
+            | Operator::ArrayCopy { .. }
+            | Operator::ArrayInitData { .. }
+            | Operator::ArrayInitElem { .. } => (false, BULK_ELEMS_SHIFT),
+            _ => return None,
+        })
     }
 
     fn add_fuel(&mut self, globals: &mut GlobalSection) {
@@ -600,21 +787,33 @@ impl Reencode for Instrumenter {
             count += u64::from(n);
             locals.push((n, self.val_type(ty)?));
         }
-        let has_loop = {
+        // Whether the body has a loop, and bulk operations with `i32` and `i64` lengths.
+        let (mut has_loop, mut bulk32, mut bulk64) = (false, false, false);
+        {
             let mut reader = func.get_operators_reader()?;
-            let mut found = false;
-            while !found && !reader.eof() {
-                found = matches!(reader.read()?, Operator::Loop { .. });
+            while !reader.eof() {
+                let op = reader.read()?;
+                has_loop |= matches!(op, Operator::Loop { .. });
+                match self.bulk_len(&op) {
+                    Some((true, _)) => bulk64 = true,
+                    Some((false, _)) => bulk32 = true,
+                    None => {}
+                }
             }
-            found
-        };
-        // The loop counter: the first local after the existing ones.
-        let counter = u32::try_from(count)
-            .ok()
-            .filter(|_| has_loop && count < MAX_LOCALS);
-        if counter.is_some() {
-            locals.push((1, ValType::I32));
         }
+        // New locals after the existing ones, while there is room: the loop counter, then
+        // the scratch locals of the bulk operations' charges.
+        let mut add_local = |wanted: bool, ty: ValType| {
+            let index = u32::try_from(count)
+                .ok()
+                .filter(|_| wanted && count < MAX_LOCALS)?;
+            count += 1;
+            locals.push((1, ty));
+            Some(index)
+        };
+        let counter = add_local(has_loop, ValType::I32);
+        let scratch32 = add_local(bulk32, ValType::I32);
+        let scratch64 = add_local(bulk64, ValType::I64);
         let mut f = wasm_encoder::Function::new(locals);
         f.raw(self.check.iter().copied());
         let loop_check = match counter {
@@ -625,10 +824,17 @@ impl Reencode for Instrumenter {
             }
             None => self.check.clone(),
         };
+        let (fuel, tick, budget) = (self.fuel, self.imported_funcs, self.budget);
         let mut reader = func.get_operators_reader()?;
         while !reader.eof() {
             let op = reader.read()?;
             let is_loop = matches!(op, Operator::Loop { .. });
+            if let Some((wide, shift)) = self.bulk_len(&op) {
+                match if wide { scratch64 } else { scratch32 } {
+                    Some(l) => f.raw(charge_bytes(fuel, tick, budget, l, wide, shift)),
+                    None => f.raw(forced_tick_bytes(tick)),
+                };
+            }
             f.instruction(&self.instruction(op)?);
             if is_loop {
                 f.raw(loop_check.iter().copied());
@@ -680,6 +886,9 @@ impl Reencode for Instrumenter {
                 let mut import_names = std::collections::HashMap::new();
                 for naming in map {
                     let naming = naming?;
+                    if !self.exists(naming.index) {
+                        continue;
+                    }
                     if !tick_named && naming.index >= self.imported_funcs {
                         out.append(self.imported_funcs, "oanix.tick");
                         out.append(self.imported_funcs + 1, "oanix.wait");
@@ -704,7 +913,11 @@ impl Reencode for Instrumenter {
                 let mut out = NameMap::new();
                 for naming in map {
                     let naming = naming?;
-                    out.append(naming.index, naming.name);
+                    // (Names of globals that do not exist are dropped: the fuel is the
+                    // last global.)
+                    if naming.index < self.fuel {
+                        out.append(naming.index, naming.name);
+                    }
                 }
                 out.append(self.fuel, "oanix.fuel");
                 names.globals(&out);
@@ -714,8 +927,18 @@ impl Reencode for Instrumenter {
             // Local names stay with their function: an import's (rare) with the import,
             // not with its wrapper.
             wasmparser::Name::Local(map) => {
-                let shifted = |i: u32| Ok(self.shifted(i));
-                names.locals(&utils::indirect_name_map(map, shifted)?);
+                let mut out = wasm_encoder::IndirectNameMap::new();
+                for naming in map {
+                    let naming = naming?;
+                    if !self.exists(naming.index) {
+                        continue;
+                    }
+                    out.append(
+                        self.shifted(naming.index),
+                        &utils::name_map(naming.names, Ok)?,
+                    );
+                }
+                names.locals(&out);
             }
             other => utils::parse_custom_name_subsection(self, names, other)?,
         }

@@ -5,11 +5,12 @@
 //! alongside it intact.
 #![cfg(target_arch = "wasm32")]
 
-use oanix_core::browser::{BrowserRunner, RunControl};
+use oanix_core::browser::{live_guests, BrowserRunner, RunControl};
 use oanix_core::run::{RunConfig, RunError, RunOutput};
-use oanix_core::wasi::InputPipe;
+use oanix_core::wasi::{InputPipe, OutputPipe};
 use oanix_core::{MemFs, Namespace};
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
+use std::future::Future;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
@@ -243,4 +244,170 @@ async fn a_timed_out_guest_never_reaches_the_next_run() {
         assert_eq!(next.exit_code, Some(0), "{next:?}");
         assert_eq!(String::from_utf8_lossy(&next.stdout), "hi\n");
     }
+}
+
+/// SPIN with its tick and wait inside `try_table (catch_all)`: it catches whatever the host
+/// throws into it and spins on.
+const SPIN_CATCHING: &str = r#"(module
+  (import "oanix" "tick" (func $tick (result i32)))
+  (import "oanix" "wait" (func $wait (result i32)))
+  (memory (export "memory") 1)
+  (func (export "_start")
+    (loop $l
+      (block $caught
+        (try_table (catch_all $caught)
+          (if (call $tick) (then (drop (call $wait))))))
+      (br $l))))"#;
+
+/// sleep_hour's one-hour `poll_oneoff` in a loop, inside `try_table (catch_all)`.
+const SLEEP_CATCHING: &str = r#"(module
+  (import "wasi_snapshot_preview1" "poll_oneoff"
+    (func $poll (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (func (export "_start")
+    (i32.store (i32.const 16) (i32.const 1))
+    (i64.store (i32.const 24) (i64.const 3600000000000))
+    (loop $l
+      (block $caught
+        (try_table (catch_all $caught)
+          (drop (call $poll (i32.const 0) (i32.const 64) (i32.const 1) (i32.const 128)))))
+      (br $l))))"#;
+
+/// Whether a page timer set now fires within `ms` x 3 (it cannot if a guest holds the
+/// thread).
+async fn page_is_alive(ms: i32) -> bool {
+    let fired = Rc::new(Cell::new(false));
+    let f = fired.clone();
+    after(ms, move || f.set(true));
+    sleep(ms * 3).await;
+    fired.get()
+}
+
+#[wasm_bindgen_test]
+async fn a_guest_catching_every_exception_is_still_stopped_and_the_page_lives() {
+    // Stops used to be exceptions thrown into the guest: one that caught them spun on (its
+    // ticks and waits answered at once once stopped), freezing the page for good. Now a
+    // stopped guest is parked in a wait that never ends.
+    let r = BrowserRunner::new();
+    let before = live_guests();
+    let spin = module(&r, SPIN_CATCHING).await;
+    let cfg = RunConfig {
+        timeout: Some(Duration::from_millis(200)),
+        ..Default::default()
+    };
+    let out = r.run_module(&spin, ns(), cfg, RunControl::new()).await;
+    assert_eq!(
+        out.error,
+        Some(RunError::Timeout(Duration::from_millis(200)))
+    );
+    assert!(page_is_alive(50).await, "the page is not frozen");
+    // Stopped on request: spinning, or blocked in a wait (instrumented or not).
+    for m in [
+        spin,
+        module(&r, SLEEP_CATCHING).await,
+        sliced(&r, SLEEP_CATCHING).await,
+    ] {
+        let control = RunControl::new();
+        let c = control.clone();
+        after(50, move || c.stop());
+        let out = r.run_module(&m, ns(), RunConfig::default(), control).await;
+        assert_eq!(out.error, Some(RunError::Cancelled), "{out:?}");
+        assert!(page_is_alive(50).await, "the page is not frozen");
+    }
+    // Parked guests are freed.
+    sleep(20).await;
+    assert!(live_guests() <= before, "{} > {before}", live_guests());
+}
+
+/// Sleeps 50 ms in `poll_oneoff`, then writes "after\n" to stdout and exits 0.
+const SLEEP_THEN_WRITE: &str = r#"(module
+  (import "wasi_snapshot_preview1" "poll_oneoff"
+    (func $poll (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_write"
+    (func $write (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 256) "after\n")
+  (func (export "_start")
+    (i32.store (i32.const 16) (i32.const 1))
+    (i64.store (i32.const 24) (i64.const 50000000))
+    (drop (call $poll (i32.const 0) (i32.const 64) (i32.const 1) (i32.const 128)))
+    (i32.store (i32.const 200) (i32.const 256))
+    (i32.store (i32.const 204) (i32.const 6))
+    (drop (call $write (i32.const 1) (i32.const 200) (i32.const 1) (i32.const 208)))))"#;
+
+#[wasm_bindgen_test]
+async fn a_dropped_run_stops_its_guest_and_keeps_its_imports_until_it_is_parked() {
+    // A cancelled job drops its run's future while the guest is suspended in poll_oneoff.
+    // The guest must never run past it (its import wrappers would write their arguments
+    // into freed slots), its imports must live until it is parked, and then be freed.
+    let r = BrowserRunner::new();
+    for m in [
+        module(&r, SLEEP_THEN_WRITE).await,
+        sliced(&r, SLEEP_THEN_WRITE).await,
+    ] {
+        let before = live_guests();
+        let control = RunControl::new();
+        let stdout = OutputPipe::new();
+        let cfg = RunConfig {
+            stdout: Some(stdout.clone()),
+            ..Default::default()
+        };
+        let mut run = Box::pin(r.run_module(&m, ns(), cfg, control.clone()));
+        // Run it for 20 ms: it is suspended in its 50 ms sleep.
+        let mut t = Box::pin(sleep(20));
+        std::future::poll_fn(|cx| {
+            assert!(run.as_mut().poll(cx).is_pending(), "the guest sleeps");
+            t.as_mut().poll(cx)
+        })
+        .await;
+        assert_eq!(live_guests(), before + 1);
+        drop(run);
+        assert!(control.is_stopped(), "dropping the run stops the guest");
+        assert_eq!(
+            live_guests(),
+            before + 1,
+            "its imports live until it is parked"
+        );
+        sleep(100).await;
+        assert_eq!(live_guests(), before, "parked, its imports are freed");
+        assert_eq!(stdout.contents(), b"", "the guest never ran past its sleep");
+        // The next run works.
+        let next = r
+            .run_module(
+                &module(&r, include_str!("../../tests/wat/hello.wat")).await,
+                ns(),
+                RunConfig::default(),
+                RunControl::new(),
+            )
+            .await;
+        assert_eq!(next.exit_code, Some(0), "{next:?}");
+        assert_eq!(next.stdout, b"hi\n");
+    }
+}
+
+#[wasm_bindgen_test]
+async fn a_loop_of_huge_memory_fills_hits_its_timeout() {
+    // 256 MiB `memory.fill`s in a loop (instrumented): each is charged by its length, so
+    // a tick comes before every one, the page gets the thread between them, and the 200 ms
+    // timeout holds. Before, only loop headers and function entries counted: 100,000 fills
+    // ran between two ticks and the page froze.
+    let r = BrowserRunner::new();
+    let m = sliced(
+        &r,
+        r#"(module (memory (export "memory") 4096)
+  (func (export "_start")
+    (loop $l (memory.fill (i32.const 0) (i32.const 1) (i32.const 0x10000000)) (br $l))))"#,
+    )
+    .await;
+    let cfg = RunConfig {
+        timeout: Some(Duration::from_millis(200)),
+        ..Default::default()
+    };
+    let out = r.run_module(&m, ns(), cfg, RunControl::new()).await;
+    assert_eq!(
+        out.error,
+        Some(RunError::Timeout(Duration::from_millis(200)))
+    );
+    assert!(out.duration < Duration::from_secs(2), "{:?}", out.duration);
+    assert!(page_is_alive(50).await, "the page is not frozen");
 }

@@ -179,6 +179,27 @@ async fn out_of_range_exit_codes_trap() {
 }
 
 #[wasm_bindgen_test]
+async fn a_huge_subscription_count_is_efault_not_a_host_abort() {
+    // 0x0500_0000 subscriptions (3.75 GiB of them, past the guest's 64 KiB): EFAULT (21),
+    // as natively. The browser's memory copies rather than lends, and used to allocate the
+    // whole length first: "capacity overflow", the host aborted.
+    let r = BrowserRunner::new();
+    let m = wat(r#"(module
+  (import "wasi_snapshot_preview1" "poll_oneoff" (func $p (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "proc_exit" (func $e (param i32)))
+  (memory (export "memory") 1)
+  (func (export "_start")
+    (call $e (call $p (i32.const 0) (i32.const 0) (i32.const 0x05000000) (i32.const 0)))))"#);
+    let out = r.run(&m, ns(), RunConfig::default()).await;
+    assert_eq!(out.error, None);
+    assert_eq!(out.exit_code, Some(21));
+    // The host is still whole: the next run works.
+    let hello = wat(include_str!("../../tests/wat/hello.wat"));
+    let out = r.run(&hello, ns(), RunConfig::default()).await;
+    assert_eq!(out.exit_code, Some(0), "{:?}", out.error);
+}
+
+#[wasm_bindgen_test]
 async fn a_faulting_iovec_consumes_no_input_and_bad_enums_are_refused() {
     let r = BrowserRunner::new();
     // fd_read of [ok 4 bytes, past the end] reads into the first iovec only (as wasmtime)

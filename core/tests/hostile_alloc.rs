@@ -68,11 +68,14 @@ fn four_gib_lengths_allocate_nothing_of_that_size() {
     let mut mem = CopyingMemory(vec![0u8; 1 << 20]);
     LARGEST.store(0, Ordering::Relaxed);
     let huge = 0xFFFF_0000i64;
-    let calls: [(Func, Vec<i64>); 4] = [
+    let calls: [(Func, Vec<i64>); 5] = [
         (Func::fd_readdir, vec![3, 0, huge, 0, 16]),
         (Func::random_get, vec![0, huge]),
         (Func::fd_write, vec![1, 0, 0x1FFF_FFFF, 16]),
         (Func::path_create_directory, vec![3, 0, huge]),
+        // 0x0500_0000 subscriptions of 48 bytes: 3.75 GiB of them, past the 1 MiB memory
+        // (in the browser host this aborted with "capacity overflow" before the check).
+        (Func::poll_oneoff, vec![0, 0, 0x0500_0000, 0]),
     ];
     for (f, args) in calls {
         assert_eq!(

@@ -5,8 +5,8 @@
 //! (tests/tests/instrument.rs, on wasmtime).
 
 use oanix_core::instrument::{
-    instrument, instrument_with_chunk, BLOCKING, DEFAULT_BUDGET, LOOP_CHUNK, TICK_MODULE,
-    TICK_NAME, WAIT_NAME, WOULD_BLOCK,
+    instrument, instrument_with_chunk, BLOCKING, BULK_BYTES_SHIFT, BULK_ELEMS_SHIFT,
+    BULK_PAGES_SHIFT, DEFAULT_BUDGET, LOOP_CHUNK, TICK_MODULE, TICK_NAME, WAIT_NAME, WOULD_BLOCK,
 };
 use proptest::collection::vec;
 use proptest::prelude::*;
@@ -55,6 +55,10 @@ struct Shape {
     returns_i32: Vec<bool>,
     /// Each defined function's type index.
     func_types: Vec<u32>,
+    /// Whether each memory (imported, then defined) is 64-bit.
+    memory64: Vec<bool>,
+    /// Whether each table (imported, then defined) is 64-bit.
+    table64: Vec<bool>,
 }
 
 fn ops_of(reader: wasmparser::OperatorsReader<'_>) -> Vec<Operator<'_>> {
@@ -94,11 +98,24 @@ fn shape(wasm: &[u8]) -> Shape {
             Payload::ImportSection(r) => {
                 for i in r.into_imports() {
                     let i = i.unwrap();
-                    if matches!(i.ty, TypeRef::Func(_)) {
-                        s.imported_funcs += 1;
+                    match i.ty {
+                        TypeRef::Func(_) => s.imported_funcs += 1,
+                        TypeRef::Memory(m) => s.memory64.push(m.memory64),
+                        TypeRef::Table(t) => s.table64.push(t.table64),
+                        _ => {}
                     }
                     s.imports
                         .push((i.module.into(), i.name.into(), format!("{:?}", i.ty)));
+                }
+            }
+            Payload::MemorySection(r) => {
+                for m in r {
+                    s.memory64.push(m.unwrap().memory64);
+                }
+            }
+            Payload::TableSection(r) => {
+                for t in r {
+                    s.table64.push(t.unwrap().ty.table64);
                 }
             }
             Payload::GlobalSection(r) => {
@@ -252,6 +269,111 @@ fn loop_check_ops(counter: u32, chunk: i32, unit: &[String]) -> Vec<String> {
     out.extend(unit.iter().cloned());
     out.extend(tail.iter().map(|o| format!("{o:?}")));
     out
+}
+
+/// The numbers in an operator's Debug text (`MemoryCopy { dst_mem: 0, src_mem: 1 }`).
+fn fields(op: &str) -> Vec<u32> {
+    op.split(|c: char| !c.is_ascii_digit())
+        .filter(|w| !w.is_empty())
+        .map(|w| w.parse().unwrap())
+        .collect()
+}
+
+/// Whether operator `op` (Debug text) is a bulk operation, as the module docs list them:
+/// whether its length is an `i64`, and log2 of the length charged as a unit.
+fn bulk_of(op: &str, s: &Shape) -> Option<(bool, u32)> {
+    let name = op.split([' ', '{']).next().unwrap();
+    let mem = |i: usize| s.memory64[fields(op)[i] as usize];
+    let table = |i: usize| s.table64[fields(op)[i] as usize];
+    Some(match name {
+        "MemoryFill" => (mem(0), BULK_BYTES_SHIFT),
+        "MemoryCopy" => (mem(0) && mem(1), BULK_BYTES_SHIFT),
+        "MemoryInit" => (false, BULK_BYTES_SHIFT),
+        "MemoryGrow" => (mem(0), BULK_PAGES_SHIFT),
+        "TableFill" | "TableGrow" => (table(0), BULK_ELEMS_SHIFT),
+        "TableCopy" => (table(0) && table(1), BULK_ELEMS_SHIFT),
+        "TableInit" | "ArrayNew" | "ArrayNewDefault" | "ArrayNewData" | "ArrayNewElem"
+        | "ArrayFill" | "ArrayCopy" | "ArrayInitData" | "ArrayInitElem" => {
+            (false, BULK_ELEMS_SHIFT)
+        }
+        _ => return None,
+    })
+}
+
+/// The charge inserted before a bulk operation (see the module docs), as wasmparser
+/// prints it: `scratch` the scratch local, or `None` when there was no room for one.
+fn charge_ops(
+    fuel: u32,
+    tick: u32,
+    budget: i32,
+    scratch: Option<u32>,
+    wide: bool,
+    shift: u32,
+) -> Vec<String> {
+    let e = BlockType::Empty;
+    let tick_wait = [
+        Operator::Call {
+            function_index: tick,
+        },
+        Operator::If { blockty: e },
+        Operator::Call {
+            function_index: tick + 1,
+        },
+        Operator::Drop,
+        Operator::End,
+    ];
+    let refill = [
+        Operator::I32Const { value: budget },
+        Operator::GlobalSet { global_index: fuel },
+    ];
+    let mut ops: Vec<Operator> = Vec::new();
+    let Some(l) = scratch else {
+        return tick_wait.iter().map(|o| format!("{o:?}")).collect();
+    };
+    let tee = Operator::LocalTee { local_index: l };
+    let get = Operator::LocalGet { local_index: l };
+    let fuel_get = Operator::GlobalGet { global_index: fuel };
+    let fuel_set = Operator::GlobalSet { global_index: fuel };
+    if wide {
+        ops.extend([
+            tee.clone(),
+            fuel_get.clone(),
+            Operator::I64ExtendI32S,
+            get.clone(),
+            Operator::I64Const {
+                value: i64::from(shift),
+            },
+            Operator::I64ShrU,
+            Operator::I64Sub,
+            tee,
+            Operator::I64Const { value: 0 },
+            Operator::I64LeS,
+            Operator::If { blockty: e },
+        ]);
+        ops.extend(tick_wait.iter().cloned());
+        ops.extend(refill.iter().cloned());
+        ops.extend([Operator::Else, get, Operator::I32WrapI64, fuel_set]);
+    } else {
+        ops.extend([
+            tee,
+            fuel_get.clone(),
+            get,
+            Operator::I32Const {
+                value: shift as i32,
+            },
+            Operator::I32ShrU,
+            Operator::I32Sub,
+            fuel_set,
+            fuel_get,
+            Operator::I32Const { value: 0 },
+            Operator::I32LeS,
+            Operator::If { blockty: e },
+        ]);
+        ops.extend(tick_wait.iter().cloned());
+        ops.extend(refill.iter().cloned());
+    }
+    ops.push(Operator::End);
+    ops.iter().map(|o| format!("{o:?}")).collect()
 }
 
 /// [`check_rewrite_chunked`] with the default [`LOOP_CHUNK`].
@@ -422,7 +544,8 @@ fn check_rewrite_chunked(orig: &[u8], out: &[u8], budget: i32, chunk: i32) {
         let mut want = check.clone();
         let mut locals = a.locals[i].clone();
         let params = a.type_params[a.func_types[i] as usize];
-        let counter = params + locals.iter().map(|l| l.0).sum::<u32>();
+        let mut count = params + locals.iter().map(|l| l.0).sum::<u32>();
+        let counter = count;
         let loop_check = if !x.iter().any(|op| op.starts_with("Loop ")) {
             Vec::new()
         } else if counter >= 50_000 {
@@ -430,12 +553,32 @@ fn check_rewrite_chunked(orig: &[u8], out: &[u8], budget: i32, chunk: i32) {
             check.clone()
         } else {
             locals.push((1, "I32".into()));
+            count += 1;
             want.push(format!("I32Const {{ value: {chunk} }}"));
             want.push(format!("LocalSet {{ local_index: {counter} }}"));
             loop_check_ops(counter, chunk, &check)
         };
+        // Then the bulk operations' scratch locals: i32, i64 (while there is room).
+        let mut scratch = |wide: bool, ty: &str| {
+            if !x
+                .iter()
+                .any(|op| bulk_of(op, &a).is_some_and(|(w, _)| w == wide))
+                || count >= 50_000
+            {
+                return None;
+            }
+            locals.push((1, ty.into()));
+            count += 1;
+            Some(count - 1)
+        };
+        let scratch32 = scratch(false, "I32");
+        let scratch64 = scratch(true, "I64");
         assert_eq!(locals, b.locals[i], "locals of defined function {i}");
         for op in x {
+            if let Some((wide, shift)) = bulk_of(op, &a) {
+                let l = if wide { scratch64 } else { scratch32 };
+                want.extend(charge_ops(fuel, tick, budget, l, wide, shift));
+            }
             want.push(remap_str(op));
             if op.starts_with("Loop ") {
                 want.extend(loop_check.iter().cloned());
@@ -451,10 +594,12 @@ fn check_rewrite_chunked(orig: &[u8], out: &[u8], budget: i32, chunk: i32) {
     }
     if !a.func_names.is_empty() {
         // (An import keeps its name and index; its wrapper is named after it.)
+        // (Names of functions that do not exist are dropped.)
         let shift = |f: u32| if f >= tick { f + 2 } else { f };
         let mut want: BTreeMap<u32, String> = a
             .func_names
             .iter()
+            .filter(|(i, _)| u64::from(**i) < u64::from(tick) + u64::from(defined))
             .map(|(i, n)| (shift(*i), n.clone()))
             .collect();
         want.insert(tick, "oanix.tick".into());
@@ -467,6 +612,7 @@ fn check_rewrite_chunked(orig: &[u8], out: &[u8], budget: i32, chunk: i32) {
     }
     if !a.global_names.is_empty() {
         let mut want = a.global_names.clone();
+        want.retain(|i, _| *i < fuel);
         want.insert(fuel, "oanix.fuel".into());
         assert_eq!(want, b.global_names);
     }
@@ -595,6 +741,105 @@ fn proposals_pass_through() {
 }
 
 #[test]
+fn bulk_operations_are_charged_before_they_run() {
+    // Every bulk operation, on 32- and 64-bit memories and tables, gets the charge the
+    // module docs give (check_rewrite checks each body op for op); the scratch locals come
+    // after the loop counter.
+    for src in [
+        r#"(module (memory 1) (data "abc")
+             (func (export "_start") (loop (memory.fill (i32.const 0) (i32.const 1) (i32.const 0x40000000)) (br 0))))"#,
+        r#"(module (memory $a 1) (memory $b i64 1) (memory $c i64 1) (data "abc")
+             (func (param i32 i64)
+               (memory.copy $a $a (i32.const 0) (i32.const 0) (local.get 0))
+               (memory.copy $b $c (i64.const 0) (i64.const 0) (local.get 1))
+               (memory.copy $a $b (i32.const 0) (i64.const 0) (local.get 0))
+               (memory.fill $b (i64.const 0) (i32.const 0) (local.get 1))
+               (memory.init $b 0 (i64.const 0) (i32.const 0) (i32.const 3))
+               (drop (memory.grow $a (local.get 0)))
+               (drop (memory.grow $c (local.get 1)))))"#,
+        r#"(module (table $t 1 funcref) (table $u i64 1 funcref) (elem func 0)
+             (func (param i32 i64)
+               (table.fill $t (i32.const 0) (ref.null func) (local.get 0))
+               (table.copy $u $u (i64.const 0) (i64.const 0) (local.get 1))
+               (table.copy $t $u (i32.const 0) (i64.const 0) (local.get 0))
+               (table.init $u 0 (i64.const 0) (i32.const 0) (i32.const 1))
+               (drop (table.grow $u (ref.null func) (local.get 1)))))"#,
+        r#"(module (type $a (array (mut i8))) (data "abc")
+             (func (param i32) (local (ref null $a))
+               (local.set 1 (array.new_default $a (local.get 0)))
+               (local.set 1 (array.new $a (i32.const 0) (local.get 0)))
+               (local.set 1 (array.new_data $a 0 (i32.const 0) (i32.const 3)))
+               (array.fill $a (local.get 1) (i32.const 0) (i32.const 0) (local.get 0))
+               (array.copy $a $a (local.get 1) (i32.const 0) (local.get 1) (i32.const 0) (local.get 0))
+               (array.init_data $a 0 (local.get 1) (i32.const 0) (i32.const 0) (local.get 0))))"#,
+    ] {
+        let orig = wat::parse_str(src).unwrap();
+        validate(&orig).unwrap_or_else(|e| panic!("{src}: {e}"));
+        let out = instrument(&orig, DEFAULT_BUDGET).unwrap_or_else(|e| panic!("{src}: {e}"));
+        check_rewrite(&orig, &out, DEFAULT_BUDGET as i32);
+    }
+    // The 1 GiB fill in a loop: the charge sits right before it. 2^30 >> 12 units is far
+    // more than a budget: the tick runs before every such fill.
+    let orig = wat::parse_str(
+        r#"(module (memory 1) (func (export "_start")
+             (loop (memory.fill (i32.const 0) (i32.const 1) (i32.const 0x40000000)) (br 0))))"#,
+    )
+    .unwrap();
+    let out = shape(&instrument(&orig, DEFAULT_BUDGET).unwrap());
+    let body = &out.bodies[0];
+    let at = body
+        .iter()
+        .position(|o| o.starts_with("MemoryFill"))
+        .unwrap();
+    // Locals: the loop counter (0), then the scratch (1); fuel is global 0, tick func 0.
+    let charge = charge_ops(
+        0,
+        0,
+        DEFAULT_BUDGET as i32,
+        Some(1),
+        false,
+        BULK_BYTES_SHIFT,
+    );
+    assert_eq!(&body[at - charge.len()..at], &charge[..]);
+    assert_eq!(
+        out.locals[0],
+        [(1, "I32".to_string()), (1, "I32".to_string())]
+    );
+}
+
+#[test]
+fn bulk_operations_in_a_function_without_room_for_a_local_tick_first() {
+    // 50,000 locals: no room for a scratch local; 49,999 and a loop: the counter takes the
+    // last one. Either way the fill is preceded by the tick (and the wait if it asks).
+    for (locals, body) in [
+        (
+            50_000,
+            "(memory.fill (i32.const 0) (i32.const 1) (i32.const 100))",
+        ),
+        (
+            49_999,
+            "(loop (memory.fill (i32.const 0) (i32.const 1) (i32.const 100)))",
+        ),
+    ] {
+        let src = format!(
+            "(module (memory 1) (func {} {body}))",
+            "(local f64) ".repeat(locals)
+        );
+        let orig = wat::parse_str(&src).unwrap();
+        validate(&orig).unwrap();
+        let out = instrument(&orig, DEFAULT_BUDGET).unwrap();
+        check_rewrite(&orig, &out, DEFAULT_BUDGET as i32);
+        let b = shape(&out);
+        let at = b.bodies[0]
+            .iter()
+            .position(|o| o.starts_with("MemoryFill"))
+            .unwrap();
+        let tick = charge_ops(0, 0, DEFAULT_BUDGET as i32, None, false, BULK_BYTES_SHIFT);
+        assert_eq!(&b.bodies[0][at - tick.len()..at], &tick[..]);
+    }
+}
+
+#[test]
 fn errors_are_clear() {
     let e = instrument(b"\0asm\x01\0\0\0\x01", DEFAULT_BUDGET).unwrap_err();
     assert!(e.to_string().starts_with("invalid module: "), "{e}");
@@ -704,6 +949,85 @@ fn malformed_name_section_is_dropped() {
     check_rewrite(&orig, &out, DEFAULT_BUDGET as i32);
 }
 
+/// `n` as unsigned LEB128.
+fn leb(mut n: u32) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let byte = (n & 0x7f) as u8;
+        n >>= 7;
+        if n == 0 {
+            out.push(byte);
+            return out;
+        }
+        out.push(byte | 0x80);
+    }
+}
+
+/// A `name` section naming functions `funcs` and globals `globals` (each `xN`), and
+/// local 0 of each function in `funcs`, as bytes for a WAT `@custom` string.
+fn name_section(funcs: &[u32], globals: &[u32]) -> String {
+    let name_map = |ids: &[u32]| {
+        let mut m = leb(ids.len() as u32);
+        for (k, &i) in ids.iter().enumerate() {
+            m.extend(leb(i));
+            let name = format!("x{k}");
+            m.extend(leb(name.len() as u32));
+            m.extend(name.bytes());
+        }
+        m
+    };
+    let sub = |id: u8, body: Vec<u8>| {
+        let mut v = vec![id];
+        v.extend(leb(body.len() as u32));
+        v.extend(body);
+        v
+    };
+    let mut locals = leb(funcs.len() as u32);
+    for &f in funcs {
+        locals.extend(leb(f));
+        locals.extend(name_map(&[0]));
+    }
+    let mut bytes = sub(1, name_map(funcs));
+    bytes.extend(sub(2, locals));
+    bytes.extend(sub(7, name_map(globals)));
+    bytes.iter().map(|b| format!("\\{b:02x}")).collect()
+}
+
+/// A module with one import, two functions and a global, and the name section given.
+fn with_names(funcs: &[u32], globals: &[u32]) -> Vec<u8> {
+    wat::parse_str(format!(
+        r#"(module (import "m" "f" (func)) (global i32 (i32.const 0))
+             (func (local i32)) (func (loop (br 0)))
+             (@custom "name" "{}"))"#,
+        name_section(funcs, globals)
+    ))
+    .unwrap()
+}
+
+#[test]
+fn names_of_functions_that_do_not_exist_are_dropped_not_a_panic() {
+    // The name section is not validated: it may name function 0xFFFF_FFFF (whose shift
+    // past the two new imports overflowed: a panic in debug builds). Names of functions
+    // and globals that do not exist are dropped; the others are kept.
+    for huge in [u32::MAX, u32::MAX - 1, 3, 1 << 20] {
+        let orig = with_names(&[0, 2, huge], &[0, huge]);
+        validate(&orig).unwrap();
+        let out = instrument(&orig, DEFAULT_BUDGET).unwrap();
+        check_rewrite(&orig, &out, DEFAULT_BUDGET as i32);
+        let b = shape(&out);
+        assert!(b.has_names, "the name section is kept");
+        assert_eq!(b.func_names[&0], "x0");
+        assert_eq!(b.func_names[&4], "x1", "function 2 is now 4");
+        assert!(
+            !b.func_names.values().any(|n| n == "x2"),
+            "{:?}",
+            b.func_names
+        );
+        assert_eq!(b.global_names[&0], "x0");
+        assert!(!b.global_names.values().any(|n| n == "x1"));
+    }
+}
+
 /// Valid seeds for the mutation tests.
 fn seeds() -> Vec<Vec<u8>> {
     [
@@ -723,7 +1047,7 @@ fn seeds() -> Vec<Vec<u8>> {
 }
 
 /// A random but valid program: `funcs` functions of type `() -> ()` (the first `imports`
-/// imported) whose bodies nest blocks, loops, ifs, calls and branches as `code` says.
+/// imported) whose bodies nest blocks, loops, ifs, calls, branches and bulk memory operations as `code` says.
 fn random_program(imports: u8, funcs: u8, code: &[u8], start: bool) -> String {
     let imports = imports as usize;
     let funcs = (funcs as usize).max(imports + 1);
@@ -739,7 +1063,7 @@ fn random_program(imports: u8, funcs: u8, code: &[u8], start: bool) -> String {
         for _ in 0..8 {
             let Some(op) = ops.next() else { break };
             let arg = ops.next().unwrap_or(0) as usize;
-            match op % 8 {
+            match op % 10 {
                 0 => {
                     wat.push_str(" (loop");
                     depth += 1;
@@ -760,6 +1084,11 @@ fn random_program(imports: u8, funcs: u8, code: &[u8], start: bool) -> String {
                     wat.push(')');
                     depth -= 1;
                 }
+                8 => wat.push_str(&format!(
+                    " (memory.fill (i32.const 0) (i32.const 0) (i32.const {}))",
+                    arg << 8
+                )),
+                9 => wat.push_str(" (drop (memory.grow (i32.const 0)))"),
                 _ => wat.push_str(" (nop)"),
             }
         }
@@ -811,6 +1140,18 @@ proptest! {
             Ok(out) => check_rewrite(&wasm, &out, 5),
             Err(e) => prop_assert!(validate(&wasm).is_err() || e.to_string().contains("already")),
         }
+    }
+
+    /// Name sections naming any function or global index (the section is not validated)
+    /// never make the rewrite panic, and the names of functions that exist follow them.
+    #[test]
+    fn any_name_indices_never_panic(
+        funcs in vec(prop_oneof![0u32..4, any::<u32>(), (u32::MAX - 2)..=u32::MAX], 0..5),
+        globals in vec(prop_oneof![0u32..2, any::<u32>()], 0..3),
+    ) {
+        let orig = with_names(&funcs, &globals);
+        let out = instrument(&orig, 5).unwrap();
+        check_rewrite(&orig, &out, 5);
     }
 
     /// Random valid programs are rewritten faithfully.

@@ -1,7 +1,7 @@
 //! The shim called directly (no engine): the documented places where OANIX follows the
 //! preview1 spec rather than wasmtime, and bounds checks on guest memory.
 
-use oanix_core::wasi::{types::rights, Errno, SliceMemory, WasiCtx};
+use oanix_core::wasi::{types::rights, Errno, GuestMemory, SliceMemory, WasiCtx};
 use oanix_core::{MemFs, Namespace};
 use std::sync::Arc;
 
@@ -52,4 +52,41 @@ fn invalid_clock_is_inval_and_cputime_is_badf() {
     // The result pointer out of range: EFAULT, no panic.
     assert_eq!(w.clock_res_get(&mut m, 1, 12), Err(Errno::Fault));
     assert_eq!(w.clock_res_get(&mut m, 1, u32::MAX), Err(Errno::Fault));
+}
+
+/// A memory that copies in and out and lends nothing (no `slice`/`check` of its own), as
+/// the browser's: the trait's defaults do the bounds checks.
+struct CopyingMemory(Vec<u8>);
+
+impl GuestMemory for CopyingMemory {
+    fn read(&self, ptr: u32, out: &mut [u8]) -> Result<(), Errno> {
+        let end = (ptr as usize).checked_add(out.len()).ok_or(Errno::Fault)?;
+        out.copy_from_slice(self.0.get(ptr as usize..end).ok_or(Errno::Fault)?);
+        Ok(())
+    }
+    fn write(&mut self, ptr: u32, data: &[u8]) -> Result<(), Errno> {
+        let end = (ptr as usize).checked_add(data.len()).ok_or(Errno::Fault)?;
+        self.0
+            .get_mut(ptr as usize..end)
+            .ok_or(Errno::Fault)?
+            .copy_from_slice(data);
+        Ok(())
+    }
+}
+
+#[test]
+fn a_subscription_array_past_memory_is_efault_on_every_memory() {
+    // poll_oneoff(0, 0, 0x0500_0000, 0): 3.75 GiB of subscriptions in a 64 KiB memory.
+    // EFAULT whether the host lends slices (wasmtime) or copies (the browser).
+    let mut w = ctx();
+    let mut bytes = vec![0u8; 65536];
+    let r = w.poll_oneoff(&mut SliceMemory(&mut bytes), 0, 0, 0x0500_0000, 0);
+    assert!(matches!(r, Err(Errno::Fault)), "{:?}", r.map(|_| ()));
+    let mut copying = CopyingMemory(vec![0u8; 65536]);
+    let r = w.poll_oneoff(&mut copying, 0, 0, 0x0500_0000, 0);
+    assert!(matches!(r, Err(Errno::Fault)), "{:?}", r.map(|_| ()));
+    // The defaults check before they copy: a range past the end is EFAULT, at the end fine.
+    assert_eq!(copying.slice(65535, 2).err(), Some(Errno::Fault));
+    assert_eq!(copying.slice(u32::MAX, u32::MAX).err(), Some(Errno::Fault));
+    assert_eq!(copying.slice(65534, 2).map(|s| s.len()), Ok(2));
 }

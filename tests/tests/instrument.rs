@@ -386,6 +386,52 @@ fn a_trapping_tick_stops_a_spinning_guest() {
 }
 
 #[test]
+fn bulk_operations_tick_in_proportion_to_their_length() {
+    // Ten `memory.fill`s (or `memory.copy`s) of `len` bytes in one activation: ten loop
+    // iterations spend no unit (the chunk is 100), so every tick comes from the fills,
+    // each charged `len >> 12` units before it runs. Before bulk operations were charged,
+    // none of these runs ticked at all: a loop of 1 GiB fills ran 100,000 of them between
+    // two ticks.
+    for op in [
+        "memory.fill (i32.const 0) (i32.const 7)",
+        "memory.copy (i32.const 0) (i32.const 0)",
+    ] {
+        for (len, budget, want) in [
+            // 256 units each: fuel 1000 - 1 (entry) - 4 x 256 < 0 at the 4th, then again
+            // at the 8th: 2 ticks.
+            (1u32 << 20, 1000, 2),
+            // Each fill is a budget or more: a tick before every one.
+            (1 << 20, 256, 10),
+            (1 << 20, 100, 10),
+            // Under 4 KiB a fill is free.
+            (4095, 2, 0),
+        ] {
+            let wasm = wat::parse_str(format!(
+                r#"(module
+                  (memory (export "memory") 16)
+                  (func (export "_start") (local $i i32)
+                    (loop $l
+                      ({op} (i32.const {len}))
+                      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                      (br_if $l (i32.lt_u (local.get $i) (i32.const 10))))))"#
+            ))
+            .unwrap();
+            let inv = Invocation {
+                argv: vec!["fill".into()],
+                env: Vec::new(),
+                stdin: Vec::new(),
+                preopen: None,
+                stop_after: None,
+            };
+            let (orig, new, ticks) = both(&wasm, budget, &inv);
+            assert_eq!(orig, new);
+            assert_eq!(orig.end, End::Exit(0));
+            assert_eq!(ticks, want, "{op}, len {len}, budget {budget}");
+        }
+    }
+}
+
+#[test]
 fn ticks_come_exactly_every_budget_units() {
     // One function entry (one unit), then `n` loop iterations in that activation (a unit
     // every `chunk` of them): (1 + n / chunk) / budget ticks.

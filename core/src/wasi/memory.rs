@@ -18,7 +18,12 @@ pub trait GuestMemory {
     fn write(&mut self, ptr: u32, data: &[u8]) -> Result<(), Errno>;
 
     /// `len` bytes at `ptr`, borrowed when the host can (no copy), else copied.
+    ///
+    /// The range is checked ([`Self::check`]) before anything is allocated: `len` comes
+    /// from the guest, and a length past the memory's end is `EFAULT`, never a buffer of
+    /// that size (on wasm32 a 4 GiB request would abort the host with "capacity overflow").
     fn slice(&self, ptr: u32, len: u32) -> Result<Cow<'_, [u8]>, Errno> {
+        self.check(ptr, len)?;
         let mut v = vec![0u8; len as usize];
         self.read(ptr, &mut v)?;
         Ok(Cow::Owned(v))
