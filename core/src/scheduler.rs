@@ -21,7 +21,8 @@ use crate::error::{FsError, FsResult};
 use crate::path::FsPath;
 use crate::run::{RunConfig, RunOutput};
 use crate::service::{lock, FileService, OpenOptions};
-use crate::wasi::InputPipe;
+use crate::wasi::stdio::DEFAULT_CAPTURE_CAP;
+use crate::wasi::{InputPipe, OutputPipe};
 use crate::{clock, Namespace};
 use script::parse_line;
 use serde::Serialize;
@@ -388,7 +389,7 @@ impl Scheduler {
                     let out = self
                         .run_one(host, &bytes, args, stdin.into_bytes(), spec.timeout)
                         .await;
-                    outcome(out)
+                    outcome(out.0)
                 }
                 JobKind::Script { script } => self.run_script(host, &script, spec.timeout).await,
             }
@@ -413,14 +414,17 @@ impl Scheduler {
         args: Vec<String>,
         stdin: Vec<u8>,
         timeout: Option<Duration>,
-    ) -> RunOutput {
+    ) -> (RunOutput, u64) {
+        let stdout = OutputPipe::new();
         let cfg = RunConfig {
             args,
             stdin: InputPipe::from_bytes(stdin),
+            stdout: Some(stdout.clone()),
             timeout,
             ..Default::default()
         };
-        host.run_guest(bytes, self.ns.clone(), cfg).await
+        let out = host.run_guest(bytes, self.ns.clone(), cfg).await;
+        (out, stdout.dropped())
     }
 
     async fn run_script(
@@ -454,7 +458,7 @@ impl Scheduler {
                     let why = format!("line {}: script timed out", n + 1);
                     return (-1, Some(why), all_out, all_err);
                 }
-                let out = self
+                let (out, dropped) = self
                     .run_one(
                         host,
                         &bytes,
@@ -465,6 +469,18 @@ impl Scheduler {
                     .await;
                 all_err.extend_from_slice(&out.stderr);
                 let (code, error, stdout, _) = outcome(out);
+                // A stage's output is kept whole to be passed on (stages run one after
+                // another): past the capture cap it would be cut, so the script fails.
+                if dropped > 0 {
+                    let why = format!(
+                        "line {}: {} wrote more than the {} MiB a script stage may pass on \
+                         ({dropped} bytes over)",
+                        n + 1,
+                        stage[0],
+                        DEFAULT_CAPTURE_CAP >> 20
+                    );
+                    return (-1, Some(why), all_out, all_err);
+                }
                 if code != 0 || error.is_some() {
                     all_out.extend_from_slice(&stdout);
                     let why =

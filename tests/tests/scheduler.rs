@@ -205,6 +205,33 @@ fn scripts_pipe_and_redirect() {
     assert!(error.contains("empty command"), "{error}");
 }
 
+/// A stage's output is passed on whole: one past the capture cap (64 MiB) fails the script
+/// rather than handing the next stage (or a redirected file) a silently cut copy.
+#[test]
+fn a_script_stage_over_the_capture_cap_fails_instead_of_cutting() {
+    let ns = ns_with_bin();
+    ns.write_file("/bin/fsutil.wasm", &guest_bytes("fsutil"))
+        .unwrap();
+    ns.write_file("/out/big.txt", &vec![b'a'; 65 << 20])
+        .unwrap();
+    let s = Scheduler::new(ns.clone(), 1, 100);
+    let id = s.submit(JobSpec {
+        kind: JobKind::Script {
+            script: "/bin/fsutil.wasm cat /out/big.txt | /bin/stdin_echo.wasm > /out/copy.txt\n"
+                .into(),
+        },
+        priority: 0,
+        timeout: Some(Duration::from_secs(60)),
+    });
+    rt().block_on(s.run(&Runner::new().unwrap()));
+    let (_, error) = failure(&s, id);
+    assert!(
+        error.starts_with("line 1: /bin/fsutil.wasm wrote more than the 64 MiB"),
+        "{error}"
+    );
+    assert_eq!(ns.read_file("/out/copy.txt"), Err(FsError::NotFound));
+}
+
 #[test]
 fn jobs_as_files_and_bounded_history() {
     let s = Scheduler::new(Namespace::new(), 1, 2);
