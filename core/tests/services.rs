@@ -232,6 +232,41 @@ mod logs {
         assert_eq!(ns.list("/logs/atif").unwrap()[0].name, "trajectory.json");
     }
 
+    /// An unfinished event line or trajectory step is held only so long: a guest writing
+    /// without ever finishing a record gets EFBIG, not host memory without end; finished
+    /// records still go through.
+    #[test]
+    fn unfinished_records_are_bounded() {
+        let limits = LogLimits {
+            event_file_bytes: 100 << 10,
+            ..LogLimits::default()
+        };
+        let (ns, _) = logs(limits);
+        let ev = ns
+            .open(&p("/logs/events/001.jsonl"), &OpenOptions::append())
+            .unwrap();
+        let chunk = vec![b'x'; 60 << 10];
+        ev.append(b"{\"level\":\"info\",\"message\":\"").unwrap();
+        ev.append(&chunk).unwrap();
+        assert_eq!(ev.append(&chunk), Err(FsError::FileTooLarge));
+        assert_eq!(FsError::FileTooLarge.errno(), Errno::Fbig);
+        ev.append(b"\"}\n").unwrap();
+        ev.append(b"{\"level\":\"info\",\"message\":\"next\"}\n")
+            .unwrap();
+        let events = String::from_utf8(ns.read_file("/logs/events/001.jsonl").unwrap()).unwrap();
+        assert!(events.contains("\"message\":\"next\""), "{events:.200}");
+        assert!(
+            events.contains(&"x".repeat(60 << 10)),
+            "the long event went through"
+        );
+        let atif = ns
+            .open(&p("/logs/atif/trajectory.json"), &OpenOptions::append())
+            .unwrap();
+        atif.append(b"{\"source\": \"").unwrap();
+        atif.append(&chunk).unwrap();
+        assert_eq!(atif.append(&chunk), Err(FsError::FileTooLarge));
+    }
+
     #[test]
     fn stdout_is_append_only() {
         let (ns, fs) = logs(LogLimits::default());

@@ -458,6 +458,9 @@ fn is_events_file(path: &FsPath) -> bool {
 
 /// An open log file. Writes append whatever the offset; event and step writes are buffered
 /// until a line (or a whole JSON document) is complete.
+/// The longest unfinished record a log handle holds, whatever the limits say.
+const MIN_RECORD: usize = 64 << 10;
+
 struct LogHandle {
     inner: Arc<Inner>,
     node: Node,
@@ -492,6 +495,16 @@ impl LogHandle {
     ) -> FsResult<()> {
         let mut pending = lock(&self.pending);
         let before = pending.len();
+        // An unfinished record (a line without its newline, a JSON document not closed
+        // yet) is held at most `event_file_bytes` long: past it the write is refused
+        // (EFBIG), not buffered without end.
+        let tail = match buf.iter().rposition(|&b| b == b'\n') {
+            Some(nl) => buf.len() - nl - 1,
+            None => before + buf.len(),
+        };
+        if tail > self.inner.limits.event_file_bytes.max(MIN_RECORD) {
+            return Err(FsError::FileTooLarge);
+        }
         pending.extend_from_slice(buf);
         // A whole JSON document without a newline (one ATIF step per write).
         if whole_document && !pending.contains(&b'\n') {
