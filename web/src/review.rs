@@ -122,8 +122,9 @@ impl Reviews {
                 drop_it = true;
                 said = "no changes to the namespace".into();
             } else if r.users == 0 && self.auto_apply.get_untracked() {
+                // Dropped only once committed: a commit that fails leaves the overlay (and
+                // what it did not apply) in the Review panel.
                 commit = Some(r.cow.clone());
-                drop_it = true;
             } else if said.is_empty() {
                 said = format!("{} change(s) sent to the Review panel", r.changes.len());
             }
@@ -134,10 +135,16 @@ impl Reviews {
         if let Some(cow) = commit {
             said = match cow.commit() {
                 Ok(applied) => {
+                    self.remove(id);
                     self.touched();
                     format!("{} change(s) applied without review", applied.len())
                 }
-                Err(e) => format!("changes NOT applied: {e}"),
+                Err(e) => {
+                    // Some changes may have landed: the views re-read the namespace, and
+                    // the rest stays in the Review panel.
+                    self.touched();
+                    format!("changes NOT all applied ({e}): the rest is in the Review panel")
+                }
             };
         }
         said
