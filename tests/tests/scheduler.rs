@@ -232,6 +232,32 @@ fn a_script_stage_over_the_capture_cap_fails_instead_of_cutting() {
     assert_eq!(ns.read_file("/out/copy.txt"), Err(FsError::NotFound));
 }
 
+/// A job's files have one inode number each, the same from stat, readdir and an open
+/// handle (tools such as `cp -a` or `du` took them for hard links of each other).
+#[test]
+fn job_files_have_distinct_consistent_inode_numbers() {
+    use oanix_core::Follow;
+    let s = Scheduler::new(Namespace::new(), 1, 100);
+    let id = s.submit(wasi("hello", &[], 0));
+    let fs = JobsFs::new(s.clone());
+    let dir = FsPath::parse(&format!("/{id}")).unwrap();
+    let mut seen = vec![fs.stat(&dir, Follow::Yes).unwrap().ino];
+    for e in fs.readdir(&dir).unwrap() {
+        let path = dir.join_name(&e.name);
+        let stat = fs.stat(&path, Follow::Yes).unwrap().ino;
+        let open = fs
+            .open(&path, &OpenOptions::read())
+            .unwrap()
+            .metadata()
+            .unwrap()
+            .ino;
+        assert_eq!((stat, open), (e.ino, e.ino), "{}", e.name);
+        assert!(!seen.contains(&e.ino), "{} shares an inode number", e.name);
+        seen.push(e.ino);
+    }
+    assert_eq!(seen.len(), 6);
+}
+
 #[test]
 fn jobs_as_files_and_bounded_history() {
     let s = Scheduler::new(Namespace::new(), 1, 2);

@@ -29,9 +29,7 @@ impl JobsFs {
         Ok(match parts.as_slice() {
             [] => (None, None),
             [j] => (Some(id(j)?), None),
-            [j, f] if ["spec.json", "status", "stdout", "stderr", "ctl"].contains(f) => {
-                (Some(id(j)?), Some(f))
-            }
+            [j, f] if FILES.contains(f) => (Some(id(j)?), Some(f)),
             _ => return Err(FsError::NotFound),
         })
     }
@@ -98,7 +96,7 @@ impl FileService for JobsFs {
         }
         Ok(Box::new(Snapshot {
             bytes: Self::content(&job, file),
-            ino: id * 8 + 1,
+            ino: file_ino(id, file),
         }))
     }
 
@@ -113,7 +111,12 @@ impl FileService for JobsFs {
             (Some(id), Some(f)) => {
                 let job = self.scheduler.job(id).ok_or(FsError::NotFound)?;
                 let size = Self::content(&job, f).len() as u64;
-                Ok(file_meta(id * 8 + 1, size, job.submitted_at, f != "ctl"))
+                Ok(file_meta(
+                    file_ino(id, f),
+                    size,
+                    job.submitted_at,
+                    f != "ctl",
+                ))
             }
         }
     }
@@ -133,13 +136,13 @@ impl FileService for JobsFs {
                 .collect()),
             (Some(id), None) => {
                 self.scheduler.job(id).ok_or(FsError::NotFound)?;
-                Ok(["ctl", "spec.json", "status", "stderr", "stdout"]
+                Ok(FILES
                     .iter()
                     .enumerate()
                     .map(|(i, n)| DirEntry {
                         name: n.to_string(),
                         kind: FileKind::File,
-                        ino: id * 8 + 2 + i as u64,
+                        ino: file_ino(id, n),
                         cookie: i as u64 + 1,
                     })
                     .collect())
@@ -151,6 +154,16 @@ impl FileService for JobsFs {
     fn kind(&self) -> &'static str {
         "jobsfs"
     }
+}
+
+/// The files of a job's directory, in listing order.
+const FILES: [&str; 5] = ["ctl", "spec.json", "status", "stderr", "stdout"];
+
+/// The inode number of job `id`'s file `name` (its directory is `id * 8`): the same from
+/// `stat`, `readdir` and an open handle, and distinct per file.
+fn file_ino(id: JobId, name: &str) -> u64 {
+    let i = FILES.iter().position(|f| *f == name).unwrap_or(FILES.len());
+    id * 8 + 1 + i as u64
 }
 
 struct Snapshot {
@@ -187,6 +200,6 @@ impl FileHandle for Ctl {
     }
 
     fn metadata(&self) -> FsResult<Metadata> {
-        Ok(file_meta(self.id * 8 + 7, 0, 0, false))
+        Ok(file_meta(file_ino(self.id, "ctl"), 0, 0, false))
     }
 }
