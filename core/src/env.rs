@@ -14,7 +14,7 @@ use crate::run::{RunConfig, RunError, RunOutput};
 use crate::service::{lock, FileService};
 use crate::services::{LogLimits, LogsFs, TaskFs, TaskSpec, TaskStatusHandle};
 use crate::wasi::OutputPipe;
-use crate::{clock, FsResult, FuncFs, MemFs, Namespace};
+use crate::{clock, FsResult, FuncFs, MemFs, MemFsLimits, Namespace};
 use serde::Serialize;
 use std::future::Future;
 use std::pin::Pin;
@@ -96,6 +96,7 @@ pub struct OanixEnvBuilder {
     task: Option<TaskFs>,
     workspace: Option<Arc<dyn FileService>>,
     limits: LogLimits,
+    memory: MemFsLimits,
     extra: Vec<(String, Arc<dyn FileService>)>,
 }
 
@@ -107,6 +108,7 @@ impl OanixEnv {
             task: None,
             workspace: None,
             limits: LogLimits::default(),
+            memory: MemFsLimits::default(),
             extra: Vec::new(),
         }
     }
@@ -238,6 +240,14 @@ impl OanixEnvBuilder {
         self
     }
 
+    /// Bounds of the in-memory `/tmp` and (unless [`Self::workspace`] gives another
+    /// service) `/workspace`, each: a host serving guests it does not trust (the provider)
+    /// caps what their files may take.
+    pub fn memory_limits(mut self, limits: MemFsLimits) -> Self {
+        self.memory = limits;
+        self
+    }
+
     /// Memory bounds of `/logs`.
     pub fn log_limits(mut self, limits: LogLimits) -> Self {
         self.limits = limits;
@@ -272,11 +282,11 @@ impl OanixEnvBuilder {
         }
         let workspace = self
             .workspace
-            .unwrap_or_else(|| Arc::new(MemFs::new()) as Arc<dyn FileService>);
+            .unwrap_or_else(|| Arc::new(MemFs::with_limits(self.memory)) as Arc<dyn FileService>);
         ns.mount("/workspace", workspace)?;
         let logs = Arc::new(LogsFs::new(&self.id, "oanix", self.limits));
         ns.mount("/logs", logs.clone())?;
-        ns.mount("/tmp", Arc::new(MemFs::new()))?;
+        ns.mount("/tmp", Arc::new(MemFs::with_limits(self.memory)))?;
         let history = Arc::new(Mutex::new(Vec::new()));
         record(&history, EnvState::Created);
         let (id, h) = (self.id.clone(), history.clone());

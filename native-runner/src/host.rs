@@ -46,8 +46,65 @@ pub(crate) struct State {
     limits: Limits,
 }
 
-/// Compiled modules by hash of their bytes (bytes kept to rule out collisions).
-type ModuleCache = HashMap<u64, Vec<(Arc<[u8]>, Module)>>;
+/// How many compiled modules a [`Runner`] keeps in memory (the least recently used goes
+/// first): a long-lived runner fed modules by others (the provider) must not grow without
+/// end. The disk cache, if any, still has the others.
+pub const MEMORY_CACHED_MODULES: usize = 32;
+
+/// A compiled module, its bytes and when it was last used.
+type Cached = (Arc<[u8]>, Module, u64);
+
+/// Compiled modules by hash of their bytes (bytes kept to rule out collisions), each with
+/// when it was last used.
+#[derive(Default)]
+struct ModuleCache {
+    by_hash: HashMap<u64, Vec<Cached>>,
+    uses: u64,
+    len: usize,
+}
+
+impl ModuleCache {
+    fn get(&mut self, key: u64, bytes: &[u8]) -> Option<Module> {
+        self.uses += 1;
+        let now = self.uses;
+        let (_, m, used) = self
+            .by_hash
+            .get_mut(&key)?
+            .iter_mut()
+            .find(|(b, ..)| b.as_ref() == bytes)?;
+        *used = now;
+        Some(m.clone())
+    }
+
+    fn insert(&mut self, key: u64, bytes: &[u8], module: Module) {
+        if self.get(key, bytes).is_some() {
+            return; // compiled meanwhile by another thread
+        }
+        while self.len >= MEMORY_CACHED_MODULES {
+            let oldest = self
+                .by_hash
+                .iter()
+                .flat_map(|(k, list)| list.iter().enumerate().map(move |(i, e)| (e.2, *k, i)))
+                .min();
+            let Some((_, k, i)) = oldest else { break };
+            if let Some(list) = self.by_hash.get_mut(&k) {
+                list.remove(i);
+                if list.is_empty() {
+                    self.by_hash.remove(&k);
+                }
+            }
+            self.len -= 1;
+        }
+        self.uses += 1;
+        let entry = (Arc::from(bytes), module, self.uses);
+        self.by_hash.entry(key).or_default().push(entry);
+        self.len += 1;
+    }
+
+    fn len(&self) -> usize {
+        self.len
+    }
+}
 
 /// Compiles, caches and runs WASI modules on wasmtime with the OANIX shim.
 pub struct Runner {
@@ -106,7 +163,7 @@ impl Runner {
         Ok(Runner {
             engine,
             linker,
-            cache: Mutex::new(HashMap::new()),
+            cache: Mutex::default(),
             compiles: Default::default(),
             disk: None,
             disk_hits: Default::default(),
@@ -129,6 +186,11 @@ impl Runner {
         self.disk_hits.load(std::sync::atomic::Ordering::Relaxed)
     }
 
+    /// How many compiled modules are kept in memory (at most [`MEMORY_CACHED_MODULES`]).
+    pub fn cached_modules(&self) -> usize {
+        oanix_core::service::lock(&self.cache).len()
+    }
+
     /// How many modules were compiled (cache misses) so far.
     pub fn compile_count(&self) -> u64 {
         self.compiles.load(std::sync::atomic::Ordering::Relaxed)
@@ -140,10 +202,8 @@ impl Runner {
         bytes.hash(&mut h);
         let key = h.finish();
         let lock = || oanix_core::service::lock(&self.cache);
-        if let Some(list) = lock().get(&key) {
-            if let Some((_, m)) = list.iter().find(|(b, _)| b.as_ref() == bytes) {
-                return Ok(m.clone());
-            }
+        if let Some(m) = lock().get(key, bytes) {
+            return Ok(m);
         }
         let cached = self.disk.as_ref().and_then(|d| d.load(&self.engine, bytes));
         let module = match cached {
@@ -164,10 +224,7 @@ impl Runner {
                 m
             }
         };
-        lock()
-            .entry(key)
-            .or_default()
-            .push((Arc::from(bytes), module.clone()));
+        lock().insert(key, bytes, module.clone());
         Ok(module)
     }
 

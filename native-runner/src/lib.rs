@@ -18,7 +18,7 @@ pub mod provider;
 pub mod reference;
 
 pub use cache::DiskCache;
-pub use host::Runner;
+pub use host::{Runner, MEMORY_CACHED_MODULES};
 pub use hostfs::{load_dir, namespace_from_mounts, render_tree};
 
 pub use oanix_core::run::{RunConfig, RunError, RunOutput};

@@ -24,7 +24,7 @@ use oanix_core::net::nostr::{unix_now, Event, Keys, RelayPool, RelayState};
 use oanix_core::net::{platform_transport, Allowlist, HttpCall, HttpRequest, NetGrant};
 use oanix_core::run::{RunConfig, RunOutput};
 use oanix_core::scheduler::{JobKind, JobSpec, JobState, Module, Scheduler};
-use oanix_core::Namespace;
+use oanix_core::{MemFsLimits, Namespace};
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::sync::mpsc;
@@ -167,13 +167,23 @@ fn cut(bytes: &[u8]) -> String {
     String::from_utf8_lossy(&bytes[..bytes.len().min(MAX_OUTPUT)]).into_owned()
 }
 
+/// A job's environment. Its `/tmp` and `/workspace` hold at most `--max-memory` bytes of
+/// files each (ENOSPC past it), as the guest's own memory does: a requester's guest cannot
+/// fill the provider's RAM through files.
+fn job_env(ev: &Event, cfg: &ProviderConfig) -> oanix_core::FsResult<OanixEnv> {
+    OanixEnv::builder(format!("nostr-{}", ev.id.get(..16).unwrap_or(&ev.id)))
+        .memory_limits(MemFsLimits {
+            max_total_bytes: cfg.max_memory as u64,
+            ..MemFsLimits::default()
+        })
+        .build()
+}
+
 /// Runs one job: Ok(result content) or Err(reason).
 async fn run_job(ev: &Event, cfg: &ProviderConfig, host: &LimitedHost) -> Result<String, String> {
     let job = parse_job(ev, cfg)?;
     let bytes = download(&job, cfg).await?;
-    let env = OanixEnv::builder(format!("nostr-{}", &ev.id[..16]))
-        .build()
-        .map_err(|e| e.to_string())?;
+    let env = job_env(ev, cfg).map_err(|e| e.to_string())?;
     let sched = Scheduler::new(env.namespace(), 1, 1);
     let name = job
         .url
@@ -347,8 +357,8 @@ pub fn serve(cfg: ProviderConfig) -> Result<(), String> {
 mod tests {
     use super::*;
 
-    fn job_with_timeout(t: &str) -> Result<Job, String> {
-        let cfg = ProviderConfig {
+    fn config() -> ProviderConfig {
+        ProviderConfig {
             relays: Vec::new(),
             keys: Keys::generate(),
             concurrency: 1,
@@ -356,12 +366,15 @@ mod tests {
             max_memory: 1 << 20,
             max_module_size: 1 << 20,
             allow_module_hosts: None,
-        };
+        }
+    }
+
+    fn job_event(t: &str) -> Event {
         let tags: [&[&str]; 2] = [
             &["i", "http://127.0.0.1/m.wasm", "url"],
             &["param", "timeout", t],
         ];
-        let ev = Event {
+        Event {
             id: String::new(),
             pubkey: String::new(),
             created_at: 0,
@@ -372,8 +385,29 @@ mod tests {
                 .collect(),
             content: String::new(),
             sig: String::new(),
-        };
-        parse_job(&ev, &cfg)
+        }
+    }
+
+    fn job_with_timeout(t: &str) -> Result<Job, String> {
+        parse_job(&job_event(t), &config())
+    }
+
+    /// A requester's guest cannot fill the provider's memory through files: /tmp and
+    /// /workspace refuse writes past --max-memory (ENOSPC).
+    #[test]
+    fn job_files_are_bounded_by_max_memory() {
+        let cfg = config();
+        let ev = job_event("1");
+        let ns = job_env(&ev, &cfg).unwrap().namespace();
+        for dir in ["/tmp", "/workspace"] {
+            let half = vec![0u8; cfg.max_memory / 2];
+            ns.write_file(&format!("{dir}/a"), &half).unwrap();
+            assert_eq!(
+                ns.write_file(&format!("{dir}/b"), &[half.as_slice(), b"x"].concat()),
+                Err(oanix_core::FsError::NoSpace),
+                "{dir}"
+            );
+        }
     }
 
     /// A requester's timeout is the provider's largest at most, however large the number

@@ -121,3 +121,40 @@ fn cli_runs_hit_the_cache_and_concurrent_fills_do_not_corrupt_it() {
     assert!(out.status.success());
     assert_eq!(std::fs::read_dir(&empty).unwrap().count(), 0);
 }
+
+/// The in-memory cache is bounded (a provider fed modules by strangers must not grow
+/// without end): the least recently used module goes first, and is compiled again when
+/// it is needed again.
+#[test]
+fn the_memory_cache_keeps_the_most_recently_used_modules() {
+    use oanix_native_runner::MEMORY_CACHED_MODULES;
+    let r = Runner::new().unwrap();
+    let module = |i: usize| {
+        let name: String = [i / 26, i % 26]
+            .iter()
+            .map(|d| (b'a' + *d as u8) as char)
+            .collect();
+        HELLO.replace("hi\\n", &format!("{name}\\n"))
+    };
+    let first = module(0);
+    for i in 1..MEMORY_CACHED_MODULES + 8 {
+        r.module(module(i).as_bytes()).unwrap();
+        r.module(first.as_bytes()).unwrap(); // kept in use
+    }
+    assert_eq!(r.cached_modules(), MEMORY_CACHED_MODULES);
+    let compiles = r.compile_count();
+    r.module(first.as_bytes()).unwrap();
+    assert_eq!(
+        r.compile_count(),
+        compiles,
+        "the module in use stays compiled"
+    );
+    let out = r.run(module(1).as_bytes(), Namespace::new(), RunConfig::default());
+    assert_eq!(
+        r.compile_count(),
+        compiles + 1,
+        "an evicted one is compiled again"
+    );
+    assert_eq!(out.stdout, b"ab\n");
+    assert_eq!(r.cached_modules(), MEMORY_CACHED_MODULES);
+}
