@@ -485,6 +485,19 @@ try:
         shown = b.script("return performance.now()")
         check("big.bin" in tree and "b.txt" in tree, "after a reload the large workspace is restored")
         print(f"info: reload with a 65 MiB workspace: namespace shown {shown:.0f} ms after navigation")
+    # A second tab: the first owns the storage (a Web Lock); the second shows the namespace
+    # with a copy of /workspace, says it saves nothing, and writes nothing.
+    first = b.call("GET", "/window")
+    second = b.call("POST", "/window/new", {"type": "tab"})["handle"]
+    b.call("POST", "/window", {"handle": second})
+    b.go(URL)
+    notes = wait_text(".notes", "another tab")
+    check("open in another tab" in notes, f"a second tab says another tab has the namespace ({notes[:120]!r})")
+    check("(not saved)" in text(".topbar"), f"the second tab does not save ({text('.topbar')[:120]!r})")
+    tree = wait_text(".tree", "hello-run.txt")
+    check("hello-run.txt" in tree, "the second tab shows /workspace (copied from OPFS)")
+    b.call("DELETE", "/window")
+    b.call("POST", "/window", {"handle": first})
     # A stored namespace that cannot be read is reported and left as it is: the page shows
     # the default namespace and saves nothing over it, reload after reload.
     got = b.script_async(IDB_PUT, "default", {"mounts": "not a mount table"})

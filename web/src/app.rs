@@ -5,14 +5,18 @@
 
 use crate::explorer::Explorer;
 use crate::world;
+use js_sys::{Function, Promise};
 use leptos::prelude::*;
 use oanix_core::env::OanixEnv;
 use oanix_core::persist::IdbStore;
 use oanix_core::scheduler::Scheduler;
+use oanix_core::service::read_all;
 use oanix_core::services::OpfsFs;
-use oanix_core::{FileService, Namespace};
+use oanix_core::{FileKind, FileService, FsPath, FsResult, MemFs, Namespace, OpenOptions};
 use std::rc::Rc;
 use std::sync::Arc;
+use wasm_bindgen::JsValue;
+use wasm_bindgen_futures::JsFuture;
 
 /// The namespace the page starts with, where it is saved, and what loading reported.
 #[derive(Clone)]
@@ -23,9 +27,10 @@ pub(crate) struct Start {
     pub(crate) store: Option<Rc<IdbStore>>,
     pub(crate) workspace: Option<OpfsFs>,
     pub(crate) notes: Vec<String>,
-    /// The name changes are saved under: `None` while the stored namespace could not be
-    /// read (it is left as it is until "Save as" or "Open" picks a name).
-    pub(crate) save_to: Option<String>,
+    /// The name changes are saved under, or why nothing is saved: the stored namespace
+    /// could not be read (it is left as it is until "Save as" or "Open" picks a name), or
+    /// another tab owns the storage.
+    pub(crate) save_to: Result<String, String>,
 }
 
 /// The OPFS directory that holds `/workspace`.
@@ -65,6 +70,62 @@ async fn opfs_workspace(ns: &mut Namespace, notes: &mut Vec<String>) -> Option<O
     }
 }
 
+/// `/workspace` as an in-memory copy of what OPFS holds (a tab that does not own the
+/// storage shows the files but must not write them).
+async fn opfs_copy(ns: &mut Namespace, notes: &mut Vec<String>) {
+    let copy = MemFs::new();
+    let copied = match OpfsFs::open(OPFS_DIR).await {
+        Ok(opfs) => copy_tree(&opfs, &copy, &FsPath::root()),
+        Err(e) => Err(e),
+    };
+    match copied {
+        Ok(()) => {
+            let _ = ns.unmount("/workspace");
+            if let Err(e) = ns.mount("/workspace", Arc::new(copy)) {
+                notes.push(format!("cannot mount /workspace: {e}"));
+            }
+        }
+        Err(e) => notes.push(format!("/workspace not read from OPFS ({e})")),
+    }
+}
+
+/// Copies the files and directories of `src` under `dir` into `dst` (links are skipped).
+fn copy_tree(src: &dyn FileService, dst: &MemFs, dir: &FsPath) -> FsResult<()> {
+    for e in src.readdir(dir)? {
+        let path = dir.join_name(&e.name);
+        match e.kind {
+            FileKind::Dir => {
+                dst.mkdir(&path)?;
+                copy_tree(src, dst, &path)?;
+            }
+            FileKind::File => {
+                let bytes = read_all(src.open(&path, &OpenOptions::read())?.as_ref())?;
+                dst.write_file(&path.to_absolute(), &bytes)?;
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Whether this tab owns the explorer's storage (IndexedDB and OPFS): an exclusive Web
+/// Lock, held as long as the page lives. `false` when another tab of this origin holds it
+/// (both would save over each other); `true` without Web Locks (nothing to ask).
+async fn own_storage() -> bool {
+    let ask = Function::new_with_args(
+        "name",
+        "if (!(globalThis.navigator && navigator.locks)) return Promise.resolve(true);\n\
+         return new Promise(resolve => navigator.locks.request(name, { ifAvailable: true },\n\
+           lock => { resolve(lock !== null); return lock ? new Promise(() => {}) : null; }));",
+    );
+    match ask.call1(&JsValue::NULL, &JsValue::from(DB_NAME)) {
+        Ok(p) => JsFuture::from(Promise::from(p))
+            .await
+            .map_or(true, |owned| owned.as_bool() != Some(false)),
+        Err(_) => true,
+    }
+}
+
 /// IndexedDB database and the name the explorer saves its namespace under.
 const DB_NAME: &str = "oanix-explorer";
 const NS_NAME: &str = "default";
@@ -74,7 +135,8 @@ const NS_NAME: &str = "default";
 async fn start() -> Result<Start, String> {
     let env = world::build_env().map_err(|e| e.to_string())?;
     let default = || Ok::<_, String>(env.namespace());
-    let mut save_to = Some(NS_NAME.to_string());
+    let owner = own_storage().await;
+    let mut save_to = Ok(NS_NAME.to_string());
     let (mut ns, store, mut notes) = match IdbStore::open(DB_NAME).await {
         Err(e) => (
             default()?,
@@ -93,7 +155,7 @@ async fn start() -> Result<Start, String> {
                 Err(e) => {
                     // Saving the default over it would delete what could not be read:
                     // nothing is saved until the user picks a name.
-                    save_to = None;
+                    save_to = Err("the stored namespace is unreadable and kept as it is".into());
                     (
                         default()?,
                         Some(db),
@@ -107,7 +169,20 @@ async fn start() -> Result<Start, String> {
             }
         }
     };
-    let workspace = opfs_workspace(&mut ns, &mut notes).await;
+    let workspace = if owner {
+        opfs_workspace(&mut ns, &mut notes).await
+    } else {
+        // Two tabs saving one namespace would overwrite each other's files.
+        save_to = Err("another tab has this namespace open".into());
+        notes.push(
+            "This namespace is open in another tab: this tab shows it (with an in-memory \
+             copy of /workspace) but saves nothing. Close the other tab and reload this one \
+             to work here."
+                .into(),
+        );
+        opfs_copy(&mut ns, &mut notes).await;
+        None
+    };
     if let Err(e) = crate::caps::mount_caps(&mut ns, &crate::caps::default_allowlist()) {
         notes.push(format!("no /cap: {e}"));
     }

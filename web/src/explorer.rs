@@ -159,7 +159,10 @@ pub(crate) fn Explorer(start: Start) -> impl IntoView {
     let store = StoredValue::new_local(store);
     // The name autosaves go to (changed by "Save as" / "open"); empty: not saving (the
     // stored namespace could not be read and is left alone).
-    let current = RwSignal::new(save_to.unwrap_or_default());
+    let (current, not_saving) = match save_to {
+        Ok(name) => (RwSignal::new(name), String::new()),
+        Err(why) => (RwSignal::new(String::new()), why),
+    };
     // Every change is saved (incrementally: only changed inodes are written). Changes made
     // while a save runs are saved together by one more save after it (a thousand jobs
     // ending make a few saves, not a thousand queued ones).
@@ -169,7 +172,7 @@ pub(crate) fn Explorer(start: Start) -> impl IntoView {
         revision.track();
         let Some(db) = store.get_value() else { return };
         if current.get_untracked().is_empty() {
-            saved.set("NOT SAVED: the stored namespace is unreadable and kept as it is".into());
+            saved.set(format!("NOT SAVED: {not_saving}"));
             return;
         }
         dirty.set_value(true);
