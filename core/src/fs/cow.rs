@@ -12,10 +12,15 @@
 //!
 //! [`CowFs::changes`] lists the differences against the base; [`CowFs::commit`] applies
 //! them to the base and empties the overlay.
+//!
+//! Symlinks among a path's directories are resolved in the merged view first (as
+//! [`MemFs`] resolves them: relative to the link's directory, or absolute from the root;
+//! at most [`MAX_SYMLINK_HOPS`]), so `echo hi > /l/x` with `/l -> d` writes `/d/x` under
+//! review as without. New symlinks cannot be made in the overlay (`ENOTSUP`).
 
 use crate::clock::Timestamp;
 use crate::error::{FsError, FsResult};
-use crate::fs::MemFs;
+use crate::fs::{MemFs, MAX_SYMLINK_HOPS};
 use crate::path::FsPath;
 use crate::service::{
     open_existing, open_missing, read_all, write_all_at, DirEntry, FileHandle, FileKind,
@@ -185,6 +190,75 @@ impl CowFs {
             Ok(m) => Ok(Loc::Base(m)),
             Err(e) => Err(e),
         }
+    }
+
+    /// `path` with the symlinks among its directories resolved in the merged view, and its
+    /// last name too if `follow_last`. A missing directory is kept as it is (the operation
+    /// reports it).
+    fn resolve(&self, st: &State, path: &FsPath, follow_last: bool) -> FsResult<FsPath> {
+        let (walk, last) = match path.split_last() {
+            None => return Ok(path.clone()),
+            Some(_) if follow_last => (path.clone(), None),
+            Some((parent, _)) if parent.is_root() => return Ok(path.clone()),
+            Some((parent, last)) => (parent, Some(last)),
+        };
+        let mut todo: Vec<String> = walk.components().rev().map(String::from).collect();
+        let mut cur = FsPath::root();
+        let mut hops = 0;
+        while let Some(name) = todo.pop() {
+            match name.as_str() {
+                "" | "." => continue,
+                ".." => {
+                    cur = cur.parent().unwrap_or_else(FsPath::root);
+                    continue;
+                }
+                _ => {}
+            }
+            let next = cur.join_name(&name);
+            let loc = match self.locate(st, &next) {
+                Ok(loc) if loc.meta().kind == FileKind::Symlink => loc,
+                Ok(loc) if loc.meta().is_dir() => {
+                    cur = next;
+                    continue;
+                }
+                // Missing, not a directory, unreadable: the rest is left as it is, for the
+                // operation to report in its usual order.
+                _ => {
+                    cur = next;
+                    for rest in todo.drain(..).rev() {
+                        match rest.as_str() {
+                            "" | "." => {}
+                            // `..` out of a directory that is not there (from a symlink
+                            // target): nothing to walk back from.
+                            ".." => return Err(FsError::NotFound),
+                            _ => cur = cur.join_name(&rest),
+                        }
+                    }
+                    continue;
+                }
+            };
+            hops += 1;
+            if hops > MAX_SYMLINK_HOPS {
+                return Err(FsError::Loop);
+            }
+            let target = match loc {
+                Loc::Upper(_) => st.upper.readlink(&next)?,
+                Loc::Base(_) => self.base.readlink(&next)?,
+            };
+            if target.starts_with('/') {
+                cur = FsPath::root();
+            }
+            todo.extend(target.split('/').rev().map(String::from));
+        }
+        Ok(match last {
+            Some(last) => cur.join_name(last),
+            None => cur,
+        })
+    }
+
+    /// `path` with the symlinks among its directories resolved (not its last name).
+    fn resolve_dirs(&self, st: &State, path: &FsPath) -> FsResult<FsPath> {
+        self.resolve(st, path, false)
     }
 
     fn merged_meta(&self, loc: &Loc) -> Metadata {
@@ -389,6 +463,10 @@ fn remove_tree(fs: &dyn FileService, path: &FsPath) -> FsResult<()> {
 impl FileService for CowFs {
     fn open(&self, path: &FsPath, opts: &OpenOptions) -> FsResult<Box<dyn FileHandle>> {
         let st = self.lock();
+        // A final symlink is followed (a write goes to its target, the link stays) unless
+        // the open must not follow it.
+        let follow = !(opts.nofollow || opts.create_new);
+        let path = &self.resolve(&st, path, follow)?;
         let found = match self.locate(&st, path) {
             Ok(loc) => Some(loc),
             Err(FsError::NotFound) => None,
@@ -423,6 +501,7 @@ impl FileService for CowFs {
 
     fn stat(&self, path: &FsPath, follow: Follow) -> FsResult<Metadata> {
         let st = self.lock();
+        let path = &self.resolve(&st, path, follow == Follow::Yes)?;
         let loc = self.locate(&st, path)?;
         if follow == Follow::Yes && loc.meta().kind == FileKind::Symlink {
             // Only the base can hold symlinks: follow there.
@@ -436,11 +515,13 @@ impl FileService for CowFs {
 
     fn readdir(&self, path: &FsPath) -> FsResult<Vec<DirEntry>> {
         let st = self.lock();
+        let path = &self.resolve(&st, path, true)?;
         self.merged_readdir(&st, path)
     }
 
     fn mkdir(&self, path: &FsPath) -> FsResult<()> {
         let st = self.lock();
+        let path = &self.resolve_dirs(&st, path)?;
         match self.locate(&st, path) {
             Ok(_) => return Err(FsError::AlreadyExists),
             Err(FsError::NotFound) => {}
@@ -454,6 +535,7 @@ impl FileService for CowFs {
 
     fn remove_file(&self, path: &FsPath) -> FsResult<()> {
         let mut st = self.lock();
+        let path = &self.resolve_dirs(&st, path)?;
         let loc = self.locate(&st, path)?;
         if loc.meta().is_dir() {
             return Err(FsError::IsADirectory);
@@ -470,6 +552,7 @@ impl FileService for CowFs {
 
     fn remove_dir(&self, path: &FsPath) -> FsResult<()> {
         let mut st = self.lock();
+        let path = &self.resolve_dirs(&st, path)?;
         if path.is_root() {
             return Err(FsError::Busy);
         }
@@ -492,6 +575,7 @@ impl FileService for CowFs {
 
     fn rename(&self, from: &FsPath, to: &FsPath) -> FsResult<()> {
         let mut st = self.lock();
+        let (from, to) = (&self.resolve_dirs(&st, from)?, &self.resolve_dirs(&st, to)?);
         // Same order of checks as MemFs: both parents, then the source, then the target.
         let from_parent = from.parent().ok_or(FsError::Busy)?;
         self.require_dir(&st, &from_parent)?;
@@ -552,6 +636,7 @@ impl FileService for CowFs {
         follow: Follow,
     ) -> FsResult<()> {
         let st = self.lock();
+        let path = &self.resolve(&st, path, follow == Follow::Yes)?;
         let loc = self.locate(&st, path)?;
         if follow == Follow::No && loc.meta().kind == FileKind::Symlink {
             // A symlink's own times cannot be set here.
@@ -567,6 +652,7 @@ impl FileService for CowFs {
 
     fn readlink(&self, path: &FsPath) -> FsResult<String> {
         let st = self.lock();
+        let path = &self.resolve_dirs(&st, path)?;
         match self.locate(&st, path)? {
             Loc::Upper(_) => st.upper.readlink(path),
             Loc::Base(_) => self.base.readlink(path),
@@ -623,6 +709,57 @@ mod tests {
             .collect();
         v.sort();
         v
+    }
+
+    /// Under review, a path through a directory symlink of the base reaches the directory
+    /// it points to, as it does without review; the commit writes there.
+    #[test]
+    fn paths_through_directory_symlinks_resolve_as_in_the_base() {
+        let b = base();
+        b.symlink("d", &p("/l")).unwrap();
+        b.symlink("/d/sub", &p("/abs")).unwrap();
+        b.symlink("l/../top-dir", &p("/dangling")).unwrap();
+        let cow = CowFs::new(b.clone());
+        let h = cow
+            .open(&p("/l/new.txt"), &OpenOptions::create_truncate())
+            .unwrap();
+        write_all_at(h.as_ref(), b"new", 0).unwrap();
+        let h = cow
+            .open(&p("/l/a.txt"), &OpenOptions::read_write())
+            .unwrap();
+        write_all_at(h.as_ref(), b"a", 0).unwrap();
+        cow.mkdir(&p("/abs/made")).unwrap();
+        cow.rename(&p("/l/sub/b.txt"), &p("/abs/made/b.txt"))
+            .unwrap();
+        assert_eq!(read(&cow, "/d/new.txt").unwrap(), b"new");
+        assert_eq!(names(&cow, "/l"), ["a.txt", "new.txt", "sub"]);
+        assert_eq!(read(&cow, "/l/sub/made/b.txt").unwrap(), b"B");
+        assert_eq!(
+            read(b.as_ref(), "/d/a.txt").unwrap(),
+            b"A",
+            "the base is untouched"
+        );
+        assert_eq!(
+            cow.open(&p("/dangling/x"), &OpenOptions::create_truncate())
+                .err(),
+            Some(FsError::NotFound)
+        );
+        cow.commit().unwrap();
+        assert_eq!(read(b.as_ref(), "/d/new.txt").unwrap(), b"new");
+        assert_eq!(read(b.as_ref(), "/d/a.txt").unwrap(), b"a");
+        assert_eq!(read(b.as_ref(), "/d/sub/made/b.txt").unwrap(), b"B");
+        assert_eq!(read(b.as_ref(), "/d/sub/b.txt"), Err(FsError::NotFound));
+        assert_eq!(b.readlink(&p("/l")).unwrap(), "d", "the link itself stays");
+        // A write through a symlink to a file goes to the file; the link stays a link.
+        b.symlink("top.txt", &p("/top-link")).unwrap();
+        let cow = CowFs::new(b.clone());
+        let h = cow
+            .open(&p("/top-link"), &OpenOptions::create_truncate())
+            .unwrap();
+        write_all_at(h.as_ref(), b"via link", 0).unwrap();
+        cow.commit().unwrap();
+        assert_eq!(read(b.as_ref(), "/top.txt").unwrap(), b"via link");
+        assert_eq!(b.readlink(&p("/top-link")).unwrap(), "top.txt");
     }
 
     #[test]
