@@ -477,9 +477,9 @@ impl IdbStore {
         saved
     }
 
-    /// The save itself: every request is issued without waiting for it, then the
-    /// transaction's completion is awaited (a failed request aborts it). `held` is updated
-    /// after the commit, and only then.
+    /// The save itself: an incremental save from `held`, or — when there is none, or the
+    /// stored generation shows another writer saved since — a save that replaces the
+    /// namespace's packs whole. `held` is updated after the commit, and only then.
     async fn write(
         &self,
         name: &str,
@@ -487,23 +487,37 @@ impl IdbStore {
         held: &mut Option<Held>,
         interrupt_after: Option<usize>,
     ) -> FsResult<SaveStats> {
+        if let Some(stats) = self.attempt(name, ns, held, interrupt_after).await? {
+            return Ok(stats);
+        }
+        // Stale: rolled back; again, whole.
+        *held = None;
+        self.attempt(name, ns, held, interrupt_after)
+            .await?
+            .ok_or_else(|| FsError::Io("IndexedDB: a whole save found a stale view".into()))
+    }
+
+    /// One transaction of a save: every request is issued without waiting for another, the
+    /// stored generation (read first) is checked while the writes go on, then the manifest
+    /// is put and the commit awaited (a failed request aborts it). `Ok(None)`: the view was
+    /// stale (another writer saved), nothing was written.
+    async fn attempt(
+        &self,
+        name: &str,
+        ns: &Namespace,
+        held: &mut Option<Held>,
+        interrupt_after: Option<usize>,
+    ) -> FsResult<Option<SaveStats>> {
         let (raw, tx) = self.transaction(&[PACKS, MANIFESTS], true)?;
-        // The stored generation, read in this transaction (no other save can come between
-        // the check and the writes). The rest of the save is issued in the same task right
-        // after, while the transaction is active.
+        // Requests run in the order issued: this reads the generation before any write.
         let stored = tx
             .object_store(MANIFESTS)
             .map_err(idb)?
             .get(JsValue::from(name))
-            .map_err(idb)?
-            .await
-            .map_err(idb)?
-            .map(|m| generation_of(&m));
-        let generation = stored.unwrap_or(0) + 1;
+            .map_err(idb)?;
         let mut blank = Held::default();
-        let current = held.as_mut().filter(|h| Some(h.generation) == stored);
-        let fresh = current.is_none();
-        let view = match current {
+        let fresh = held.is_none();
+        let view = match held.as_mut() {
             Some(h) => h,
             None => &mut blank,
         };
@@ -541,18 +555,17 @@ impl IdbStore {
         stats.deleted = gone.len();
         stats.unchanged = cut.present.len() - cut.changed.len();
         let manifest = to_js(&cut.manifest)?;
-        Reflect::set(&manifest, &GENERATION.into(), &(generation as f64).into()).map_err(js)?;
         let packs = packs_of(cut.changed)?;
         let mut requests = 0;
+        let mut issue = || match interrupt_after {
+            Some(n) if n == requests => Err(FsError::Cancelled),
+            _ => {
+                requests += 1;
+                Ok(())
+            }
+        };
         let mut next = view.next;
         let issued = (|| {
-            let mut issue = || match interrupt_after {
-                Some(n) if n == requests => Err(FsError::Cancelled),
-                _ => {
-                    requests += 1;
-                    Ok(())
-                }
-            };
             let store = tx.object_store(PACKS).map_err(idb)?;
             if fresh {
                 issue()?;
@@ -569,23 +582,42 @@ impl IdbStore {
                 placed.push((next, keys));
                 next += 1;
             }
-            issue()?;
-            tx.object_store(MANIFESTS)
-                .map_err(idb)?
-                .put(&manifest, Some(&name.into()))
-                .map_err(idb)?;
             Ok(placed)
         })();
         let placed = match issued {
-            Ok(placed) => {
-                committed(&raw, tx).await?;
-                placed
-            }
+            Ok(placed) => placed,
             Err(e) => {
                 rolled_back(tx).await;
                 return Err(e);
             }
         };
+        // The writes go on meanwhile; the transaction stays active for the manifest.
+        let stored = match stored.await {
+            Ok(m) => m.map(|m| generation_of(&m)),
+            Err(e) => {
+                rolled_back(tx).await;
+                return Err(idb(e));
+            }
+        };
+        if !fresh && stored != Some(view.generation) {
+            rolled_back(tx).await;
+            return Ok(None);
+        }
+        let generation = stored.unwrap_or(0) + 1;
+        let put_manifest = (|| {
+            issue()?;
+            Reflect::set(&manifest, &GENERATION.into(), &(generation as f64).into()).map_err(js)?;
+            tx.object_store(MANIFESTS)
+                .map_err(idb)?
+                .put(&manifest, Some(&name.into()))
+                .map_err(idb)?;
+            Ok(())
+        })();
+        if let Err(e) = put_manifest {
+            rolled_back(tx).await;
+            return Err(e);
+        }
+        committed(&raw, tx).await?;
         // Committed: the view becomes what the database now holds.
         for seq in &reclaim {
             for k in view.packs.remove(seq).into_iter().flat_map(|p| p.keys) {
@@ -612,7 +644,7 @@ impl IdbStore {
         if fresh {
             *held = Some(blank);
         }
-        Ok(stats)
+        Ok(Some(stats))
     }
 
     /// Restores namespace `name` (`None` if never saved). Unreadable packs and inodes are
