@@ -206,3 +206,86 @@ async fn sleep_ms(ms: i32) {
     });
     JsFuture::from(p).await.unwrap();
 }
+
+/// The OPFS directory the test's service was opened on (raw, not through the service).
+async fn raw_root(root_name: &str) -> JsValue {
+    let storage = Reflect::get(
+        &Reflect::get(&js_sys::global(), &"navigator".into()).unwrap(),
+        &"storage".into(),
+    )
+    .unwrap();
+    let dir = call(&storage, "getDirectory", &[]).await.unwrap();
+    call(&dir, "getDirectoryHandle", &[root_name.into()])
+        .await
+        .unwrap()
+}
+
+/// The committed size of `dir/.../file` in OPFS, if it is there.
+async fn raw_size(root_name: &str, path: &[&str]) -> Option<f64> {
+    let mut dir = raw_root(root_name).await;
+    let (file, dirs) = path.split_last()?;
+    for d in dirs {
+        dir = call(&dir, "getDirectoryHandle", &[(*d).into()])
+            .await
+            .ok()?;
+    }
+    let fh = call(&dir, "getFileHandle", &[(*file).into()]).await.ok()?;
+    let f = call(&fh, "getFile", &[]).await.ok()?;
+    Reflect::get(&f, &"size".into()).ok()?.as_f64()
+}
+
+/// Steps the event loop (zero timers) until the background mirroring has settled,
+/// calling `probe` between steps.
+async fn step_until_settled(fs: &OpfsFs, mut probe: impl AsyncFnMut(u32)) {
+    let mut step = 0;
+    while fs.pending() {
+        probe(step).await;
+        sleep_ms(0).await;
+        step += 1;
+    }
+    probe(step).await;
+}
+
+#[wasm_bindgen_test]
+async fn a_rename_keeps_a_full_copy_in_opfs_at_every_moment() {
+    let name = unique("rename-order");
+    let fs = OpfsFs::open(&name).await.unwrap();
+    let want: Vec<u8> = (0..9 << 20).map(|i: u32| (i % 253) as u8).collect();
+    fs.mkdir(&p("/dir")).unwrap();
+    fs.open(&p("/dir/big.bin"), &OpenOptions::create_truncate())
+        .unwrap()
+        .write_at(&want, 0)
+        .unwrap();
+    fs.flush().await.unwrap();
+    let full = want.len() as f64;
+    // A file renamed: OPFS holds it whole under the old or the new name throughout.
+    fs.rename(&p("/dir/big.bin"), &p("/big2.bin")).unwrap();
+    step_until_settled(&fs, async |step| {
+        let old = raw_size(&name, &["dir", "big.bin"]).await;
+        let new = raw_size(&name, &["big2.bin"]).await;
+        assert!(
+            old == Some(full) || new == Some(full),
+            "step {step}: old {old:?}, new {new:?}"
+        );
+    })
+    .await;
+    fs.settled().await.unwrap();
+    assert_eq!(raw_size(&name, &["dir", "big.bin"]).await, None);
+    assert!(raw_read(&name, &["big2.bin"]).await.unwrap() == want);
+    // A directory renamed: the same.
+    fs.rename(&p("/big2.bin"), &p("/dir/big.bin")).unwrap();
+    fs.flush().await.unwrap();
+    fs.rename(&p("/dir"), &p("/dir2")).unwrap();
+    step_until_settled(&fs, async |step| {
+        let old = raw_size(&name, &["dir", "big.bin"]).await;
+        let new = raw_size(&name, &["dir2", "big.bin"]).await;
+        assert!(
+            old == Some(full) || new == Some(full),
+            "dir, step {step}: old {old:?}, new {new:?}"
+        );
+    })
+    .await;
+    fs.settled().await.unwrap();
+    assert_eq!(raw_size(&name, &["dir", "big.bin"]).await, None);
+    assert!(raw_read(&name, &["dir2", "big.bin"]).await.unwrap() == want);
+}

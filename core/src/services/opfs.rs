@@ -8,10 +8,10 @@
 //! file or directory, or removing what is gone. Files are written in [`CHUNK`]-sized
 //! pieces, each awaited, so mirroring a large file never holds the page's thread for long
 //! (guests run on that thread too) and a file a guest keeps writing is not re-copied after
-//! every write. Renames mark both
-//! ends. OPFS has no symlinks or hard links: those are refused (`ENOTSUP`). Paths are
-//! normalised by [`FsPath`] and OPFS itself refuses `..`, `/` and NUL in names: nothing can
-//! leave the directory the service was opened on.
+//! every write. A rename mirrors the new name before it removes the old one: OPFS keeps a
+//! full copy under one of them throughout. OPFS has no symlinks or hard links: those are
+//! refused (`ENOTSUP`). Paths are normalised by [`FsPath`] and OPFS itself refuses `..`, `/`
+//! and NUL in names: nothing can leave the directory the service was opened on.
 
 use super::OPFS_KIND;
 use crate::error::{FsError, FsResult};
@@ -312,20 +312,31 @@ fn recursive() -> JsValue {
     opts.into()
 }
 
-/// Makes the OPFS directory `dir` hold exactly the MemFs directory `path`.
+/// Makes the OPFS directory `dir` hold exactly the MemFs directory `path` (as listed when
+/// this starts: what changes meanwhile is queued again). Entries are written before the
+/// ones that are no longer there are removed, and an entry of a kind that changed is
+/// replaced where it is written: a directory renamed within `path` keeps a full copy
+/// under one name or the other throughout.
 async fn reconcile_dir(s: &Shared, dir: &JsValue, path: &FsPath) -> FsResult<()> {
-    let want = s.mem.readdir(path)?;
-    for (n, k, _) in entries(dir).await? {
-        let keep = want
-            .iter()
-            .any(|e| e.name == n && (e.kind == FileKind::Dir) == (k == "directory"));
-        if !keep {
-            call(dir, "removeEntry", &[n.into(), recursive()]).await?;
-        }
-    }
-    for e in want {
+    let want = match s.mem.readdir(path) {
+        Ok(w) => w,
+        // Gone meanwhile (removed or renamed): that change is queued and mirrors it.
+        Err(FsError::NotFound | FsError::NotADirectory) => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    let have = entries(dir).await?;
+    // (An entry of another kind than in OPFS is replaced when it is written.)
+    for e in &want {
         let child = path.join_name(&e.name);
         Box::pin(write_tree(s, dir, &child, &e.name, e.kind)).await?;
+    }
+    for (n, _, _) in have {
+        if !want.iter().any(|e| e.name == n) {
+            match call(dir, "removeEntry", &[n.into(), recursive()]).await {
+                Ok(_) | Err(FsError::NotFound) => {}
+                Err(e) => return Err(e),
+            }
+        }
     }
     Ok(())
 }
@@ -359,19 +370,25 @@ async fn write_tree(
     };
     let w = call(&fh, "createWritable", &[]).await?;
     match write_chunks(&s.mem, path, &w).await {
-        Ok(()) => call(&w, "close", &[]).await.map(|_| ()),
-        Err(e) => {
-            // Nothing half-written replaces the file; the path is queued again.
+        Ok(true) => call(&w, "close", &[]).await.map(|_| ()),
+        r => {
+            // Nothing half-written replaces the file: on an error the path is queued
+            // again; a file gone meanwhile (removed or renamed) has that change queued.
             let _ = call(&w, "abort", &[]).await;
-            Err(e)
+            r.map(|_| ())
         }
     }
 }
 
-/// Writes the MemFs file at `path` to the writable stream `w`, [`CHUNK`] bytes at a time.
-/// A change made meanwhile marks the path again, so the next flush writes it whole.
-async fn write_chunks(mem: &MemFs, path: &FsPath, w: &JsValue) -> FsResult<()> {
-    let h = FileService::open(mem, path, &OpenOptions::read())?;
+/// Writes the MemFs file at `path` to the writable stream `w`, [`CHUNK`] bytes at a time;
+/// `false` if the file is no longer there (nothing to write: its removal or rename is
+/// queued). A change made meanwhile marks the path again, so the next flush writes it whole.
+async fn write_chunks(mem: &MemFs, path: &FsPath, w: &JsValue) -> FsResult<bool> {
+    let h = match FileService::open(mem, path, &OpenOptions::read()) {
+        Ok(h) => h,
+        Err(FsError::NotFound | FsError::NotADirectory) => return Ok(false),
+        Err(e) => return Err(e),
+    };
     let len = h.metadata()?.size;
     let mut buf = vec![0u8; (len as usize).min(CHUNK)];
     let mut off = 0u64;
@@ -383,7 +400,7 @@ async fn write_chunks(mem: &MemFs, path: &FsPath, w: &JsValue) -> FsResult<()> {
         call(w, "write", &[Uint8Array::from(&buf[..n]).into()]).await?;
         off += n as u64;
     }
-    Ok(())
+    Ok(true)
 }
 
 fn clear(mem: &MemFs, dir: &FsPath) -> FsResult<()> {
@@ -503,10 +520,19 @@ impl FileService for OpfsFs {
         Ok(())
     }
 
+    /// The new name is mirrored before the old one is removed, so OPFS holds the data under
+    /// one name or the other at every moment (a reload mid-way, or a failed write of the new
+    /// name, loses nothing). Queued changes at or below the old name are dropped: the old
+    /// name's removal and the new name's write cover them, and mirrored first they would
+    /// remove the old copy early.
     fn rename(&self, from: &FsPath, to: &FsPath) -> FsResult<()> {
         self.shared.mem.rename(from, to)?;
-        self.mark(from);
+        self.shared
+            .dirty
+            .borrow_mut()
+            .retain(|q| !q.starts_with(from));
         self.mark(to);
+        self.mark(from);
         Ok(())
     }
 
