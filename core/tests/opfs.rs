@@ -234,6 +234,11 @@ async fn raw_size(root_name: &str, path: &[&str]) -> Option<f64> {
     Reflect::get(&f, &"size".into()).ok()?.as_f64()
 }
 
+fn read_service(fs: &OpfsFs, path: &str) -> Vec<u8> {
+    let h = fs.open(&p(path), &OpenOptions::read()).unwrap();
+    oanix_core::service::read_all(h.as_ref()).unwrap()
+}
+
 /// Steps the event loop (zero timers) until the background mirroring has settled,
 /// calling `probe` between steps.
 async fn step_until_settled(fs: &OpfsFs, mut probe: impl AsyncFnMut(u32)) {
@@ -288,4 +293,84 @@ async fn a_rename_keeps_a_full_copy_in_opfs_at_every_moment() {
     fs.settled().await.unwrap();
     assert_eq!(raw_size(&name, &["dir", "big.bin"]).await, None);
     assert!(raw_read(&name, &["dir2", "big.bin"]).await.unwrap() == want);
+}
+
+#[wasm_bindgen_test]
+async fn a_rename_whose_new_name_cannot_be_written_keeps_the_old_copy() {
+    // The new name is locked (a sync access handle, as a worker holds): writing it fails
+    // until the lock goes. Meanwhile the old copy stays, and other changes still reach OPFS.
+    let name = unique("rename-locked");
+    let fs = OpfsFs::open(&name).await.unwrap();
+    fs.open(&p("/a"), &OpenOptions::create_truncate())
+        .unwrap()
+        .write_at(b"precious", 0)
+        .unwrap();
+    fs.flush().await.unwrap();
+    let root = raw_root(&name).await;
+    let fh = call(&root, "getFileHandle", &["b".into(), js_create()])
+        .await
+        .unwrap();
+    let lock = call(&fh, "createSyncAccessHandle", &[]).await.unwrap();
+    fs.rename(&p("/a"), &p("/b")).unwrap();
+    put(&fs, "/g", b"other");
+    assert!(fs.flush().await.is_err(), "/b is locked");
+    assert!(fs.last_error().unwrap().contains("/b"));
+    assert_eq!(raw_read(&name, &["a"]).await.unwrap(), b"precious");
+    assert_eq!(raw_read(&name, &["g"]).await.unwrap(), b"other");
+    call_sync(&lock, "close");
+    fs.flush().await.unwrap();
+    assert_eq!(fs.last_error(), None);
+    assert_eq!(raw_read(&name, &["a"]).await, None);
+    assert_eq!(raw_read(&name, &["b"]).await.unwrap(), b"precious");
+}
+
+fn js_create() -> JsValue {
+    let o = js_sys::Object::new();
+    Reflect::set(&o, &"create".into(), &true.into()).unwrap();
+    o.into()
+}
+
+fn call_sync(t: &JsValue, m: &str) {
+    let f: Function = Reflect::get(t, &m.into()).unwrap().unchecked_into();
+    f.call0(t).unwrap();
+}
+
+/// Creates (truncating) `path` holding `data`, through the service.
+fn put(fs: &OpfsFs, path: &str, data: &[u8]) {
+    fs.open(&p(path), &OpenOptions::create_truncate())
+        .unwrap()
+        .write_at(data, 0)
+        .unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn a_path_that_cannot_be_mirrored_does_not_block_later_changes() {
+    // Within one quiet period: /d a directory with a file, both removed, then /d a file.
+    // The queue holds /d/f, whose parent is now a file: that entry is simply gone.
+    let name = unique("stuck");
+    let fs = OpfsFs::open(&name).await.unwrap();
+    fs.mkdir(&p("/d")).unwrap();
+    put(&fs, "/d/f", b"f");
+    fs.remove_file(&p("/d/f")).unwrap();
+    fs.remove_dir(&p("/d")).unwrap();
+    put(&fs, "/d", b"x");
+    put(&fs, "/g", b"g");
+    fs.flush().await.unwrap();
+    let again = OpfsFs::open(&name).await.unwrap();
+    assert_eq!(read_service(&again, "/d"), b"x");
+    assert_eq!(read_service(&again, "/g"), b"g");
+    // The same with OPFS already holding /d as a directory with /d/f in it.
+    fs.remove_file(&p("/d")).unwrap();
+    fs.mkdir(&p("/d")).unwrap();
+    put(&fs, "/d/f", b"f");
+    fs.flush().await.unwrap();
+    put(&fs, "/d/f", b"f2");
+    fs.remove_file(&p("/d/f")).unwrap();
+    fs.remove_dir(&p("/d")).unwrap();
+    put(&fs, "/d", b"y");
+    put(&fs, "/g", b"g2");
+    fs.flush().await.unwrap();
+    let again = OpfsFs::open(&name).await.unwrap();
+    assert_eq!(read_service(&again, "/d"), b"y");
+    assert_eq!(read_service(&again, "/g"), b"g2");
 }

@@ -164,7 +164,9 @@ impl OpfsFs {
 
     /// Makes OPFS match the tree for every change so far, in order. On an error (e.g. quota
     /// exceeded) the path stays queued, the error is kept for [`Self::last_error`], and the
-    /// tree in memory is unaffected.
+    /// tree in memory is unaffected; the other queued changes are still mirrored, except
+    /// removals and changes at, above or below a path that failed: those wait behind it
+    /// (a removal may be the old name of a renamed file whose new name failed to write).
     ///
     /// One flush runs at a time: this waits for a background flush to finish first (two at
     /// once would race on the same entries: removing one while the other has it open for
@@ -178,23 +180,48 @@ impl OpfsFs {
         r
     }
 
-    /// Mirrors queued paths until none is left (the caller holds `flushing`).
+    /// Mirrors queued paths until none is left (the caller holds `flushing`). Paths that
+    /// failed, and those that must wait behind them, are queued again at the end.
     async fn drain(&self) -> FsResult<()> {
         let s = &self.shared;
+        let mut held: Vec<FsPath> = Vec::new();
+        let mut failed = None;
         loop {
             // Taken off the queue before it is mirrored: a change made while the mirroring
             // awaits OPFS queues the path again (`mark` skips a path only when it is still
             // waiting at the back), so the change is not lost.
             let next = s.dirty.borrow_mut().pop_front();
             let Some(path) = next else { break };
+            let wait = failed.is_some()
+                && (s.mem.stat(&path, Follow::No).is_err()
+                    || held
+                        .iter()
+                        .any(|h| h.starts_with(&path) || path.starts_with(h)));
+            if wait {
+                held.push(path);
+                continue;
+            }
             if let Err(e) = sync(s, &path).await {
                 *s.error.borrow_mut() = Some(format!("{path}: {e}"));
-                s.dirty.borrow_mut().push_front(path);
-                return Err(e);
+                held.push(path);
+                failed.get_or_insert(e);
             }
         }
-        *s.error.borrow_mut() = None;
-        Ok(())
+        match failed {
+            None => {
+                *s.error.borrow_mut() = None;
+                Ok(())
+            }
+            Some(e) => {
+                // Ahead of anything marked since (nothing: the loop ran until the queue was
+                // empty), in their order.
+                let mut d = s.dirty.borrow_mut();
+                for p in held.into_iter().rev() {
+                    d.push_front(p);
+                }
+                Err(e)
+            }
+        }
     }
 
     /// Waits until no background flush is running (yielding to the event loop meanwhile),
@@ -290,20 +317,42 @@ async fn sync(s: &Shared, path: &FsPath) -> FsResult<()> {
     };
     let parts: Vec<&str> = parent.components().collect();
     match s.mem.stat(path, Follow::No) {
-        Err(FsError::NotFound) => match dir_of(&s.root, &parts, false).await {
-            Ok(dir) => match call(&dir, "removeEntry", &[name.into(), recursive()]).await {
-                Ok(_) | Err(FsError::NotFound) => Ok(()),
+        // Gone, or a parent is no longer a directory (so the entry is gone too): remove it
+        // from OPFS if it is there (a parent there may be missing or a file: then it is not).
+        Err(FsError::NotFound | FsError::NotADirectory) => {
+            match dir_of(&s.root, &parts, false).await {
+                Ok(dir) => match call(&dir, "removeEntry", &[name.into(), recursive()]).await {
+                    Ok(_) | Err(FsError::NotFound) => Ok(()),
+                    Err(e) => Err(e),
+                },
+                Err(FsError::NotFound | FsError::NotADirectory) => Ok(()),
                 Err(e) => Err(e),
-            },
-            Err(FsError::NotFound) => Ok(()),
-            Err(e) => Err(e),
-        },
+            }
+        }
         Err(e) => Err(e),
         Ok(m) => {
-            let dir = dir_of(&s.root, &parts, true).await?;
+            let dir = make_dirs(&s.root, &parts).await?;
             write_tree(s, &dir, path, name, m.kind).await
         }
     }
+}
+
+/// The OPFS directory at `parts` under `root`, made where missing, and where a file stands
+/// in the way replaced by a directory (the tree in memory has directories there; the file's
+/// own change is queued too).
+async fn make_dirs(root: &JsValue, parts: &[&str]) -> FsResult<JsValue> {
+    let mut dir = root.clone();
+    for p in parts {
+        dir = match call(&dir, "getDirectoryHandle", &[(*p).into(), create(true)]).await {
+            Ok(d) => d,
+            Err(FsError::NotADirectory) => {
+                call(&dir, "removeEntry", &[(*p).into()]).await?;
+                call(&dir, "getDirectoryHandle", &[(*p).into(), create(true)]).await?
+            }
+            Err(e) => return Err(e),
+        };
+    }
+    Ok(dir)
 }
 
 fn recursive() -> JsValue {
