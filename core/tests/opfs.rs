@@ -374,3 +374,31 @@ async fn a_path_that_cannot_be_mirrored_does_not_block_later_changes() {
     assert_eq!(read_service(&again, "/d"), b"y");
     assert_eq!(read_service(&again, "/g"), b"g2");
 }
+
+#[wasm_bindgen_test]
+async fn writes_through_a_handle_opened_before_a_rename_reach_opfs() {
+    let name = unique("renamed-handle");
+    let fs = OpfsFs::open(&name).await.unwrap();
+    let h = fs.open(&p("/a"), &OpenOptions::create_truncate()).unwrap();
+    h.write_at(b"1", 0).unwrap();
+    fs.mkdir(&p("/dir")).unwrap();
+    let inner = fs
+        .open(&p("/dir/f"), &OpenOptions::create_truncate())
+        .unwrap();
+    inner.write_at(b"1", 0).unwrap();
+    fs.flush().await.unwrap();
+    fs.rename(&p("/a"), &p("/b")).unwrap();
+    fs.rename(&p("/dir"), &p("/dir2")).unwrap();
+    fs.flush().await.unwrap();
+    h.write_at(b"2", 1).unwrap();
+    inner.write_at(b"2", 1).unwrap();
+    fs.flush().await.unwrap();
+    let again = OpfsFs::open(&name).await.unwrap();
+    assert_eq!(read_service(&again, "/b"), b"12");
+    assert_eq!(read_service(&again, "/dir2/f"), b"12");
+    // A handle on a removed file marks nothing (and does not fail).
+    fs.remove_file(&p("/b")).unwrap();
+    h.write_at(b"3", 2).unwrap();
+    fs.flush().await.unwrap();
+    assert_eq!(raw_read(&name, &["b"]).await, None);
+}

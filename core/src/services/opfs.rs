@@ -483,11 +483,47 @@ fn copy(src: &dyn FileService, dst: &MemFs, dir: &FsPath) -> FsResult<()> {
     Ok(())
 }
 
-/// A handle whose writes mark the file dirty.
+/// A handle whose writes mark the file dirty, at the file's current path: the handle
+/// keeps its inode and the path where it last found it, checked (one lookup) on every
+/// write. After a rename (of the file or a directory above it) the path no longer leads
+/// to the inode and the tree is searched for it once; a file with no name left (removed)
+/// marks nothing, its removal is queued already. (OPFS has no hard links, so a file has
+/// at most one path.)
 struct Tracked {
     inner: Box<dyn FileHandle>,
     fs: OpfsFs,
-    path: FsPath,
+    ino: u64,
+    path: RefCell<FsPath>,
+}
+
+impl Tracked {
+    fn mark(&self) {
+        let mem = &self.fs.shared.mem;
+        let here = self.path.borrow().clone();
+        if mem.stat(&here, Follow::No).map(|m| m.ino) == Ok(self.ino) {
+            self.fs.mark(&here);
+            return;
+        }
+        if self.inner.metadata().map_or(true, |m| m.nlink == 0) {
+            return;
+        }
+        if let Some(now) = find_ino(mem, &FsPath::root(), self.ino) {
+            self.fs.mark(&now);
+            *self.path.borrow_mut() = now;
+        }
+    }
+}
+
+/// The path of inode `ino` in the tree below `dir`, if it is there.
+fn find_ino(mem: &MemFs, dir: &FsPath, ino: u64) -> Option<FsPath> {
+    let entries = mem.readdir(dir).ok()?;
+    if let Some(e) = entries.iter().find(|e| e.ino == ino) {
+        return Some(dir.join_name(&e.name));
+    }
+    entries
+        .iter()
+        .filter(|e| e.kind == FileKind::Dir)
+        .find_map(|e| find_ino(mem, &dir.join_name(&e.name), ino))
 }
 
 impl FileHandle for Tracked {
@@ -497,13 +533,13 @@ impl FileHandle for Tracked {
 
     fn write_at(&self, buf: &[u8], offset: u64) -> FsResult<usize> {
         let n = self.inner.write_at(buf, offset)?;
-        self.fs.mark(&self.path);
+        self.mark();
         Ok(n)
     }
 
     fn append(&self, buf: &[u8]) -> FsResult<u64> {
         let end = self.inner.append(buf)?;
-        self.fs.mark(&self.path);
+        self.mark();
         Ok(end)
     }
 
@@ -513,7 +549,7 @@ impl FileHandle for Tracked {
 
     fn set_len(&self, len: u64) -> FsResult<()> {
         self.inner.set_len(len)?;
-        self.fs.mark(&self.path);
+        self.mark();
         Ok(())
     }
 
@@ -533,9 +569,10 @@ impl FileService for OpfsFs {
             self.mark(path);
         }
         Ok(Box::new(Tracked {
+            ino: inner.metadata()?.ino,
             inner,
             fs: self.clone(),
-            path: path.clone(),
+            path: RefCell::new(path.clone()),
         }))
     }
 
