@@ -5,6 +5,7 @@
 #![allow(clippy::arc_with_non_send_sync)]
 
 use js_sys::{Function, Promise, Reflect, Uint8Array};
+use oanix_core::services::opfs::QUIET_MS;
 use oanix_core::services::OpfsFs;
 use oanix_core::Follow;
 use oanix_core::{FileService, FsError, FsPath, Namespace, OpenOptions};
@@ -401,4 +402,47 @@ async fn writes_through_a_handle_opened_before_a_rename_reach_opfs() {
     h.write_at(b"3", 2).unwrap();
     fs.flush().await.unwrap();
     assert_eq!(raw_read(&name, &["b"]).await, None);
+}
+
+/// The first and last bytes of the committed `file` at the top of the OPFS directory.
+async fn raw_ends(root_name: &str, file: &str) -> (u8, u8, f64) {
+    let dir = raw_root(root_name).await;
+    let fh = call(&dir, "getFileHandle", &[file.into()]).await.unwrap();
+    let f = call(&fh, "getFile", &[]).await.unwrap();
+    let size = Reflect::get(&f, &"size".into()).unwrap().as_f64().unwrap();
+    let mut ends = [0u8; 2];
+    for (i, at) in [0.0, size - 1.0].into_iter().enumerate() {
+        let slice: Function = Reflect::get(&f, &"slice".into()).unwrap().unchecked_into();
+        let part = slice.call2(&f, &at.into(), &(at + 1.0).into()).unwrap();
+        let buf = call(&part, "arrayBuffer", &[]).await.unwrap();
+        ends[i] = Uint8Array::new(&buf).to_vec()[0];
+    }
+    (ends[0], ends[1], size)
+}
+
+#[wasm_bindgen_test]
+async fn a_file_rewritten_while_it_is_mirrored_is_never_committed_half_old_half_new() {
+    // The file (two CHUNKs long) is rewritten whole, one value at a time, with a macrotask
+    // pause after each rewrite, while the background flush copies it chunk by chunk across
+    // awaits. Every state the file really had is uniform: OPFS must hold one of those at
+    // every step, never a copy whose chunks were read at different times.
+    let name = unique("mix");
+    let fs = OpfsFs::open(&name).await.unwrap();
+    const LEN: usize = 5 << 20;
+    put(&fs, "/f", &vec![1u8; LEN]);
+    fs.flush().await.unwrap();
+    let h = fs.open(&p("/f"), &OpenOptions::read_write()).unwrap();
+    h.write_at(&vec![2u8; LEN], 0).unwrap();
+    // Let the background flush start (it waits for changes to pause).
+    sleep_ms(QUIET_MS as i32 + 20).await;
+    for v in 3..40u8 {
+        sleep_ms(0).await;
+        h.write_at(&vec![v; LEN], 0).unwrap();
+        let (first, last, size) = raw_ends(&name, "f").await;
+        assert_eq!(size, LEN as f64);
+        assert_eq!(first, last, "after writing {v}: OPFS holds a mix");
+    }
+    drop(h);
+    fs.flush().await.unwrap();
+    assert_eq!(raw_ends(&name, "f").await, (39, 39, LEN as f64));
 }

@@ -20,7 +20,7 @@ use crate::path::FsPath;
 use crate::service::{DirEntry, FileHandle, FileKind, FileService, Follow, Metadata, OpenOptions};
 use js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array};
 use std::cell::{Cell, RefCell};
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::rc::Rc;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -42,6 +42,9 @@ struct Shared {
     error: RefCell<Option<String>>,
     /// When a path was last marked dirty (`Date.now()` ms).
     last_mark: Cell<f64>,
+    /// Inodes whose contents changed since their mirroring last started: a copy to OPFS
+    /// that sees its inode here when done is discarded, not committed half old, half new.
+    written: RefCell<HashSet<u64>>,
 }
 
 /// A promise resolved after `ms` (a macrotask: the event loop runs meanwhile).
@@ -158,6 +161,7 @@ impl OpfsFs {
                 flushing: Cell::new(false),
                 error: RefCell::default(),
                 last_mark: Cell::new(0.0),
+                written: RefCell::default(),
             }),
         })
     }
@@ -210,6 +214,8 @@ impl OpfsFs {
         match failed {
             None => {
                 *s.error.borrow_mut() = None;
+                // Every change is mirrored: no copy is running.
+                s.written.borrow_mut().clear();
                 Ok(())
             }
             Some(e) => {
@@ -418,7 +424,7 @@ async fn write_tree(
         Err(e) => return Err(e),
     };
     let w = call(&fh, "createWritable", &[]).await?;
-    match write_chunks(&s.mem, path, &w).await {
+    match write_chunks(s, path, &w).await {
         Ok(true) => call(&w, "close", &[]).await.map(|_| ()),
         r => {
             // Nothing half-written replaces the file: on an error the path is queued
@@ -430,15 +436,19 @@ async fn write_tree(
 }
 
 /// Writes the MemFs file at `path` to the writable stream `w`, [`CHUNK`] bytes at a time;
-/// `false` if the file is no longer there (nothing to write: its removal or rename is
-/// queued). A change made meanwhile marks the path again, so the next flush writes it whole.
-async fn write_chunks(mem: &MemFs, path: &FsPath, w: &JsValue) -> FsResult<bool> {
-    let h = match FileService::open(mem, path, &OpenOptions::read()) {
+/// `false` if it is not to be committed: the file is no longer there (its removal or rename
+/// is queued), or it changed while it was copied (reads and writes interleave across the
+/// awaits: the copy may mix old and new pieces; the change marked the path again, so the
+/// next pass writes it whole, and OPFS keeps the last whole copy meanwhile).
+async fn write_chunks(s: &Shared, path: &FsPath, w: &JsValue) -> FsResult<bool> {
+    let h = match FileService::open(&s.mem, path, &OpenOptions::read()) {
         Ok(h) => h,
         Err(FsError::NotFound | FsError::NotADirectory) => return Ok(false),
         Err(e) => return Err(e),
     };
-    let len = h.metadata()?.size;
+    let meta = h.metadata()?;
+    s.written.borrow_mut().remove(&meta.ino);
+    let len = meta.size;
     let mut buf = vec![0u8; (len as usize).min(CHUNK)];
     let mut off = 0u64;
     while off < len {
@@ -449,7 +459,7 @@ async fn write_chunks(mem: &MemFs, path: &FsPath, w: &JsValue) -> FsResult<bool>
         call(w, "write", &[Uint8Array::from(&buf[..n]).into()]).await?;
         off += n as u64;
     }
-    Ok(true)
+    Ok(!s.written.borrow().contains(&meta.ino))
 }
 
 fn clear(mem: &MemFs, dir: &FsPath) -> FsResult<()> {
@@ -498,6 +508,7 @@ struct Tracked {
 
 impl Tracked {
     fn mark(&self) {
+        self.fs.shared.written.borrow_mut().insert(self.ino);
         let mem = &self.fs.shared.mem;
         let here = self.path.borrow().clone();
         if mem.stat(&here, Follow::No).map(|m| m.ino) == Ok(self.ino) {
@@ -566,6 +577,9 @@ impl FileService for OpfsFs {
             return Ok(inner);
         }
         if !existed || opts.truncate {
+            if let Ok(m) = inner.metadata() {
+                self.shared.written.borrow_mut().insert(m.ino);
+            }
             self.mark(path);
         }
         Ok(Box::new(Tracked {
