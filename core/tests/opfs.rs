@@ -297,6 +297,36 @@ async fn a_rename_keeps_a_full_copy_in_opfs_at_every_moment() {
 }
 
 #[wasm_bindgen_test]
+async fn a_file_moved_out_of_a_renamed_directory_keeps_a_full_copy_throughout() {
+    // `mv x a; mv a/big q` within one quiet period: OPFS holds big under /x; /a's write
+    // (an empty directory) and /x's removal are queued before /q: the removal must not
+    // run before /q is written.
+    let name = unique("rename-chain");
+    let fs = OpfsFs::open(&name).await.unwrap();
+    let want: Vec<u8> = (0..9 << 20).map(|i: u32| (i % 251) as u8).collect();
+    fs.mkdir(&p("/x")).unwrap();
+    put(&fs, "/x/big", &want);
+    fs.flush().await.unwrap();
+    let full = want.len() as f64;
+    fs.rename(&p("/x"), &p("/a")).unwrap();
+    fs.rename(&p("/a/big"), &p("/q")).unwrap();
+    step_until_settled(&fs, async |step| {
+        let x = raw_size(&name, &["x", "big"]).await;
+        let a = raw_size(&name, &["a", "big"]).await;
+        let q = raw_size(&name, &["q"]).await;
+        assert!(
+            [x, a, q].contains(&Some(full)),
+            "step {step}: /x/big {x:?}, /a/big {a:?}, /q {q:?}"
+        );
+    })
+    .await;
+    fs.settled().await.unwrap();
+    assert_eq!(raw_size(&name, &["x", "big"]).await, None);
+    assert_eq!(raw_size(&name, &["a", "big"]).await, None);
+    assert!(raw_read(&name, &["q"]).await.unwrap() == want);
+}
+
+#[wasm_bindgen_test]
 async fn a_rename_whose_new_name_cannot_be_written_keeps_the_old_copy() {
     // The new name is locked (a sync access handle, as a worker holds): writing it fails
     // until the lock goes. Meanwhile the old copy stays, and other changes still reach OPFS.
@@ -314,6 +344,8 @@ async fn a_rename_whose_new_name_cannot_be_written_keeps_the_old_copy() {
     let lock = call(&fh, "createSyncAccessHandle", &[]).await.unwrap();
     fs.rename(&p("/a"), &p("/b")).unwrap();
     put(&fs, "/g", b"other");
+    // A new /a must not replace the old copy either while /b is not written.
+    put(&fs, "/a", b"new");
     assert!(fs.flush().await.is_err(), "/b is locked");
     assert!(fs.last_error().unwrap().contains("/b"));
     assert_eq!(raw_read(&name, &["a"]).await.unwrap(), b"precious");
@@ -321,7 +353,7 @@ async fn a_rename_whose_new_name_cannot_be_written_keeps_the_old_copy() {
     call_sync(&lock, "close");
     fs.flush().await.unwrap();
     assert_eq!(fs.last_error(), None);
-    assert_eq!(raw_read(&name, &["a"]).await, None);
+    assert_eq!(raw_read(&name, &["a"]).await.unwrap(), b"new");
     assert_eq!(raw_read(&name, &["b"]).await.unwrap(), b"precious");
 }
 

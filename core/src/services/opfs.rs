@@ -8,8 +8,9 @@
 //! file or directory, or removing what is gone. Files are written in [`CHUNK`]-sized
 //! pieces, each awaited, so mirroring a large file never holds the page's thread for long
 //! (guests run on that thread too) and a file a guest keeps writing is not re-copied after
-//! every write. A rename mirrors the new name before it removes the old one: OPFS keeps a
-//! full copy under one of them throughout. OPFS has no symlinks or hard links: those are
+//! every write. Each pass writes first and removes after (removals wait for every write
+//! queued with them), and a rename queues the new name before the old one: OPFS keeps a
+//! full copy of a renamed file under its old or new name throughout. OPFS has no symlinks or hard links: those are
 //! refused (`ENOTSUP`). Paths are normalised by [`FsPath`] and OPFS itself refuses `..`, `/`
 //! and NUL in names: nothing can leave the directory the service was opened on.
 
@@ -45,6 +46,9 @@ struct Shared {
     /// Inodes whose contents changed since their mirroring last started: a copy to OPFS
     /// that sees its inode here when done is discarded, not committed half old, half new.
     written: RefCell<HashSet<u64>>,
+    /// Renames (new name, old name) since everything was last mirrored: when writing a new
+    /// name fails, changes at its old name wait (OPFS holds the data there).
+    renames: RefCell<Vec<(FsPath, FsPath)>>,
 }
 
 /// A promise resolved after `ms` (a macrotask: the event loop runs meanwhile).
@@ -162,6 +166,7 @@ impl OpfsFs {
                 error: RefCell::default(),
                 last_mark: Cell::new(0.0),
                 written: RefCell::default(),
+                renames: RefCell::default(),
             }),
         })
     }
@@ -169,8 +174,8 @@ impl OpfsFs {
     /// Makes OPFS match the tree for every change so far, in order. On an error (e.g. quota
     /// exceeded) the path stays queued, the error is kept for [`Self::last_error`], and the
     /// tree in memory is unaffected; the other queued changes are still mirrored, except
-    /// removals and changes at, above or below a path that failed: those wait behind it
-    /// (a removal may be the old name of a renamed file whose new name failed to write).
+    /// removals, and changes at, above or below a path that failed or the old name of one
+    /// renamed to it: those wait behind it (OPFS may hold the only copy there).
     ///
     /// One flush runs at a time: this waits for a background flush to finish first (two at
     /// once would race on the same entries: removing one while the other has it open for
@@ -184,43 +189,63 @@ impl OpfsFs {
         r
     }
 
-    /// Mirrors queued paths until none is left (the caller holds `flushing`). Paths that
-    /// failed, and those that must wait behind them, are queued again at the end.
+    /// Mirrors queued paths until none is left (the caller holds `flushing`), in two
+    /// passes over what is queued: first every write (files and directories the tree holds,
+    /// in queue order), then every removal (paths gone from the tree, and entries gone from
+    /// the directories written). So nothing is removed from OPFS before every change queued
+    /// with it is written: wherever a renamed file's data went (a rename, then a rename of
+    /// a directory it was in...), OPFS holds it under its old or new name throughout.
+    /// Paths that failed, and those that must wait behind them, are queued again.
     async fn drain(&self) -> FsResult<()> {
         let s = &self.shared;
         let mut held: Vec<FsPath> = Vec::new();
         let mut failed = None;
         loop {
-            // Taken off the queue before it is mirrored: a change made while the mirroring
-            // awaits OPFS queues the path again (`mark` skips a path only when it is still
-            // waiting at the back), so the change is not lost.
-            let next = s.dirty.borrow_mut().pop_front();
-            let Some(path) = next else { break };
-            let wait = failed.is_some()
-                && (s.mem.stat(&path, Follow::No).is_err()
-                    || held
-                        .iter()
-                        .any(|h| h.starts_with(&path) || path.starts_with(h)));
-            if wait {
-                held.push(path);
-                continue;
+            let mut removals = Vec::new();
+            loop {
+                // Taken off the queue before it is mirrored: a change made while the
+                // mirroring awaits OPFS queues the path again (`mark` skips a path only when
+                // it is still waiting at the back), so the change is not lost.
+                let next = s.dirty.borrow_mut().pop_front();
+                let Some(path) = next else { break };
+                if must_wait(s, &held, &path) {
+                    held.push(path);
+                    continue;
+                }
+                match write(s, &path).await {
+                    Ok(true) => removals.push(path),
+                    Ok(false) => {}
+                    Err(e) => {
+                        *s.error.borrow_mut() = Some(format!("{path}: {e}"));
+                        held.push(path);
+                        failed.get_or_insert(e);
+                    }
+                }
             }
-            if let Err(e) = sync(s, &path).await {
-                *s.error.borrow_mut() = Some(format!("{path}: {e}"));
-                held.push(path);
-                failed.get_or_insert(e);
+            for path in removals {
+                // After a failed write, no removal: it may be the old copy of what failed.
+                if failed.is_some() {
+                    held.push(path);
+                } else if let Err(e) = remove_gone(s, &path).await {
+                    *s.error.borrow_mut() = Some(format!("{path}: {e}"));
+                    held.push(path);
+                    failed.get_or_insert(e);
+                }
+            }
+            if failed.is_some() || s.dirty.borrow().is_empty() {
+                break;
             }
         }
         match failed {
             None => {
                 *s.error.borrow_mut() = None;
-                // Every change is mirrored: no copy is running.
+                // Every change is mirrored: no copy is running, no old name is needed.
                 s.written.borrow_mut().clear();
+                s.renames.borrow_mut().clear();
                 Ok(())
             }
             Some(e) => {
-                // Ahead of anything marked since (nothing: the loop ran until the queue was
-                // empty), in their order.
+                // Ahead of anything marked since, in their order.
                 let mut d = s.dirty.borrow_mut();
                 for p in held.into_iter().rev() {
                     d.push_front(p);
@@ -316,18 +341,63 @@ impl OpfsFs {
     }
 }
 
-/// Makes OPFS at `path` what the MemFs holds there (recursively), or removes it.
-async fn sync(s: &Shared, path: &FsPath) -> FsResult<()> {
+/// Whether `path` must wait behind the paths `held` back (failed, or waiting): it is at,
+/// above or below one of them, or of the old name of one renamed to one of them (OPFS
+/// may hold that one's only copy there), following renames back.
+fn must_wait(s: &Shared, held: &[FsPath], path: &FsPath) -> bool {
+    if held.is_empty() {
+        return false;
+    }
+    let related = |a: &FsPath, b: &FsPath| a.starts_with(b) || b.starts_with(a);
+    let mut blocked: Vec<FsPath> = held.to_vec();
+    let renames = s.renames.borrow();
+    loop {
+        let more: Vec<FsPath> = renames
+            .iter()
+            .filter(|(to, from)| !blocked.contains(from) && blocked.iter().any(|b| related(b, to)))
+            .map(|(_, from)| from.clone())
+            .collect();
+        if more.is_empty() {
+            break;
+        }
+        blocked.extend(more);
+    }
+    blocked.iter().any(|b| related(b, path))
+}
+
+/// Writes to OPFS at `path` what the MemFs holds there (recursively), removing nothing
+/// but entries of another kind in the way. `true` if [`remove_gone`] has work at `path`:
+/// the path is gone from the tree, or is a directory (entries gone from it).
+async fn write(s: &Shared, path: &FsPath) -> FsResult<bool> {
     let Some((parent, name)) = path.split_last() else {
-        return reconcile_dir(s, &s.root, &FsPath::root()).await;
+        reconcile_dir(s, &s.root, &FsPath::root()).await?;
+        return Ok(true);
     };
-    let parts: Vec<&str> = parent.components().collect();
     match s.mem.stat(path, Follow::No) {
-        // Gone, or a parent is no longer a directory (so the entry is gone too): remove it
-        // from OPFS if it is there (a parent there may be missing or a file: then it is not).
+        // Gone, or a parent is no longer a directory (so the entry is gone too).
+        Err(FsError::NotFound | FsError::NotADirectory) => Ok(true),
+        Err(e) => Err(e),
+        Ok(m) => {
+            let parts: Vec<&str> = parent.components().collect();
+            let dir = make_dirs(&s.root, &parts).await?;
+            write_tree(s, &dir, path, name, m.kind).await?;
+            Ok(m.kind == FileKind::Dir)
+        }
+    }
+}
+
+/// Removes from OPFS what the MemFs no longer holds at `path`: the entry itself if the
+/// path is gone (a parent in OPFS may be missing or a file: then it is not there), or the
+/// entries gone from the directory at `path`, recursively.
+async fn remove_gone(s: &Shared, path: &FsPath) -> FsResult<()> {
+    let parts: Vec<&str> = path.components().collect();
+    match s.mem.stat(path, Follow::No) {
         Err(FsError::NotFound | FsError::NotADirectory) => {
-            match dir_of(&s.root, &parts, false).await {
-                Ok(dir) => match call(&dir, "removeEntry", &[name.into(), recursive()]).await {
+            let Some((name, parent)) = parts.split_last() else {
+                return Ok(());
+            };
+            match dir_of(&s.root, parent, false).await {
+                Ok(dir) => match call(&dir, "removeEntry", &[(*name).into(), recursive()]).await {
                     Ok(_) | Err(FsError::NotFound) => Ok(()),
                     Err(e) => Err(e),
                 },
@@ -336,11 +406,39 @@ async fn sync(s: &Shared, path: &FsPath) -> FsResult<()> {
             }
         }
         Err(e) => Err(e),
-        Ok(m) => {
-            let dir = make_dirs(&s.root, &parts).await?;
-            write_tree(s, &dir, path, name, m.kind).await
+        Ok(m) if m.kind == FileKind::Dir => match dir_of(&s.root, &parts, false).await {
+            Ok(dir) => prune_dir(s, &dir, path).await,
+            // Not written (it changed meanwhile: that change is queued).
+            Err(FsError::NotFound | FsError::NotADirectory) => Ok(()),
+            Err(e) => Err(e),
+        },
+        Ok(_) => Ok(()),
+    }
+}
+
+/// Removes from the OPFS directory `dir` the entries the MemFs directory `path` no longer
+/// holds, recursively.
+async fn prune_dir(s: &Shared, dir: &JsValue, path: &FsPath) -> FsResult<()> {
+    let want = match s.mem.readdir(path) {
+        Ok(w) => w,
+        // Gone meanwhile: that change is queued.
+        Err(FsError::NotFound | FsError::NotADirectory) => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    for (n, k, h) in entries(dir).await? {
+        match want.iter().find(|e| e.name == n) {
+            None => match call(dir, "removeEntry", &[n.into(), recursive()]).await {
+                Ok(_) | Err(FsError::NotFound) => {}
+                Err(e) => return Err(e),
+            },
+            Some(e) if e.kind == FileKind::Dir && k == "directory" => {
+                Box::pin(prune_dir(s, &h, &path.join_name(&n))).await?;
+            }
+            // A file, or of another kind than in OPFS: that change is queued.
+            Some(_) => {}
         }
     }
+    Ok(())
 }
 
 /// The OPFS directory at `parts` under `root`, made where missing, and where a file stands
@@ -367,11 +465,9 @@ fn recursive() -> JsValue {
     opts.into()
 }
 
-/// Makes the OPFS directory `dir` hold exactly the MemFs directory `path` (as listed when
-/// this starts: what changes meanwhile is queued again). Entries are written before the
-/// ones that are no longer there are removed, and an entry of a kind that changed is
-/// replaced where it is written: a directory renamed within `path` keeps a full copy
-/// under one name or the other throughout.
+/// Writes into the OPFS directory `dir` the entries of the MemFs directory `path` (as
+/// listed when this starts: what changes meanwhile is queued again); entries gone from it
+/// are removed later, by [`remove_gone`].
 async fn reconcile_dir(s: &Shared, dir: &JsValue, path: &FsPath) -> FsResult<()> {
     let want = match s.mem.readdir(path) {
         Ok(w) => w,
@@ -379,19 +475,9 @@ async fn reconcile_dir(s: &Shared, dir: &JsValue, path: &FsPath) -> FsResult<()>
         Err(FsError::NotFound | FsError::NotADirectory) => return Ok(()),
         Err(e) => return Err(e),
     };
-    let have = entries(dir).await?;
-    // (An entry of another kind than in OPFS is replaced when it is written.)
     for e in &want {
         let child = path.join_name(&e.name);
         Box::pin(write_tree(s, dir, &child, &e.name, e.kind)).await?;
-    }
-    for (n, _, _) in have {
-        if !want.iter().any(|e| e.name == n) {
-            match call(dir, "removeEntry", &[n.into(), recursive()]).await {
-                Ok(_) | Err(FsError::NotFound) => {}
-                Err(e) => return Err(e),
-            }
-        }
     }
     Ok(())
 }
@@ -620,17 +706,21 @@ impl FileService for OpfsFs {
         Ok(())
     }
 
-    /// The new name is mirrored before the old one is removed, so OPFS holds the data under
-    /// one name or the other at every moment (a reload mid-way, or a failed write of the new
-    /// name, loses nothing). Queued changes at or below the old name are dropped: the old
-    /// name's removal and the new name's write cover them, and mirrored first they would
-    /// remove the old copy early.
+    /// The new name is queued before the old one (and a flush writes before it removes),
+    /// so OPFS holds the data under one name or the other at every moment: a reload
+    /// mid-way, or a failed write of the new name, loses nothing. Queued changes at or
+    /// below the old name are dropped: the old name's removal and the new name's write
+    /// cover them.
     fn rename(&self, from: &FsPath, to: &FsPath) -> FsResult<()> {
         self.shared.mem.rename(from, to)?;
         self.shared
             .dirty
             .borrow_mut()
             .retain(|q| !q.starts_with(from));
+        self.shared
+            .renames
+            .borrow_mut()
+            .push((to.clone(), from.clone()));
         self.mark(to);
         self.mark(from);
         Ok(())
