@@ -21,7 +21,7 @@ use crate::path::FsPath;
 use crate::service::{DirEntry, FileHandle, FileKind, FileService, Follow, Metadata, OpenOptions};
 use js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array};
 use std::cell::{Cell, RefCell};
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::rc::Rc;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -43,12 +43,25 @@ struct Shared {
     error: RefCell<Option<String>>,
     /// When a path was last marked dirty (`Date.now()` ms).
     last_mark: Cell<f64>,
-    /// Inodes whose contents changed since their mirroring last started: a copy to OPFS
-    /// that sees its inode here when done is discarded, not committed half old, half new.
-    written: RefCell<HashSet<u64>>,
+    /// Inodes whose contents changed since their mirroring last started, with the lowest
+    /// offset changed: a copy to OPFS whose bytes changed meanwhile is discarded, not
+    /// committed half old, half new (bytes appended past what it copied do not matter:
+    /// it is the file as it was).
+    written: RefCell<HashMap<u64, u64>>,
     /// Renames (new name, old name) since everything was last mirrored: when writing a new
     /// name fails, changes at its old name wait (OPFS holds the data there).
     renames: RefCell<Vec<(FsPath, FsPath)>>,
+}
+
+impl Shared {
+    /// Notes that the contents of inode `ino` changed from offset `from` on.
+    fn changed(&self, ino: u64, from: u64) {
+        self.written
+            .borrow_mut()
+            .entry(ino)
+            .and_modify(|o| *o = (*o).min(from))
+            .or_insert(from);
+    }
 }
 
 /// A promise resolved after `ms` (a macrotask: the event loop runs meanwhile).
@@ -523,9 +536,10 @@ async fn write_tree(
 
 /// Writes the MemFs file at `path` to the writable stream `w`, [`CHUNK`] bytes at a time;
 /// `false` if it is not to be committed: the file is no longer there (its removal or rename
-/// is queued), or it changed while it was copied (reads and writes interleave across the
-/// awaits: the copy may mix old and new pieces; the change marked the path again, so the
-/// next pass writes it whole, and OPFS keeps the last whole copy meanwhile).
+/// is queued), or bytes it copied changed meanwhile (reads and writes interleave across
+/// the awaits: the copy may mix old and new pieces; the change marked the path again, so
+/// the next pass writes it whole, and OPFS keeps the last whole copy meanwhile). Appends
+/// past what it copied keep it: it is the file as it was when the copy started.
 async fn write_chunks(s: &Shared, path: &FsPath, w: &JsValue) -> FsResult<bool> {
     let h = match FileService::open(&s.mem, path, &OpenOptions::read()) {
         Ok(h) => h,
@@ -538,14 +552,19 @@ async fn write_chunks(s: &Shared, path: &FsPath, w: &JsValue) -> FsResult<bool> 
     let mut buf = vec![0u8; (len as usize).min(CHUNK)];
     let mut off = 0u64;
     while off < len {
-        let n = h.read_at(&mut buf, off)?;
+        // Up to `len`: bytes appended since are not this copy's (it is the file as it was).
+        let want = buf.len().min((len - off) as usize);
+        let n = h.read_at(&mut buf[..want], off)?;
         if n == 0 {
             break;
         }
         call(w, "write", &[Uint8Array::from(&buf[..n]).into()]).await?;
         off += n as u64;
     }
-    Ok(!s.written.borrow().contains(&meta.ino))
+    Ok(s.written
+        .borrow()
+        .get(&meta.ino)
+        .is_none_or(|from| *from >= off))
 }
 
 fn clear(mem: &MemFs, dir: &FsPath) -> FsResult<()> {
@@ -593,8 +612,9 @@ struct Tracked {
 }
 
 impl Tracked {
-    fn mark(&self) {
-        self.fs.shared.written.borrow_mut().insert(self.ino);
+    /// Marks the file dirty, its contents changed from offset `from` on.
+    fn mark(&self, from: u64) {
+        self.fs.shared.changed(self.ino, from);
         let mem = &self.fs.shared.mem;
         let here = self.path.borrow().clone();
         if mem.stat(&here, Follow::No).map(|m| m.ino) == Ok(self.ino) {
@@ -630,13 +650,14 @@ impl FileHandle for Tracked {
 
     fn write_at(&self, buf: &[u8], offset: u64) -> FsResult<usize> {
         let n = self.inner.write_at(buf, offset)?;
-        self.mark();
+        self.mark(offset);
         Ok(n)
     }
 
     fn append(&self, buf: &[u8]) -> FsResult<u64> {
         let end = self.inner.append(buf)?;
-        self.mark();
+        // (Where the bytes went, whether `end` is their start or their end.)
+        self.mark(end.saturating_sub(buf.len() as u64));
         Ok(end)
     }
 
@@ -645,8 +666,9 @@ impl FileHandle for Tracked {
     }
 
     fn set_len(&self, len: u64) -> FsResult<()> {
+        let was = self.inner.metadata().map_or(0, |m| m.size);
         self.inner.set_len(len)?;
-        self.mark();
+        self.mark(len.min(was));
         Ok(())
     }
 
@@ -664,7 +686,7 @@ impl FileService for OpfsFs {
         }
         if !existed || opts.truncate {
             if let Ok(m) = inner.metadata() {
-                self.shared.written.borrow_mut().insert(m.ino);
+                self.shared.changed(m.ino, 0);
             }
             self.mark(path);
         }
