@@ -359,17 +359,11 @@ impl Counts {
     }
 }
 
-/// The check inserted at function entries and loop starts, encoded once (`tick` is the
+/// When the fuel ran out (the condition on the stack): call the tick, and the wait if the
+/// tick answers 1, then refill the fuel. Opens an `if` the caller ends (`tick` is the
 /// tick's function index, the wait's is the next).
-fn check_bytes(fuel: u32, tick: u32, budget: i32) -> Vec<u8> {
-    let mut bytes = Vec::new();
-    for insn in [
-        Instruction::GlobalGet(fuel),
-        Instruction::I32Const(1),
-        Instruction::I32Sub,
-        Instruction::GlobalSet(fuel),
-        Instruction::GlobalGet(fuel),
-        Instruction::I32Eqz,
+fn refill(fuel: u32, tick: u32, budget: i32) -> [Instruction<'static>; 8] {
+    [
         Instruction::If(BlockType::Empty),
         Instruction::Call(tick),
         Instruction::If(BlockType::Empty),
@@ -378,8 +372,25 @@ fn check_bytes(fuel: u32, tick: u32, budget: i32) -> Vec<u8> {
         Instruction::End,
         Instruction::I32Const(budget),
         Instruction::GlobalSet(fuel),
-        Instruction::End,
-    ] {
+    ]
+}
+
+/// The check inserted at function entries and loop starts, encoded once.
+fn check_bytes(fuel: u32, tick: u32, budget: i32) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    let take = [
+        Instruction::GlobalGet(fuel),
+        Instruction::I32Const(1),
+        Instruction::I32Sub,
+        Instruction::GlobalSet(fuel),
+        Instruction::GlobalGet(fuel),
+        Instruction::I32Eqz,
+    ];
+    for insn in take
+        .into_iter()
+        .chain(refill(fuel, tick, budget))
+        .chain([Instruction::End])
+    {
         insn.encode(&mut bytes);
     }
     bytes
@@ -441,16 +452,7 @@ fn charge_bytes(
     wide: bool,
     shift: u32,
 ) -> Vec<u8> {
-    let refill = [
-        Instruction::If(BlockType::Empty),
-        Instruction::Call(tick),
-        Instruction::If(BlockType::Empty),
-        Instruction::Call(tick + 1),
-        Instruction::Drop,
-        Instruction::End,
-        Instruction::I32Const(budget),
-        Instruction::GlobalSet(fuel),
-    ];
+    let refill = refill(fuel, tick, budget);
     let mut insns = Vec::new();
     if wide {
         insns.extend([

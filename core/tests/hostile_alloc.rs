@@ -2,11 +2,14 @@
 //! allocation the shim makes is measured with a counting global allocator while a guest
 //! asks for 4 GiB, through a memory that cannot lend slices (as the browser's cannot).
 
-use oanix_core::wasi::{Errno, Func, GuestMemory, Outcome, WasiCtx};
+use oanix_core::wasi::{Errno, Func, Outcome, WasiCtx};
 use oanix_core::{MemFs, Namespace};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+
+mod common;
+use common::CopyingMemory;
 
 struct Counting;
 
@@ -32,25 +35,6 @@ unsafe impl GlobalAlloc for Counting {
 
 #[global_allocator]
 static ALLOC: Counting = Counting;
-
-/// A 1 MiB guest memory that copies in and out (no `slice_mut`), like the browser's.
-struct CopyingMemory(Vec<u8>);
-
-impl GuestMemory for CopyingMemory {
-    fn read(&self, ptr: u32, out: &mut [u8]) -> Result<(), Errno> {
-        let end = (ptr as usize).checked_add(out.len()).ok_or(Errno::Fault)?;
-        out.copy_from_slice(self.0.get(ptr as usize..end).ok_or(Errno::Fault)?);
-        Ok(())
-    }
-    fn write(&mut self, ptr: u32, data: &[u8]) -> Result<(), Errno> {
-        let end = (ptr as usize).checked_add(data.len()).ok_or(Errno::Fault)?;
-        self.0
-            .get_mut(ptr as usize..end)
-            .ok_or(Errno::Fault)?
-            .copy_from_slice(data);
-        Ok(())
-    }
-}
 
 fn errno(o: Outcome) -> Errno {
     match o {

@@ -5,6 +5,9 @@ use oanix_core::wasi::{types::rights, Errno, GuestMemory, SliceMemory, WasiCtx};
 use oanix_core::{MemFs, Namespace};
 use std::sync::Arc;
 
+mod common;
+use common::CopyingMemory;
+
 fn ctx() -> WasiCtx {
     let mut ns = Namespace::new();
     ns.mount("/workspace", Arc::new(MemFs::new())).unwrap();
@@ -52,26 +55,6 @@ fn invalid_clock_is_inval_and_cputime_is_badf() {
     // The result pointer out of range: EFAULT, no panic.
     assert_eq!(w.clock_res_get(&mut m, 1, 12), Err(Errno::Fault));
     assert_eq!(w.clock_res_get(&mut m, 1, u32::MAX), Err(Errno::Fault));
-}
-
-/// A memory that copies in and out and lends nothing (no `slice`/`check` of its own), as
-/// the browser's: the trait's defaults do the bounds checks.
-struct CopyingMemory(Vec<u8>);
-
-impl GuestMemory for CopyingMemory {
-    fn read(&self, ptr: u32, out: &mut [u8]) -> Result<(), Errno> {
-        let end = (ptr as usize).checked_add(out.len()).ok_or(Errno::Fault)?;
-        out.copy_from_slice(self.0.get(ptr as usize..end).ok_or(Errno::Fault)?);
-        Ok(())
-    }
-    fn write(&mut self, ptr: u32, data: &[u8]) -> Result<(), Errno> {
-        let end = (ptr as usize).checked_add(data.len()).ok_or(Errno::Fault)?;
-        self.0
-            .get_mut(ptr as usize..end)
-            .ok_or(Errno::Fault)?
-            .copy_from_slice(data);
-        Ok(())
-    }
 }
 
 #[test]

@@ -544,3 +544,23 @@ pub fn sample_namespace() -> oanix_core::Namespace {
     ns.mount("/workspace", std::sync::Arc::new(ws)).unwrap();
     ns
 }
+
+/// A guest memory that copies in and out and lends nothing (no `slice`/`check` of its own),
+/// as the browser's: the trait's defaults do the bounds checks.
+pub struct CopyingMemory(pub Vec<u8>);
+
+impl oanix_core::wasi::GuestMemory for CopyingMemory {
+    fn read(&self, ptr: u32, out: &mut [u8]) -> Result<(), Errno> {
+        let end = (ptr as usize).checked_add(out.len()).ok_or(Errno::Fault)?;
+        out.copy_from_slice(self.0.get(ptr as usize..end).ok_or(Errno::Fault)?);
+        Ok(())
+    }
+    fn write(&mut self, ptr: u32, data: &[u8]) -> Result<(), Errno> {
+        let end = (ptr as usize).checked_add(data.len()).ok_or(Errno::Fault)?;
+        self.0
+            .get_mut(ptr as usize..end)
+            .ok_or(Errno::Fault)?
+            .copy_from_slice(data);
+        Ok(())
+    }
+}
