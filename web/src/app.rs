@@ -10,9 +10,8 @@ use leptos::prelude::*;
 use oanix_core::env::OanixEnv;
 use oanix_core::persist::IdbStore;
 use oanix_core::scheduler::Scheduler;
-use oanix_core::service::read_all;
 use oanix_core::services::OpfsFs;
-use oanix_core::{FileKind, FileService, FsPath, FsResult, MemFs, Namespace, OpenOptions};
+use oanix_core::{FileService, MemFs, Namespace};
 use std::rc::Rc;
 use std::sync::Arc;
 use wasm_bindgen::JsValue;
@@ -75,7 +74,7 @@ async fn opfs_workspace(ns: &mut Namespace, notes: &mut Vec<String>) -> Option<O
 async fn opfs_copy(ns: &mut Namespace, notes: &mut Vec<String>) {
     let copy = MemFs::new();
     let copied = match OpfsFs::open(OPFS_DIR).await {
-        Ok(opfs) => copy_tree(&opfs, &copy, &FsPath::root()),
+        Ok(opfs) => copy.copy_from(&opfs),
         Err(e) => Err(e),
     };
     match copied {
@@ -87,25 +86,6 @@ async fn opfs_copy(ns: &mut Namespace, notes: &mut Vec<String>) {
         }
         Err(e) => notes.push(format!("/workspace not read from OPFS ({e})")),
     }
-}
-
-/// Copies the files and directories of `src` under `dir` into `dst` (links are skipped).
-fn copy_tree(src: &dyn FileService, dst: &MemFs, dir: &FsPath) -> FsResult<()> {
-    for e in src.readdir(dir)? {
-        let path = dir.join_name(&e.name);
-        match e.kind {
-            FileKind::Dir => {
-                dst.mkdir(&path)?;
-                copy_tree(src, dst, &path)?;
-            }
-            FileKind::File => {
-                let bytes = read_all(src.open(&path, &OpenOptions::read())?.as_ref())?;
-                dst.write_file(&path.to_absolute(), &bytes)?;
-            }
-            _ => {}
-        }
-    }
-    Ok(())
 }
 
 /// Whether this tab owns the explorer's storage (IndexedDB and OPFS): an exclusive Web

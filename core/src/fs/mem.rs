@@ -226,6 +226,30 @@ impl MemFs {
         crate::service::write_all_at(h.as_ref(), data, 0)
     }
 
+    /// Copies the files and directories of `src` (its whole tree; symlinks are skipped)
+    /// into this one, over what is there.
+    pub fn copy_from(&self, src: &dyn FileService) -> FsResult<()> {
+        self.copy_dir(src, &FsPath::root())
+    }
+
+    fn copy_dir(&self, src: &dyn FileService, dir: &FsPath) -> FsResult<()> {
+        for e in src.readdir(dir)? {
+            let p = dir.join_name(&e.name);
+            match e.kind {
+                FileKind::Dir => {
+                    self.create_dir_all(&p)?;
+                    self.copy_dir(src, &p)?;
+                }
+                FileKind::Symlink => {}
+                _ => {
+                    let h = src.open(&p, &OpenOptions::read())?;
+                    self.write_file(p.as_str(), &crate::service::read_all(h.as_ref())?)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Creates a directory and all missing ancestors.
     pub fn create_dir_all(&self, path: &FsPath) -> FsResult<()> {
         let mut cur = FsPath::root();

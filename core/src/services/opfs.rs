@@ -295,7 +295,7 @@ impl OpfsFs {
     pub fn replace_tree(&self, src: &dyn FileService) -> FsResult<()> {
         let mem = &self.shared.mem;
         clear(mem, &FsPath::root())?;
-        copy(src, mem, &FsPath::root())?;
+        mem.copy_from(src)?;
         self.mark(&FsPath::root());
         Ok(())
     }
@@ -575,24 +575,6 @@ fn clear(mem: &MemFs, dir: &FsPath) -> FsResult<()> {
             mem.remove_dir(&p)?;
         } else {
             mem.remove_file(&p)?;
-        }
-    }
-    Ok(())
-}
-
-fn copy(src: &dyn FileService, dst: &MemFs, dir: &FsPath) -> FsResult<()> {
-    for e in src.readdir(dir)? {
-        let p = dir.join_name(&e.name);
-        match e.kind {
-            FileKind::Dir => {
-                dst.mkdir(&p)?;
-                copy(src, dst, &p)?;
-            }
-            FileKind::Symlink => {}
-            _ => {
-                let h = src.open(&p, &OpenOptions::read())?;
-                dst.write_file(p.as_str(), &crate::service::read_all(h.as_ref())?)?;
-            }
         }
     }
     Ok(())
