@@ -145,7 +145,10 @@ case "${1:-}" in
     else
       step wasi-testsuite suite_missing
     fi
-    step test-chromium cargo test -p oanix-core -p oanix-tests --target wasm32-unknown-unknown --tests
+    # wasm-bindgen-test-runner gives a whole test binary 20 s by default; the OPFS suite
+    # alone takes ~13 s on a quiet machine, so CI gets room.
+    step test-chromium env WASM_BINDGEN_TEST_TIMEOUT="${WASM_BINDGEN_TEST_TIMEOUT:-120}" \
+      cargo test -p oanix-core -p oanix-tests --target wasm32-unknown-unknown --tests
     step e2e-explorer scripts/e2e-explorer.sh
     echo
     [ ${#failures[@]} -eq 0 ] || echo "failed steps: ${failures[*]}"

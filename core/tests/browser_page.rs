@@ -387,16 +387,17 @@ async fn a_dropped_run_stops_its_guest_and_keeps_its_imports_until_it_is_parked(
 
 #[wasm_bindgen_test]
 async fn a_loop_of_huge_memory_fills_hits_its_timeout() {
-    // 256 MiB `memory.fill`s in a loop (instrumented): each is charged by its length, so
+    // 64 MiB `memory.fill`s in a loop (instrumented): each is charged by its length, so
     // a tick comes before every one, the page gets the thread between them, and the 200 ms
     // timeout holds. Before, only loop headers and function entries counted: 100,000 fills
-    // ran between two ticks and the page froze.
+    // (many minutes) ran between two ticks and the page froze. The bound below only tells
+    // "stopped" from "minutes": it is no speed target (the CI machine may be busy).
     let r = BrowserRunner::new();
     let m = sliced(
         &r,
-        r#"(module (memory (export "memory") 4096)
+        r#"(module (memory (export "memory") 1024)
   (func (export "_start")
-    (loop $l (memory.fill (i32.const 0) (i32.const 1) (i32.const 0x10000000)) (br $l))))"#,
+    (loop $l (memory.fill (i32.const 0) (i32.const 1) (i32.const 0x4000000)) (br $l))))"#,
     )
     .await;
     let cfg = RunConfig {
@@ -408,6 +409,6 @@ async fn a_loop_of_huge_memory_fills_hits_its_timeout() {
         out.error,
         Some(RunError::Timeout(Duration::from_millis(200)))
     );
-    assert!(out.duration < Duration::from_secs(2), "{:?}", out.duration);
+    assert!(out.duration < Duration::from_secs(30), "{:?}", out.duration);
     assert!(page_is_alive(50).await, "the page is not frozen");
 }
