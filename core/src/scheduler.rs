@@ -167,8 +167,10 @@ struct State {
     jobs: BTreeMap<JobId, Job>,
     /// Running jobs asked to stop.
     cancel: Vec<JobId>,
-    /// Finished ids, oldest first (bounded by `history`).
+    /// Finished ids, oldest first (bounded by `history` and `history_bytes`).
     done: VecDeque<JobId>,
+    /// Output bytes (stdout + stderr) of the finished jobs kept.
+    kept_bytes: usize,
     waker: Option<Waker>,
     observer: Option<Arc<dyn JobObserver>>,
 }
@@ -198,8 +200,21 @@ pub struct Scheduler {
     state: Arc<Mutex<State>>,
     ns: Namespace,
     concurrency: usize,
-    history: usize,
+    history: History,
 }
+
+/// How many finished jobs a scheduler keeps, and how many bytes of their output.
+#[derive(Clone, Copy)]
+struct History {
+    jobs: usize,
+    bytes: usize,
+}
+
+/// The output (stdout + stderr) a scheduler keeps of its finished jobs by default, all
+/// jobs together: past it the oldest are dropped (the newest is always kept). Each
+/// stream of a job is captured up to 64 MiB, so a count of jobs alone let a few noisy jobs
+/// fill a browser page's memory.
+pub const HISTORY_OUTPUT_BYTES: usize = 64 << 20;
 
 type RunFuture<'a> = Pin<Box<dyn Future<Output = (i32, Option<String>, Vec<u8>, Vec<u8>)> + 'a>>;
 
@@ -215,13 +230,24 @@ impl Scheduler {
                 jobs: BTreeMap::new(),
                 cancel: Vec::new(),
                 done: VecDeque::new(),
+                kept_bytes: 0,
                 waker: None,
                 observer: None,
             })),
             ns,
             concurrency: concurrency.max(1),
-            history: history.max(1),
+            history: History {
+                jobs: history.max(1),
+                bytes: HISTORY_OUTPUT_BYTES,
+            },
         }
+    }
+
+    /// Keeps at most `bytes` of output (stdout + stderr) of finished jobs, all together
+    /// (default [`HISTORY_OUTPUT_BYTES`]); the newest finished job is always kept.
+    pub fn with_history_bytes(mut self, bytes: usize) -> Self {
+        self.history.bytes = bytes;
+        self
     }
 
     /// Tells `observer` of every state change from now on (see [`JobObserver`]).
@@ -523,7 +549,7 @@ fn outcome(out: RunOutput) -> (i32, Option<String>, Vec<u8>, Vec<u8>) {
     }
 }
 
-fn finish(st: &mut State, id: JobId, state: JobState, keep: usize) {
+fn finish(st: &mut State, id: JobId, state: JobState, keep: History) {
     st.seq += 1;
     let seq = st.seq;
     if let Some(job) = st.jobs.get_mut(&id) {
@@ -533,9 +559,16 @@ fn finish(st: &mut State, id: JobId, state: JobState, keep: usize) {
     }
     notify(st, id);
     st.done.push_back(id);
-    while st.done.len() > keep {
+    st.kept_bytes += st.jobs.get(&id).map_or(0, output_len);
+    while st.done.len() > keep.jobs || (st.done.len() > 1 && st.kept_bytes > keep.bytes) {
         if let Some(old) = st.done.pop_front() {
-            st.jobs.remove(&old);
+            if let Some(job) = st.jobs.remove(&old) {
+                st.kept_bytes -= output_len(&job);
+            }
         }
     }
+}
+
+fn output_len(job: &Job) -> usize {
+    job.stdout.len() + job.stderr.len()
 }

@@ -258,6 +258,26 @@ fn job_files_have_distinct_consistent_inode_numbers() {
     assert_eq!(seen.len(), 6);
 }
 
+/// The history is bounded by output bytes too (each job may keep up to 2 × 64 MiB): past
+/// the bound the oldest finished jobs go, the newest always stays.
+#[test]
+fn history_is_bounded_by_output_bytes() {
+    let s = Scheduler::new(Namespace::new(), 1, 100).with_history_bytes(40);
+    let ids: Vec<JobId> = (0..5).map(|_| s.submit(wasi("hello", &[], 0))).collect();
+    rt().block_on(s.run(&Runner::new().unwrap()));
+    // "hello from wasi\n" is 16 bytes: two jobs fit in 40, a third does not.
+    let kept: Vec<JobId> = s.jobs().into_iter().map(|j| j.id).collect();
+    assert_eq!(kept, ids[3..], "the newest two");
+    let s = Scheduler::new(Namespace::new(), 1, 100).with_history_bytes(0);
+    let id = s.submit(wasi("hello", &[], 0));
+    rt().block_on(s.run(&Runner::new().unwrap()));
+    assert_eq!(
+        s.job(id).unwrap().stdout,
+        b"hello from wasi\n",
+        "the newest stays"
+    );
+}
+
 #[test]
 fn jobs_as_files_and_bounded_history() {
     let s = Scheduler::new(Namespace::new(), 1, 2);
