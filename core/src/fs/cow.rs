@@ -16,7 +16,8 @@
 //! Symlinks among a path's directories are resolved in the merged view first (as
 //! [`MemFs`] resolves them: relative to the link's directory, or absolute from the root;
 //! at most [`MAX_SYMLINK_HOPS`]), so `echo hi > /l/x` with `/l -> d` writes `/d/x` under
-//! review as without. New symlinks cannot be made in the overlay (`ENOTSUP`).
+//! review as without. Symlinks are made in the overlay too (a moved one stays a symlink),
+//! and the commit makes them in the base.
 
 use crate::clock::Timestamp;
 use crate::error::{FsError, FsResult};
@@ -142,6 +143,12 @@ impl CowFs {
             match (c.kind, c.file_kind) {
                 (ChangeKind::Deleted, _) => remove_tree(self.base.as_ref(), &c.path)?,
                 (_, FileKind::Dir) => self.base.mkdir(&c.path)?,
+                (kind, FileKind::Symlink) => {
+                    if kind == ChangeKind::Modified {
+                        self.base.remove_file(&c.path)?;
+                    }
+                    self.base.symlink(&st.upper.readlink(&c.path)?, &c.path)?;
+                }
                 _ => {
                     let data = read_all(st.upper.open(&c.path, &OpenOptions::read())?.as_ref())?;
                     let h = self.base.open(&c.path, &OpenOptions::create_truncate())?;
@@ -302,6 +309,10 @@ impl CowFs {
         if let Some(parent) = path.parent() {
             self.ensure_upper_dir(st, &parent)?;
         }
+        if self.base.stat(path, Follow::No)?.kind == FileKind::Symlink {
+            // A symlink (moved, say) stays one: its target, not what it points to.
+            return st.upper.symlink(&self.base.readlink(path)?, path);
+        }
         let data = if skip_data {
             Vec::new()
         } else {
@@ -383,7 +394,7 @@ impl CowFs {
             let in_upper = st.upper.stat(&p, Follow::No).is_ok();
             let hidden = Self::whited_out(st, &p);
             match base {
-                Some(b) if (b.kind == FileKind::Dir) != (m.kind == FileKind::Dir) || hidden => {
+                Some(b) if b.kind != m.kind || hidden => {
                     // Replaced: the old one goes, the new one comes.
                     out.push(Change {
                         path: p.clone(),
@@ -441,6 +452,9 @@ impl CowFs {
     }
 
     fn file_differs(&self, st: &State, path: &FsPath) -> FsResult<bool> {
+        if st.upper.stat(path, Follow::No)?.kind == FileKind::Symlink {
+            return Ok(st.upper.readlink(path)? != self.base.readlink(path)?);
+        }
         let a = read_all(st.upper.open(path, &OpenOptions::read())?.as_ref())?;
         let b = read_all(self.base.open(path, &OpenOptions::read())?.as_ref())?;
         Ok(a != b)
@@ -474,11 +488,8 @@ impl FileService for CowFs {
         };
         match found {
             Some(loc) => {
-                let meta = loc.meta().clone();
-                // A symlink (only the base holds them) is followed by the base's own open.
-                if meta.kind != FileKind::Symlink || opts.nofollow || opts.create_new {
-                    open_existing(&meta, opts)?;
-                }
+                // A symlink here is one the open must not follow (resolved otherwise).
+                open_existing(loc.meta(), opts)?;
                 let writes = opts.write || opts.append || opts.truncate;
                 match loc {
                     Loc::Upper(_) => st.upper.open(path, opts),
@@ -502,15 +513,8 @@ impl FileService for CowFs {
     fn stat(&self, path: &FsPath, follow: Follow) -> FsResult<Metadata> {
         let st = self.lock();
         let path = &self.resolve(&st, path, follow == Follow::Yes)?;
-        let loc = self.locate(&st, path)?;
-        if follow == Follow::Yes && loc.meta().kind == FileKind::Symlink {
-            // Only the base can hold symlinks: follow there.
-            return self
-                .base
-                .stat(path, Follow::Yes)
-                .map(|m| self.merged_meta(&Loc::Base(m)));
-        }
-        Ok(self.merged_meta(&loc))
+        // With Follow::Yes a final symlink was resolved above.
+        Ok(self.merged_meta(&self.locate(&st, path)?))
     }
 
     fn readdir(&self, path: &FsPath) -> FsResult<Vec<DirEntry>> {
@@ -650,6 +654,20 @@ impl FileService for CowFs {
         st.upper.set_times(path, atime, mtime, follow)
     }
 
+    fn symlink(&self, target: &str, link: &FsPath) -> FsResult<()> {
+        let st = self.lock();
+        let link = &self.resolve_dirs(&st, link)?;
+        match self.locate(&st, link) {
+            Ok(_) => return Err(FsError::AlreadyExists),
+            Err(FsError::NotFound) => {}
+            Err(e) => return Err(e),
+        }
+        let parent = link.parent().ok_or(FsError::AlreadyExists)?;
+        self.require_dir(&st, &parent)?;
+        self.ensure_upper_dir(&st, &parent)?;
+        st.upper.symlink(target, link)
+    }
+
     fn readlink(&self, path: &FsPath) -> FsResult<String> {
         let st = self.lock();
         let path = &self.resolve_dirs(&st, path)?;
@@ -760,6 +778,40 @@ mod tests {
         cow.commit().unwrap();
         assert_eq!(read(b.as_ref(), "/top.txt").unwrap(), b"via link");
         assert_eq!(b.readlink(&p("/top-link")).unwrap(), "top.txt");
+    }
+
+    /// Symlinks under review: made in the overlay, followed there, listed as changes and
+    /// made in the base by the commit; a base symlink moved stays a symlink.
+    #[test]
+    fn symlinks_are_made_moved_and_committed() {
+        let b = base();
+        b.symlink("a.txt", &p("/d/old-link")).unwrap();
+        let cow = CowFs::new(b.clone());
+        cow.symlink("sub/b.txt", &p("/d/new-link")).unwrap();
+        assert_eq!(read(&cow, "/d/new-link").unwrap(), b"B");
+        assert_eq!(
+            cow.symlink("x", &p("/d/a.txt")),
+            Err(FsError::AlreadyExists)
+        );
+        cow.rename(&p("/d/old-link"), &p("/moved-link")).unwrap();
+        assert_eq!(cow.readlink(&p("/moved-link")).unwrap(), "a.txt");
+        assert_eq!(b.readlink(&p("/d/new-link")), Err(FsError::NotFound));
+        let changes = cow.changes().unwrap();
+        for (path, kind) in [
+            ("/d/new-link", ChangeKind::Added),
+            ("/d/old-link", ChangeKind::Deleted),
+            ("/moved-link", ChangeKind::Added),
+        ] {
+            assert!(
+                changes.iter().any(|c| c.path == p(path) && c.kind == kind),
+                "{path}: {changes:?}"
+            );
+        }
+        cow.commit().unwrap();
+        assert_eq!(b.readlink(&p("/d/new-link")).unwrap(), "sub/b.txt");
+        assert_eq!(read(b.as_ref(), "/d/new-link").unwrap(), b"B");
+        assert_eq!(b.readlink(&p("/moved-link")).unwrap(), "a.txt");
+        assert_eq!(b.readlink(&p("/d/old-link")), Err(FsError::NotFound));
     }
 
     #[test]
