@@ -304,6 +304,21 @@ impl CowFs {
         Ok(())
     }
 
+    /// Where a new directory or symlink named `path` goes in the upper layer (its
+    /// directories resolved and made there): `EEXIST` if the merged view has the name.
+    fn new_name(&self, st: &State, path: &FsPath) -> FsResult<FsPath> {
+        let path = self.resolve_dirs(st, path)?;
+        match self.locate(st, &path) {
+            Ok(_) => return Err(FsError::AlreadyExists),
+            Err(FsError::NotFound) => {}
+            Err(e) => return Err(e),
+        }
+        let parent = path.parent().ok_or(FsError::AlreadyExists)?;
+        self.require_dir(st, &parent)?;
+        self.ensure_upper_dir(st, &parent)?;
+        Ok(path)
+    }
+
     /// Copies a base file into the upper layer (contents unless `skip_data`).
     fn copy_up_file(&self, st: &State, path: &FsPath, skip_data: bool) -> FsResult<()> {
         if let Some(parent) = path.parent() {
@@ -525,16 +540,8 @@ impl FileService for CowFs {
 
     fn mkdir(&self, path: &FsPath) -> FsResult<()> {
         let st = self.lock();
-        let path = &self.resolve_dirs(&st, path)?;
-        match self.locate(&st, path) {
-            Ok(_) => return Err(FsError::AlreadyExists),
-            Err(FsError::NotFound) => {}
-            Err(e) => return Err(e),
-        }
-        let parent = path.parent().ok_or(FsError::AlreadyExists)?;
-        self.require_dir(&st, &parent)?;
-        self.ensure_upper_dir(&st, &parent)?;
-        st.upper.mkdir(path)
+        let path = self.new_name(&st, path)?;
+        st.upper.mkdir(&path)
     }
 
     fn remove_file(&self, path: &FsPath) -> FsResult<()> {
@@ -656,16 +663,8 @@ impl FileService for CowFs {
 
     fn symlink(&self, target: &str, link: &FsPath) -> FsResult<()> {
         let st = self.lock();
-        let link = &self.resolve_dirs(&st, link)?;
-        match self.locate(&st, link) {
-            Ok(_) => return Err(FsError::AlreadyExists),
-            Err(FsError::NotFound) => {}
-            Err(e) => return Err(e),
-        }
-        let parent = link.parent().ok_or(FsError::AlreadyExists)?;
-        self.require_dir(&st, &parent)?;
-        self.ensure_upper_dir(&st, &parent)?;
-        st.upper.symlink(target, link)
+        let link = self.new_name(&st, link)?;
+        st.upper.symlink(target, &link)
     }
 
     fn readlink(&self, path: &FsPath) -> FsResult<String> {
