@@ -122,19 +122,25 @@ async fn a_spinning_guest_yields_to_page_timers_and_is_stopped() {
     assert_eq!(*fired.borrow(), 5);
 }
 
+/// Runs `m` with a `ms` ms timeout on a fresh namespace; asserts it timed out.
+async fn timed_out(r: &BrowserRunner, m: &js_sys::WebAssembly::Module, ms: u64) -> RunOutput {
+    let cfg = RunConfig {
+        timeout: Some(Duration::from_millis(ms)),
+        ..Default::default()
+    };
+    let out = r.run_module(m, ns(), cfg, RunControl::new()).await;
+    assert_eq!(
+        out.error,
+        Some(RunError::Timeout(Duration::from_millis(ms)))
+    );
+    out
+}
+
 #[wasm_bindgen_test]
 async fn a_spinning_guest_hits_its_timeout_on_the_page() {
     let r = BrowserRunner::new();
     let m = module(&r, SPIN).await;
-    let cfg = RunConfig {
-        timeout: Some(Duration::from_millis(100)),
-        ..Default::default()
-    };
-    let out = r.run_module(&m, ns(), cfg, RunControl::new()).await;
-    assert_eq!(
-        out.error,
-        Some(RunError::Timeout(Duration::from_millis(100)))
-    );
+    timed_out(&r, &m, 100).await;
 }
 
 #[wasm_bindgen_test]
@@ -229,15 +235,7 @@ async fn a_timed_out_guest_never_reaches_the_next_run() {
     let yes = sliced(&r, include_str!("../../tests/wat/yes.wat")).await;
     let hello = sliced(&r, include_str!("../../tests/wat/hello.wat")).await;
     for _ in 0..3 {
-        let cfg = RunConfig {
-            timeout: Some(Duration::from_millis(30)),
-            ..Default::default()
-        };
-        let out = r.run_module(&yes, ns(), cfg, RunControl::new()).await;
-        assert_eq!(
-            out.error,
-            Some(RunError::Timeout(Duration::from_millis(30)))
-        );
+        timed_out(&r, &yes, 30).await;
         let next = r
             .run_module(&hello, ns(), RunConfig::default(), RunControl::new())
             .await;
@@ -291,15 +289,7 @@ async fn a_guest_catching_every_exception_is_still_stopped_and_the_page_lives() 
     let r = BrowserRunner::new();
     let before = live_guests();
     let spin = module(&r, SPIN_CATCHING).await;
-    let cfg = RunConfig {
-        timeout: Some(Duration::from_millis(200)),
-        ..Default::default()
-    };
-    let out = r.run_module(&spin, ns(), cfg, RunControl::new()).await;
-    assert_eq!(
-        out.error,
-        Some(RunError::Timeout(Duration::from_millis(200)))
-    );
+    timed_out(&r, &spin, 200).await;
     assert!(page_is_alive(50).await, "the page is not frozen");
     // Stopped on request: spinning, or blocked in a wait (instrumented or not).
     for m in [
@@ -400,15 +390,7 @@ async fn a_loop_of_huge_memory_fills_hits_its_timeout() {
     (loop $l (memory.fill (i32.const 0) (i32.const 1) (i32.const 0x4000000)) (br $l))))"#,
     )
     .await;
-    let cfg = RunConfig {
-        timeout: Some(Duration::from_millis(200)),
-        ..Default::default()
-    };
-    let out = r.run_module(&m, ns(), cfg, RunControl::new()).await;
-    assert_eq!(
-        out.error,
-        Some(RunError::Timeout(Duration::from_millis(200)))
-    );
+    let out = timed_out(&r, &m, 200).await;
     assert!(out.duration < Duration::from_secs(30), "{:?}", out.duration);
     assert!(page_is_alive(50).await, "the page is not frozen");
 }
