@@ -3,10 +3,10 @@
 //! logs (`/logs/stdout.log`, `stderr.log`), the events (`/logs/events/*.jsonl`) and the
 //! ATIF trajectory (`/logs/atif/trajectory.json`) as steps: source, message, tool calls,
 //! observations. Everything is read from the namespace (what a guest would read), again
-//! whenever `live` or `revision` changes.
+//! whenever `live` or `revision` changes (the logs: their last 256 KiB).
 
+use crate::client::Client;
 use leptos::prelude::*;
-use oanix_core::Namespace;
 use serde_json::Value;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -17,15 +17,83 @@ enum Tab {
     Trajectory,
 }
 
-fn read_text(ns: &Namespace, path: &str) -> Result<String, String> {
-    ns.read_file(path)
-        .map(|b| String::from_utf8_lossy(&b).into_owned())
-        .map_err(|e| format!("{path}: {e}"))
+fn parse_json(read: Result<String, String>, path: &str) -> Result<Value, String> {
+    serde_json::from_str(&read?).map_err(|e| format!("{path}: not JSON ({e})"))
 }
 
-fn read_json(ns: &Namespace, path: &str) -> Result<Value, String> {
-    let text = read_text(ns, path)?;
-    serde_json::from_str(&text).map_err(|e| format!("{path}: not JSON ({e})"))
+/// How much of each log the Logs tab shows (its end; the files keep everything).
+const LOG_TAIL: u64 = 256 << 10;
+
+/// What one tab shows, read from the namespace.
+#[derive(Clone)]
+enum Loaded {
+    Env {
+        env: Result<Value, String>,
+        task: Result<Value, String>,
+        result: Result<String, String>,
+    },
+    Logs {
+        out: String,
+        err: String,
+    },
+    Events(Vec<Value>),
+    Trajectory(Result<Value, String>),
+}
+
+/// The end of a log (at most [`LOG_TAIL`] bytes, from a line start when cut).
+async fn tail(client: Client, path: &str) -> String {
+    match client.show(path.to_string(), LOG_TAIL, true).await {
+        Ok(s) => {
+            let partial = s.partial();
+            let text = String::from_utf8_lossy(&s.bytes).into_owned();
+            match (partial, text.find('\n')) {
+                (true, Some(i)) => format!(
+                    "… (last {} of {} bytes)\n{}",
+                    text.len() - i - 1,
+                    s.size,
+                    &text[i + 1..]
+                ),
+                _ => text,
+            }
+        }
+        Err(e) => format!("{path}: {e}"),
+    }
+}
+
+async fn load(client: Client, tab: Tab) -> Loaded {
+    match tab {
+        Tab::Env => Loaded::Env {
+            env: parse_json(client.text("/env/status").await, "/env/status"),
+            task: parse_json(client.text("/task/status").await, "/task/status"),
+            result: client.text("/task/result.json").await,
+        },
+        Tab::Logs => Loaded::Logs {
+            out: tail(client, "/logs/stdout.log").await,
+            err: tail(client, "/logs/stderr.log").await,
+        },
+        Tab::Events => {
+            let mut names: Vec<String> = client
+                .list("/logs/events".into())
+                .await
+                .map(|l| l.entries.into_iter().map(|e| e.name).collect())
+                .unwrap_or_default();
+            names.sort();
+            let mut events = Vec::new();
+            for n in names {
+                if let Ok(t) = client.text(&format!("/logs/events/{n}")).await {
+                    events.extend(
+                        t.lines()
+                            .filter_map(|l| serde_json::from_str::<Value>(l).ok()),
+                    );
+                }
+            }
+            Loaded::Events(events)
+        }
+        Tab::Trajectory => Loaded::Trajectory(parse_json(
+            client.text("/logs/atif/trajectory.json").await,
+            "/logs/atif/trajectory.json",
+        )),
+    }
 }
 
 /// A JSON value as short text (strings without quotes).
@@ -39,12 +107,14 @@ fn show(v: &Value) -> String {
 
 /// The tabs, re-read whenever `live` or `revision` changes.
 #[component]
-pub fn AgentPanel(
-    ns: StoredValue<Namespace, LocalStorage>,
-    live: RwSignal<u64>,
-    revision: ReadSignal<u64>,
-) -> impl IntoView {
+pub fn AgentPanel(client: Client, live: RwSignal<u64>, revision: ReadSignal<u64>) -> impl IntoView {
     let tab = RwSignal::new(Tab::Env);
+    // The shown tab, re-read whenever the services or the namespace change.
+    let loaded = LocalResource::new(move || {
+        live.track();
+        revision.track();
+        load(client, tab.get())
+    });
     let button = move |t: Tab, class: &'static str, label: &'static str| {
         view! {
             <button
@@ -64,26 +134,23 @@ pub fn AgentPanel(
                 {button(Tab::Events, "tab-events", "Events")}
                 {button(Tab::Trajectory, "tab-atif", "Trajectory (ATIF)")}
             </div>
-            {move || {
-                live.track();
-                revision.track();
-                match tab.get() {
-                    Tab::Env => ns.with_value(|ns| view! { <EnvView ns=ns.clone()/> }).into_any(),
-                    Tab::Logs => ns.with_value(|ns| view! { <LogsView ns=ns.clone()/> }).into_any(),
-                    Tab::Events => ns.with_value(|ns| view! { <EventsView ns=ns.clone()/> }).into_any(),
-                    Tab::Trajectory => ns.with_value(|ns| view! { <AtifView ns=ns.clone()/> }).into_any(),
-                }
-            }}
+            {move || loaded.get().map(|l| match l {
+                Loaded::Env { env, task, result } => view! { <EnvView env task result/> }.into_any(),
+                Loaded::Logs { out, err } => view! { <LogsView out err/> }.into_any(),
+                Loaded::Events(events) => view! { <EventsView events/> }.into_any(),
+                Loaded::Trajectory(doc) => view! { <AtifView doc/> }.into_any(),
+            })}
         </section>
     }
 }
 
 /// `/env/status` and `/task/status` (+ `result.json`).
 #[component]
-fn EnvView(ns: Namespace) -> impl IntoView {
-    let env = read_json(&ns, "/env/status");
-    let task = read_json(&ns, "/task/status");
-    let result = read_text(&ns, "/task/result.json");
+fn EnvView(
+    env: Result<Value, String>,
+    task: Result<Value, String>,
+    result: Result<String, String>,
+) -> impl IntoView {
     let env_view = match env {
         Err(e) => view! { <p class="error">{e}</p> }.into_any(),
         Ok(doc) => {
@@ -129,9 +196,7 @@ fn EnvView(ns: Namespace) -> impl IntoView {
 
 /// `/logs/stdout.log` and `/logs/stderr.log`.
 #[component]
-fn LogsView(ns: Namespace) -> impl IntoView {
-    let out = read_text(&ns, "/logs/stdout.log").unwrap_or_else(|e| e);
-    let err = read_text(&ns, "/logs/stderr.log").unwrap_or_else(|e| e);
+fn LogsView(out: String, err: String) -> impl IntoView {
     // Guest output keeps its ANSI colours, rendered like the Run panel's.
     let colored = |text: String| {
         crate::ansi::segments(&text)
@@ -149,21 +214,7 @@ fn LogsView(ns: Namespace) -> impl IntoView {
 
 /// Every line of every `/logs/events/*.jsonl`, oldest first.
 #[component]
-fn EventsView(ns: Namespace) -> impl IntoView {
-    let mut names: Vec<String> = ns
-        .list("/logs/events")
-        .map(|v| v.into_iter().map(|e| e.name).collect())
-        .unwrap_or_default();
-    names.sort();
-    let events: Vec<Value> = names
-        .iter()
-        .filter_map(|n| read_text(&ns, &format!("/logs/events/{n}")).ok())
-        .flat_map(|t| {
-            t.lines()
-                .filter_map(|l| serde_json::from_str(l).ok())
-                .collect::<Vec<Value>>()
-        })
-        .collect();
+fn EventsView(events: Vec<Value>) -> impl IntoView {
     if events.is_empty() {
         return view! { <p class="muted events-empty">"No events yet."</p> }.into_any();
     }
@@ -190,8 +241,8 @@ fn EventsView(ns: Namespace) -> impl IntoView {
 
 /// The ATIF trajectory as steps.
 #[component]
-fn AtifView(ns: Namespace) -> impl IntoView {
-    let doc = match read_json(&ns, "/logs/atif/trajectory.json") {
+fn AtifView(doc: Result<Value, String>) -> impl IntoView {
+    let doc = match doc {
         Ok(d) => d,
         Err(e) => return view! { <p class="error">{e}</p> }.into_any(),
     };

@@ -1,15 +1,16 @@
 //! The main pane's file components: breadcrumbs, directory listing, create/upload bar, and
 //! the file view (editor, hex dump, download, rename, delete).
 
-use crate::explorer::{SortedList, View};
+use crate::client::Client;
+use crate::explorer::View;
+use crate::proto::{Entry, Shown};
 use leptos::prelude::*;
-use oanix_core::{FileKind, FileService, FsPath, Namespace};
 
 #[component]
 pub(crate) fn Breadcrumbs(view: ReadSignal<View>, set_view: WriteSignal<View>) -> impl IntoView {
     move || {
         let path = match view.get() {
-            View::Dir(p) | View::File(p) => p,
+            View::Dir(p) | View::File(p) | View::Pending(p) => p,
         };
         let parts: Vec<String> = path
             .split('/')
@@ -50,10 +51,51 @@ pub(crate) fn Breadcrumbs(view: ReadSignal<View>, set_view: WriteSignal<View>) -
     }
 }
 
+/// A directory: its listing and, where files can be made, the create/upload bar. Re-read
+/// whenever `revision` moves (the old listing stays until the new one arrives).
+#[component]
+pub(crate) fn DirView(
+    client: Client,
+    path: String,
+    revision: ReadSignal<u64>,
+    changed: WriteSignal<u64>,
+    set_view: WriteSignal<View>,
+) -> impl IntoView {
+    let target = path.clone();
+    let listing = LocalResource::new(move || {
+        revision.track();
+        client.list(target.clone())
+    });
+    move || {
+        let path = path.clone();
+        listing.get().map(|l| match l {
+            Err(e) => {
+                view! { <p class="error">{format!("{path}: {e} ({})", e.errno)}</p> }.into_any()
+            }
+            Ok(l) => view! {
+                <Listing entries=l.entries set_view=set_view/>
+                {l.writable.then(|| view! {
+                    <CreateBar client=client dir=path changed=changed set_view=set_view/>
+                })}
+            }
+            .into_any(),
+        })
+    }
+}
+
+/// `name` in the directory `dir`.
+fn child(dir: &str, name: &str) -> String {
+    if dir == "/" {
+        format!("/{name}")
+    } else {
+        format!("{dir}/{name}")
+    }
+}
+
 /// New file / new folder in the directory shown.
 #[component]
-pub(crate) fn CreateBar(
-    ns: StoredValue<Namespace, LocalStorage>,
+fn CreateBar(
+    client: Client,
     dir: String,
     changed: WriteSignal<u64>,
     set_view: WriteSignal<View>,
@@ -68,35 +110,22 @@ pub(crate) fn CreateBar(
             message.set("give a name without '/'".into());
             return;
         }
-        let full = if dir == "/" {
-            format!("/{n}")
-        } else {
-            format!("{dir}/{n}")
-        };
-        let result = FsPath::parse(&full).and_then(|p| {
-            ns.with_value(|ns| {
-                if ns.metadata(&full).is_ok() {
-                    Err(oanix_core::FsError::AlreadyExists)
-                } else if folder {
-                    ns.mkdir(&p)
-                } else {
-                    ns.write_file(&full, b"")
+        let full = child(&dir, n);
+        leptos::task::spawn_local(async move {
+            match client.create(full.clone(), folder).await {
+                Ok(()) => {
+                    name.set(String::new());
+                    message.set(String::new());
+                    changed.update(|c| *c += 1);
+                    set_view.set(if folder {
+                        View::Dir(full)
+                    } else {
+                        View::File(full)
+                    });
                 }
-            })
-        });
-        match result {
-            Ok(()) => {
-                name.set(String::new());
-                message.set(String::new());
-                changed.update(|c| *c += 1);
-                set_view.set(if folder {
-                    View::Dir(full)
-                } else {
-                    View::File(full)
-                });
+                Err(e) => message.set(format!("cannot create {full}: {e}")),
             }
-            Err(e) => message.set(format!("cannot create {full}: {e}")),
-        }
+        });
     };
     let create_folder = create.clone();
     // Upload: each file is read and written into this directory.
@@ -104,17 +133,15 @@ pub(crate) fn CreateBar(
     let upload = move |files: web_sys::FileList| {
         for i in 0..files.length() {
             let Some(file) = files.get(i) else { continue };
-            let full = if upload_dir == "/" {
-                format!("/{}", file.name())
-            } else {
-                format!("{upload_dir}/{}", file.name())
-            };
+            let full = child(&upload_dir, &file.name());
             leptos::task::spawn_local(async move {
                 let read = wasm_bindgen_futures::JsFuture::from(file.array_buffer()).await;
                 let result = match read {
                     Ok(buf) => {
                         let bytes = js_sys::Uint8Array::new(&buf).to_vec();
-                        ns.with_value(|ns| ns.write_file(&full, &bytes))
+                        client
+                            .write(full.clone(), bytes)
+                            .await
                             .map_err(|e| e.to_string())
                     }
                     Err(e) => Err(format!("{e:?}")),
@@ -165,73 +192,84 @@ pub(crate) fn CreateBar(
 }
 
 #[component]
-pub(crate) fn Listing(
-    ns: StoredValue<Namespace, LocalStorage>,
-    path: String,
-    set_view: WriteSignal<View>,
-) -> impl IntoView {
-    let listing = ns.with_value(|ns| {
-        FsPath::parse(&path).and_then(|p| {
-            ns.readdir_sorted(&p).map(|entries| {
-                entries
+fn Listing(entries: Vec<Entry>, set_view: WriteSignal<View>) -> impl IntoView {
+    if entries.is_empty() {
+        return view! { <p class="muted">"(empty directory)"</p> }.into_any();
+    }
+    view! {
+        <table class="listing">
+            <thead>
+                <tr><th>"Name"</th><th>"Kind"</th><th>"Size"</th></tr>
+            </thead>
+            <tbody>
+                {entries
                     .into_iter()
                     .map(|e| {
-                        let full = p.join_name(&e.name).to_absolute();
-                        let meta = ns.metadata(&full).ok();
-                        (full, e.name, e.kind, meta.map(|m| m.size).unwrap_or(0))
+                        let is_dir = e.kind == "dir";
+                        let full = e.path;
+                        view! {
+                            <tr>
+                                <td>
+                                    <button
+                                        class=if is_dir { "link dir" } else { "link file" }
+                                        on:click=move |_| {
+                                            set_view
+                                                .set(if is_dir {
+                                                    View::Dir(full.clone())
+                                                } else {
+                                                    View::File(full.clone())
+                                                })
+                                        }
+                                    >
+                                        {e.name}
+                                    </button>
+                                </td>
+                                <td class="muted">{e.kind}</td>
+                                <td class="num">{if is_dir { String::new() } else { e.size.to_string() }}</td>
+                            </tr>
+                        }
                     })
-                    .collect::<Vec<_>>()
-            })
-        })
+                    .collect_view()}
+            </tbody>
+        </table>
+    }
+    .into_any()
+}
+
+/// How much of a file the file view loads: larger files are shown in part, read-only (a
+/// save would cut them); Download fetches the whole.
+const VIEW_MAX: u64 = 4 << 20;
+
+/// A file: its text in an editor (or a hex dump), and what its service allows — Save,
+/// Rename, Delete — plus Download. Re-read whenever `revision` moves.
+#[component]
+pub(crate) fn FileView(
+    client: Client,
+    path: String,
+    revision: ReadSignal<u64>,
+    changed: WriteSignal<u64>,
+    set_view: WriteSignal<View>,
+) -> impl IntoView {
+    let target = path.clone();
+    let shown = LocalResource::new(move || {
+        revision.track();
+        client.show(target.clone(), VIEW_MAX, false)
     });
-    match listing {
-        Err(e) => view! { <p class="error">{format!("{path}: {e} ({:?})", e.errno())}</p> }
-            .into_any(),
-        Ok(rows) if rows.is_empty() => view! { <p class="muted">"(empty directory)"</p> }.into_any(),
-        Ok(rows) => view! {
-            <table class="listing">
-                <thead>
-                    <tr><th>"Name"</th><th>"Kind"</th><th>"Size"</th></tr>
-                </thead>
-                <tbody>
-                    {rows
-                        .into_iter()
-                        .map(|(full, name, kind, size)| {
-                            let is_dir = kind == FileKind::Dir;
-                            view! {
-                                <tr>
-                                    <td>
-                                        <button
-                                            class=if is_dir { "link dir" } else { "link file" }
-                                            on:click=move |_| {
-                                                set_view
-                                                    .set(if is_dir {
-                                                        View::Dir(full.clone())
-                                                    } else {
-                                                        View::File(full.clone())
-                                                    })
-                                            }
-                                        >
-                                            {name}
-                                        </button>
-                                    </td>
-                                    <td class="muted">{format!("{kind:?}").to_ascii_lowercase()}</td>
-                                    <td class="num">{if is_dir { String::new() } else { size.to_string() }}</td>
-                                </tr>
-                            }
-                        })
-                        .collect_view()}
-                </tbody>
-            </table>
-        }
-        .into_any(),
+    move || {
+        let path = path.clone();
+        shown.get().map(|s| match s {
+            Err(e) => view! { <p class="error">{format!("{path}: {e}")}</p> }.into_any(),
+            Ok(s) => view! { <FileBody client=client path=path shown=s changed=changed set_view=set_view/> }
+                .into_any(),
+        })
     }
 }
 
 #[component]
-pub(crate) fn FileView(
-    ns: StoredValue<Namespace, LocalStorage>,
+fn FileBody(
+    client: Client,
     path: String,
+    shown: Shown,
     changed: WriteSignal<u64>,
     set_view: WriteSignal<View>,
 ) -> impl IntoView {
@@ -253,14 +291,16 @@ pub(crate) fn FileView(
             if !ok {
                 return;
             }
-            let p = FsPath::parse(&path);
-            match p.and_then(|p| ns.with_value(|ns| ns.remove_file(&p))) {
-                Ok(()) => {
-                    changed.update(|n| *n += 1);
-                    set_view.set(View::Dir(parent.clone()));
+            let (path, parent) = (path.clone(), parent.clone());
+            leptos::task::spawn_local(async move {
+                match client.remove(path).await {
+                    Ok(()) => {
+                        changed.update(|n| *n += 1);
+                        set_view.set(View::Dir(parent));
+                    }
+                    Err(e) => message.set(format!("cannot delete: {e}")),
                 }
-                Err(e) => message.set(format!("cannot delete: {e}")),
-            }
+            });
         }
     };
     let new_name = RwSignal::new(path.rsplit('/').next().unwrap_or("").to_string());
@@ -274,163 +314,115 @@ pub(crate) fn FileView(
                 message.set("give a name without '/'".into());
                 return;
             }
-            let to = if parent == "/" {
-                format!("/{n}")
-            } else {
-                format!("{parent}/{n}")
-            };
-            let result = FsPath::parse(&path)
-                .and_then(|from| FsPath::parse(&to).map(|to| (from, to)))
-                .and_then(|(from, to_p)| {
-                    ns.with_value(|ns| {
-                        if ns.metadata(&to).is_ok() {
-                            Err(oanix_core::FsError::AlreadyExists)
-                        } else {
-                            ns.rename(&from, &to_p)
-                        }
-                    })
-                });
-            match result {
-                Ok(()) => {
-                    changed.update(|c| *c += 1);
-                    set_view.set(View::File(to));
+            let to = child(&parent, n);
+            let from = path.clone();
+            leptos::task::spawn_local(async move {
+                match client.rename(from, to.clone()).await {
+                    Ok(()) => {
+                        changed.update(|c| *c += 1);
+                        set_view.set(View::File(to));
+                    }
+                    Err(e) => message.set(format!("cannot rename: {e}")),
                 }
-                Err(e) => message.set(format!("cannot rename: {e}")),
-            }
+            });
         }
     };
     let download = {
         let path = path.clone();
         move |_| {
-            if let Err(e) = ns
-                .with_value(|ns| ns.read_file(&path))
-                .map_err(|e| e.to_string())
-                .and_then(|bytes| download_bytes(&path, &bytes))
-            {
-                message.set(format!("cannot download: {e}"));
-            }
+            let path = path.clone();
+            leptos::task::spawn_local(async move {
+                if let Err(e) = client
+                    .read(path.clone())
+                    .await
+                    .map_err(|e| e.to_string())
+                    .and_then(|bytes| download_bytes(&path, &bytes))
+                {
+                    message.set(format!("cannot download: {e}"));
+                }
+            });
         }
     };
-    let can = ns.with_value(|ns| abilities(ns, &path));
-    let body = match ns.with_value(|ns| ns.read_file(&path)) {
-        Err(e) => view! { <p class="error">{format!("{path}: {e}")}</p> }.into_any(),
-        Ok(bytes) => match String::from_utf8(bytes) {
-            Ok(text) => {
-                let draft = RwSignal::new(text);
-                let save = {
+    // A file shown in part is never saved from the view (the rest would be lost).
+    let partial = shown.partial();
+    let can_save = shown.save && !partial;
+    let size = shown.size;
+    let note = partial.then(|| {
+        view! {
+            <p class="muted partial-note">{format!(
+                "{size} bytes; the first {} shown, read-only here (Download has it all)",
+                shown.bytes.len()
+            )}</p>
+        }
+    });
+    let body = match String::from_utf8(shown.bytes) {
+        Ok(text) => {
+            let draft = RwSignal::new(text);
+            let save = {
+                let path = path.clone();
+                move || {
                     let path = path.clone();
-                    move || match ns
-                        .with_value(|ns| ns.write_file(&path, draft.get_untracked().as_bytes()))
-                    {
-                        Ok(()) => {
-                            message.set("saved".into());
-                            changed.update(|n| *n += 1);
+                    let bytes = draft.get_untracked().into_bytes();
+                    leptos::task::spawn_local(async move {
+                        match client.write(path, bytes).await {
+                            Ok(()) => {
+                                message.set("saved".into());
+                                changed.update(|n| *n += 1);
+                            }
+                            Err(e) => message.set(format!("cannot save: {e}")),
                         }
-                        Err(e) => message.set(format!("cannot save: {e}")),
-                    }
-                };
-                let save_key = save.clone();
-                view! {
-                    <textarea
-                        class="editor"
-                        spellcheck="false"
-                        aria-label="File contents"
-                        readonly=!can.save
-                        bind:value=draft
-                        on:keydown=move |e: web_sys::KeyboardEvent| {
-                            if (e.ctrl_key() || e.meta_key()) && e.key() == "s" {
-                                e.prevent_default();
-                                if can.save {
-                                    save_key();
-                                }
+                    });
+                }
+            };
+            let save_key = save.clone();
+            view! {
+                <textarea
+                    class="editor"
+                    spellcheck="false"
+                    aria-label="File contents"
+                    readonly=!can_save
+                    bind:value=draft
+                    on:keydown=move |e: web_sys::KeyboardEvent| {
+                        if (e.ctrl_key() || e.meta_key()) && e.key() == "s" {
+                            e.prevent_default();
+                            if can_save {
+                                save_key();
                             }
                         }
-                    ></textarea>
-                    {can.save.then(|| view! {
-                        <div class="file-actions">
-                            <button class="primary save-button" on:click=move |_| save()>"Save (Ctrl-S)"</button>
-                        </div>
-                    })}
-                }
-                .into_any()
+                    }
+                ></textarea>
+                {can_save.then(|| view! {
+                    <div class="file-actions">
+                        <button class="primary save-button" on:click=move |_| save()>"Save (Ctrl-S)"</button>
+                    </div>
+                })}
             }
-            Err(e) => {
-                let bytes = e.into_bytes();
-                let n = bytes.len();
-                view! {
-                    <p class="muted">{format!("binary file, {n} bytes; first {} shown", n.min(HEX_MAX))}</p>
-                    <pre class="file hex">{hex_dump(&bytes[..n.min(HEX_MAX)])}</pre>
-                }
-                .into_any()
+            .into_any()
+        }
+        Err(e) => {
+            let bytes = e.into_bytes();
+            let n = bytes.len();
+            view! {
+                <p class="muted">{format!("binary file, {size} bytes; first {} shown", n.min(HEX_MAX))}</p>
+                <pre class="file hex">{hex_dump(&bytes[..n.min(HEX_MAX)])}</pre>
             }
-        },
+            .into_any()
+        }
     };
     view! {
+        {note}
         {body}
         <div class="file-actions">
             <button on:click=download>"Download"</button>
-            {can.rename_delete.then(|| view! {
+            {shown.rename_delete.then(|| view! {
                 <input type="text" class="rename-name" aria-label="New name" bind:value=new_name/>
                 <button class="rename-button" on:click=rename>"Rename"</button>
                 <button class="danger delete-button" on:click=delete>"Delete…"</button>
             })}
-            {(!can.save).then(|| view! { <span class="muted readonly-note">"read-only"</span> })}
+            {(!can_save).then(|| view! { <span class="muted readonly-note">"read-only"</span> })}
             <span class="file-message" role="status">{move || message.get()}</span>
         </div>
     }
-}
-
-/// What the file view offers for a file: only what its service can do.
-#[derive(Clone, Copy)]
-struct Abilities {
-    /// Replace the contents (Save).
-    save: bool,
-    /// Rename and delete.
-    rename_delete: bool,
-}
-
-/// The kind of the service mounted where `path` is (its longest mount prefix).
-fn mount_kind(ns: &Namespace, path: &str) -> &'static str {
-    ns.mounts()
-        .into_iter()
-        .filter(|m| {
-            let mp = m.path.to_absolute();
-            mp == "/" || path == mp || path.starts_with(&format!("{mp}/"))
-        })
-        .max_by_key(|m| m.path.as_str().len())
-        .and_then(|m| m.layers.first().map(|l| l.service.kind()))
-        .unwrap_or("")
-}
-
-fn abilities(ns: &Namespace, path: &str) -> Abilities {
-    let writable = ns.metadata(path).is_ok_and(|m| !m.readonly);
-    match mount_kind(ns, path) {
-        // Fixed sets of files: some writable in place (result.json, a job's ctl), none
-        // renamed or deleted.
-        "taskfs" | "jobsfs" | "funcfs" => Abilities {
-            save: writable,
-            rename_delete: false,
-        },
-        // Append-only logs: a save would truncate (refused), nothing is removed.
-        "logsfs" => Abilities {
-            save: false,
-            rename_delete: false,
-        },
-        _ => Abilities {
-            save: writable,
-            rename_delete: writable,
-        },
-    }
-}
-
-/// Whether new files can be made in `dir` (a writable directory of a general service).
-pub(crate) fn dir_writable(ns: &Namespace, dir: &str) -> bool {
-    let writable = ns.metadata(dir).is_ok_and(|m| !m.readonly);
-    writable
-        && !matches!(
-            mount_kind(ns, dir),
-            "taskfs" | "jobsfs" | "funcfs" | "logsfs"
-        )
 }
 
 /// How much of a binary file the hex view shows.

@@ -14,7 +14,11 @@ mod app;
 #[cfg(target_arch = "wasm32")]
 mod caps;
 #[cfg(target_arch = "wasm32")]
+mod client;
+#[cfg(target_arch = "wasm32")]
 mod compile;
+#[cfg(target_arch = "wasm32")]
+mod engine;
 #[cfg(target_arch = "wasm32")]
 mod explorer;
 #[cfg(target_arch = "wasm32")]
@@ -25,6 +29,8 @@ mod jobs;
 mod nostr;
 #[cfg(target_arch = "wasm32")]
 mod num;
+#[cfg(target_arch = "wasm32")]
+mod proto;
 #[cfg(target_arch = "wasm32")]
 mod review;
 #[cfg(target_arch = "wasm32")]

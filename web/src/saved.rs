@@ -2,29 +2,26 @@
 //! delete. The explorer autosaves to the current name after every change. `/workspace`
 //! lives on OPFS and is shared by all of them (stores keep only its mount point).
 
+use crate::client::Client;
 use leptos::prelude::*;
-use oanix_core::persist::IdbStore;
-use oanix_core::services::OpfsFs;
-use oanix_core::{FileService, Namespace};
-use std::rc::Rc;
-use std::sync::Arc;
 
 #[component]
 pub fn SavedNamespaces(
-    store: StoredValue<Option<Rc<IdbStore>>, LocalStorage>,
-    ns: StoredValue<Namespace, LocalStorage>,
-    workspace: StoredValue<Option<OpfsFs>, LocalStorage>,
-    current: RwSignal<String>,
+    client: Client,
     changed: WriteSignal<u64>,
     status: RwSignal<String>,
 ) -> impl IntoView {
     let names = RwSignal::new(Vec::<String>::new());
+    // The name changes are saved under (empty: nothing is saved).
+    let current = RwSignal::new(String::new());
     let new_name = RwSignal::new(String::new());
     let refresh = move || {
-        let Some(db) = store.get_value() else { return };
         leptos::task::spawn_local(async move {
-            match db.list().await {
-                Ok(list) => names.set(list),
+            match client.saved_list().await {
+                Ok(saved) => {
+                    names.set(saved.names);
+                    current.set(saved.current);
+                }
                 Err(e) => status.set(format!("cannot list saved namespaces: {e}")),
             }
         });
@@ -36,13 +33,10 @@ pub fn SavedNamespaces(
             status.set("give the namespace a name".into());
             return;
         }
-        let Some(db) = store.get_value() else { return };
-        let snapshot = ns.with_value(Namespace::clone);
         leptos::task::spawn_local(async move {
-            match db.save(&n, &snapshot).await {
-                Ok(stats) => {
-                    status.set(format!("saved as {n} ({} written)", stats.written));
-                    current.set(n);
+            match client.save_as(n.clone()).await {
+                Ok(said) => {
+                    status.set(said);
                     new_name.set(String::new());
                 }
                 Err(e) => status.set(format!("NOT SAVED as {n}: {e}")),
@@ -51,36 +45,18 @@ pub fn SavedNamespaces(
         });
     };
     let open = move |name: String| {
-        let Some(db) = store.get_value() else { return };
         leptos::task::spawn_local(async move {
-            match db.load(&name).await {
-                Ok(Some(loaded)) => {
-                    let mut restored = loaded.namespace;
-                    // /workspace is the one OPFS directory, shared by every saved namespace.
-                    if let Some(opfs) = workspace.get_value() {
-                        let _ = restored.unmount("/workspace");
-                        let _ =
-                            restored.mount("/workspace", Arc::new(opfs) as Arc<dyn FileService>);
-                    }
-                    // The capabilities stay those granted to this page.
-                    ns.with_value(|old| {
-                        crate::caps::carry_caps(old, &mut restored);
-                        crate::world::carry_live(old, &mut restored);
-                    });
-                    ns.set_value(restored);
-                    current.set(name.clone());
+            match client.open_saved(name.clone()).await {
+                Ok(said) => {
                     changed.update(|c| *c += 1);
-                    if !loaded.problems.is_empty() {
-                        status.set(format!("opened {name}: {}", loaded.problems.join("; ")));
-                    }
+                    status.set(said);
                 }
-                Ok(None) => status.set(format!("{name} is not saved")),
                 Err(e) => status.set(format!("cannot open {name}: {e}")),
             }
+            refresh();
         });
     };
     let delete = move |name: String| {
-        let Some(db) = store.get_value() else { return };
         let sure = web_sys::window()
             .and_then(|w| {
                 w.confirm_with_message(&format!("Delete the saved namespace {name}?"))
@@ -91,7 +67,7 @@ pub fn SavedNamespaces(
             return;
         }
         leptos::task::spawn_local(async move {
-            if let Err(e) = db.delete(&name).await {
+            if let Err(e) = client.delete_saved(name.clone()).await {
                 status.set(format!("cannot delete {name}: {e}"));
             }
             refresh();

@@ -1,0 +1,228 @@
+//! What the explorer's UI asks of the namespace and what it gets back — the one boundary
+//! between the page's components and the namespace they show ([`crate::engine`] answers).
+//!
+//! The types are plain data (strings, numbers, bytes; no services, handles or `oanix_core`
+//! types) and serde-serialisable, so the same requests can cross a `postMessage` to a
+//! worker that owns the namespace: the UI's wasm then needs none of the namespace's code
+//! (README, "The browser host at scale": the way to a small main wasm). Today the engine
+//! runs on the page and [`crate::client::Client`] calls it directly.
+
+use serde::{Deserialize, Serialize};
+
+/// A request from the UI.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum Request {
+    /// Reading and editing files.
+    File(FileRequest),
+    /// The saved namespaces (IndexedDB).
+    Saved(SavedRequest),
+    /// NIP-90 jobs through `/cap/nostr`.
+    Nostr(NostrRequest),
+}
+
+/// NIP-90 jobs (kind 5600, "run a WASI module") for the Nostr panel.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum NostrRequest {
+    /// Submits a job to `relays` (space/comma separated): the module's http(s) URL, its
+    /// arguments (one string, split like a shell's words) and stdin. Replies the job's
+    /// event id ([`Reply::Said`]).
+    Submit {
+        relays: String,
+        module: String,
+        args: String,
+        stdin: String,
+    },
+    /// Waits for job `id`'s result ([`Reply::Nostr`]).
+    Await { id: String },
+}
+
+/// Reading and editing files.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum FileRequest {
+    /// The mount table: each mount point and its services' kinds.
+    Mounts,
+    /// The sidebar tree (depth-first, names sorted, at most [`TREE_MAX_ROWS`] rows).
+    Tree,
+    /// Whether `path` names a directory (or is missing: the view shows its error).
+    IsDir { path: String },
+    /// A directory's entries (sorted by name, with sizes) and whether files can be made in it.
+    List { path: String },
+    /// A file for the file view: up to `limit` bytes from its start (or its end with
+    /// `tail`), its size, and what the view may do with it.
+    Show {
+        path: String,
+        limit: u64,
+        tail: bool,
+    },
+    /// The whole file (download).
+    Read { path: String },
+    /// Replaces (or creates) a file's contents.
+    Write {
+        path: String,
+        #[serde(with = "serde_bytes")]
+        bytes: Vec<u8>,
+    },
+    /// Makes a new empty file or directory; fails if the name exists.
+    Create { path: String, folder: bool },
+    /// Renames a file; fails if the new name exists.
+    Rename { from: String, to: String },
+    /// Removes a file.
+    Remove { path: String },
+}
+
+/// The saved namespaces: the page's namespace is saved under its current name after every
+/// change; others can be saved, opened and deleted.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum SavedRequest {
+    /// The names saved and the current one.
+    List,
+    /// The namespace changed: save it under the current name (changes made while a save
+    /// runs are saved together by one more save). Progress comes as [`Event::Saving`].
+    Changed,
+    /// Saves the namespace under `name`, which becomes the current one.
+    SaveAs { name: String },
+    /// Replaces the namespace with the one saved as `name` (keeping this page's live
+    /// services, capabilities and `/workspace`); it becomes the current one.
+    Open { name: String },
+    /// Deletes the saved namespace `name`.
+    Delete { name: String },
+}
+
+/// Something the namespace side tells the UI unasked.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum Event {
+    /// Where saving stands (the top bar's "saved (3 written)", "NOT SAVED: ...").
+    Saving(String),
+    /// Where `/workspace`'s mirroring to OPFS stands (empty: all written).
+    Mirror(String),
+}
+
+/// A successful answer (each request has one kind).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum Reply {
+    /// To [`Request::Mounts`].
+    Mounts(Vec<Mount>),
+    /// To [`Request::Tree`].
+    Tree(Vec<TreeRow>),
+    /// To [`Request::IsDir`].
+    IsDir(bool),
+    /// To [`Request::List`].
+    Listing(Listing),
+    /// To [`Request::Show`].
+    Shown(Shown),
+    /// To [`Request::Read`].
+    Bytes(#[serde(with = "serde_bytes")] Vec<u8>),
+    /// To the requests that change the namespace.
+    Done,
+    /// To [`SavedRequest::List`].
+    Saved(Saved),
+    /// What happened, for the top bar (save as, open, delete), or an id.
+    Said(String),
+    /// To [`NostrRequest::Await`].
+    Nostr(NostrResult),
+}
+
+/// Why a request failed: the service's message and its WASI errno's name.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Failure {
+    /// What went wrong, for people.
+    pub message: String,
+    /// The WASI errno it maps to (`NoEnt`, `Exist`, ...).
+    pub errno: String,
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// What a request gets: its reply or why it failed.
+pub type Answer = Result<Reply, Failure>;
+
+/// The saved namespaces.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Saved {
+    /// Every saved name.
+    pub names: Vec<String>,
+    /// The name changes are saved under; empty when nothing is saved (the stored namespace
+    /// was unreadable, or another tab owns the storage).
+    pub current: String,
+}
+
+/// A NIP-90 job's end, as the Nostr panel shows it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NostrResult {
+    /// "done: exit code 0 (processing → success)", "failed (...)".
+    pub status: String,
+    /// The job's stdout, then its stderr.
+    pub output: String,
+}
+
+/// How many rows the sidebar tree shows at most.
+pub const TREE_MAX_ROWS: usize = 2_000;
+
+/// One mount: where, and the kinds of its services (`memfs`, `opfs + memfs`, ...).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Mount {
+    /// The mount point.
+    pub path: String,
+    /// Its services' kinds, top layer first, joined by " + ".
+    pub kinds: String,
+}
+
+/// One row of the sidebar tree.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TreeRow {
+    /// Absolute path.
+    pub path: String,
+    /// Last component.
+    pub name: String,
+    /// Depth below `/` (0 for `/x`).
+    pub depth: usize,
+    /// A directory (expandable) rather than a file.
+    pub is_dir: bool,
+}
+
+/// One directory entry.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Entry {
+    /// Absolute path.
+    pub path: String,
+    /// Last component.
+    pub name: String,
+    /// `file`, `dir`, `symlink` or `stream`.
+    pub kind: String,
+    /// Size in bytes (0 when it cannot be read).
+    pub size: u64,
+}
+
+/// A directory's contents.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Listing {
+    /// Entries sorted by name.
+    pub entries: Vec<Entry>,
+    /// Whether new files can be made here (a writable directory of a general service).
+    pub writable: bool,
+}
+
+/// A file as the file view shows it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Shown {
+    /// The bytes asked for (all of them when `size` ≤ the limit).
+    #[serde(with = "serde_bytes")]
+    pub bytes: Vec<u8>,
+    /// The file's whole size.
+    pub size: u64,
+    /// Its contents may be replaced (Save).
+    pub save: bool,
+    /// It may be renamed and deleted.
+    pub rename_delete: bool,
+}
+
+impl Shown {
+    /// Whether `bytes` is only part of the file.
+    pub fn partial(&self) -> bool {
+        (self.bytes.len() as u64) < self.size
+    }
+}
