@@ -2,6 +2,7 @@
 //! (so the tree shows them), granted for an editable allowlist (default: the page's own
 //! origin and `127.0.0.1`). Runs and jobs use the page's own instances, in place.
 
+use crate::proto::Conn;
 use leptos::prelude::*;
 use oanix_core::net::{Allowlist, NetGrant};
 use oanix_core::services::{is_capability, HttpFs, WsFs};
@@ -65,19 +66,6 @@ pub fn carry_caps(from: &Namespace, to: &mut Namespace) {
             }
         }
     }
-}
-
-/// One WebSocket connection under `/cap/ws`.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Conn {
-    /// Its id under `/cap/ws/conns`.
-    pub id: String,
-    /// connecting, open, closing, closed.
-    pub state: String,
-    /// Where it goes.
-    pub url: String,
-    /// Why it closed abnormally.
-    pub error: Option<String>,
 }
 
 /// The small table of the WebSocket connections runs opened.

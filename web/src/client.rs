@@ -5,8 +5,8 @@
 
 use crate::engine::Engine;
 use crate::proto::{
-    Failure, FileRequest, Listing, Mount, NostrRequest, NostrResult, Reply, Request, Saved,
-    SavedRequest, Shown, TreeRow,
+    Failure, FileRequest, JobRow, JobsRequest, Listing, Mount, NostrRequest, NostrResult, Reply,
+    Request, ReviewRequest, RunRequest, Saved, SavedRequest, Shown, TreeRow,
 };
 use leptos::prelude::*;
 use std::rc::Rc;
@@ -111,6 +111,100 @@ impl Client {
             .await?
         {
             Reply::Nostr(r) => Ok(r),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    async fn run(self, request: RunRequest) -> Result<Reply, Failure> {
+        self.call(Request::Run(request)).await
+    }
+
+    /// The module runs and jobs use from now on.
+    pub(crate) async fn set_module(self, name: String, bytes: Vec<u8>) -> Result<(), Failure> {
+        self.run(RunRequest::Module { name, bytes }).await.map(drop)
+    }
+
+    /// Starts a run of the module: its id and label (the failure says why not).
+    pub(crate) async fn start_run(
+        self,
+        args: String,
+        env: String,
+        stdin: String,
+        keep_stdin: bool,
+        timeout: String,
+        allow_net: String,
+    ) -> Result<(u64, String), Failure> {
+        let r = RunRequest::Start {
+            args,
+            env,
+            stdin,
+            keep_stdin,
+            timeout,
+            allow_net,
+        };
+        match self.run(r).await? {
+            Reply::Started { id, label } => Ok((id, label)),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// A line (or more) for run `id`'s open stdin.
+    pub(crate) async fn stdin(self, id: u64, text: String) -> Result<(), Failure> {
+        self.run(RunRequest::Stdin { id, text }).await.map(drop)
+    }
+
+    /// Closes run `id`'s stdin.
+    pub(crate) async fn eof(self, id: u64) -> Result<(), Failure> {
+        self.run(RunRequest::Eof { id }).await.map(drop)
+    }
+
+    /// Stops run `id`.
+    pub(crate) async fn stop_run(self, id: u64) -> Result<(), Failure> {
+        self.run(RunRequest::Stop { id }).await.map(drop)
+    }
+
+    /// A review request; what happened, for people.
+    pub(crate) async fn review(self, request: ReviewRequest) -> Result<String, Failure> {
+        match self.call(Request::Review(request)).await? {
+            Reply::Said(s) => Ok(s),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// Queues jobs of the current module.
+    pub(crate) async fn submit_jobs(
+        self,
+        count: String,
+        priority: String,
+        timeout: String,
+    ) -> Result<(), Failure> {
+        let r = JobsRequest::Submit {
+            count,
+            priority,
+            timeout,
+        };
+        self.call(Request::Jobs(r)).await.map(drop)
+    }
+
+    /// The newest jobs.
+    pub(crate) async fn jobs(self) -> Result<Vec<JobRow>, Failure> {
+        match self.call(Request::Jobs(JobsRequest::List)).await? {
+            Reply::Jobs(j) => Ok(j),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// Cancels job `id`.
+    pub(crate) async fn cancel_job(self, id: u64) -> Result<(), Failure> {
+        self.call(Request::Jobs(JobsRequest::Cancel { id }))
+            .await
+            .map(drop)
+    }
+
+    /// Job `id`'s stdout then stderr.
+    pub(crate) async fn job_output(self, id: u64) -> Result<String, Failure> {
+        match self.call(Request::Jobs(JobsRequest::Output { id })).await? {
+            Reply::Said(s) => Ok(s),
             other => Err(unexpected(other)),
         }
     }

@@ -5,12 +5,13 @@ use crate::agent::AgentPanel;
 use crate::app::Start;
 use crate::client::Client;
 use crate::engine::Engine;
+use crate::engine::Parts;
 use crate::files::{Breadcrumbs, DirView, FileView};
-use crate::jobs::JobsPanel;
+use crate::jobs::{Jobs, JobsPanel};
 use crate::nostr::NostrPanel;
-use crate::proto::{Event, Mount};
-use crate::review::{ReviewPanel, Reviews};
-use crate::run::{RunPanel, SAMPLE, SAMPLE_NAME};
+use crate::proto::{Event, Mount, ReviewRequest, ReviewView};
+use crate::review::ReviewPanel;
+use crate::run::{RunPanel, Runs, SAMPLE, SAMPLE_NAME};
 use crate::saved::SavedNamespaces;
 use leptos::prelude::*;
 
@@ -66,8 +67,6 @@ pub(crate) fn Explorer(start: Start) -> impl IntoView {
         notes,
         save_to,
     } = start;
-    let scheduler = StoredValue::new_local(scheduler);
-    let env = StoredValue::new_local(env);
     let ns = StoredValue::new_local(ns);
     // Where saving stands, and /workspace's mirroring to OPFS (events of the engine).
     let has_store = store.is_some();
@@ -77,19 +76,37 @@ pub(crate) fn Explorer(start: Start) -> impl IntoView {
         String::new()
     });
     let mirror = RwSignal::new(String::new());
-    // The UI's handle on the namespace.
-    let client = Client::new(Engine::new(
+    // Bumped whenever the namespace changes (a run wrote to it): views re-read it.
+    let (revision, set_revision) = signal(0u64);
+    // Bumped when the live services change (a run's output, status): the agent views re-read.
+    let live = RwSignal::new(0u64);
+    let reviews = RwSignal::new(Vec::<ReviewView>::new());
+    let runs = Runs::new();
+    let jobs = Jobs::new();
+    // The UI's handle on the namespace; the engine's events land in the views' signals.
+    let parts = Parts {
         ns,
+        env,
+        scheduler,
         store,
         workspace,
         save_to,
-        move |e| match e {
-            Event::Saving(s) => saved.set(s),
-            Event::Mirror(m) => mirror.set(m),
-        },
-    ));
-    // The module the Run and Jobs panels use.
-    let module = StoredValue::new_local((SAMPLE_NAME.to_string(), SAMPLE.to_vec()));
+        module: (SAMPLE_NAME.to_string(), SAMPLE.to_vec()),
+    };
+    let client = Client::new(Engine::new(parts, move |e| match e {
+        Event::Saving(s) => saved.set(s),
+        Event::Mirror(m) => mirror.set(m),
+        Event::Changed => set_revision.update(|c| *c += 1),
+        Event::Live => live.update(|n| *n += 1),
+        Event::Reviews(r) => reviews.set(r),
+        e @ Event::Jobs { .. } => jobs.event(e),
+        e => runs.event(e),
+    }));
+    // Runs and jobs write into the review overlay unless "apply without review" is set.
+    let auto = crate::review::auto_apply_saved();
+    leptos::task::spawn_local(async move {
+        let _ = client.review(ReviewRequest::AutoApply(auto)).await;
+    });
     // The URL's #path opens that file or directory (an unknown path shows its error).
     let (view_sig, set_view) = signal(View::Pending(hash_path()));
     open_path(client, hash_path(), set_view);
@@ -107,15 +124,6 @@ pub(crate) fn Explorer(start: Start) -> impl IntoView {
             open_path(client, path, set_view);
         }
     });
-    // Bumped whenever the namespace changes (a run wrote to it): views re-read it.
-    let (revision, set_revision) = signal(0u64);
-    // Bumped when the live services change (a run's output, status): the agent views re-read.
-    let live = RwSignal::new(0u64);
-    let reviews = Reviews::new(set_revision);
-    // One compiler (worker + module cache) and one runner for the page's runs and jobs.
-    let compiler = StoredValue::new_local(crate::compile::Compiler::new());
-    let runner =
-        StoredValue::new_local(std::rc::Rc::new(oanix_core::browser::BrowserRunner::new()));
     // Every change is saved (incrementally, by the engine).
     Effect::new(move |_| {
         revision.track();
@@ -213,10 +221,10 @@ pub(crate) fn Explorer(start: Start) -> impl IntoView {
                     }.into_any(),
                     View::Pending(_) => ().into_any(),
                 }}
-                <ReviewPanel reviews=reviews/>
-                <RunPanel ns=ns env=env module=module reviews=reviews live=live compiler=compiler runner=runner/>
+                <ReviewPanel client=client reviews=reviews/>
+                <RunPanel client=client state=runs/>
                 <AgentPanel client=client live=live revision=revision/>
-                <JobsPanel ns=ns scheduler=scheduler module=module reviews=reviews changed=set_revision compiler=compiler runner=runner/>
+                <JobsPanel client=client state=jobs compiles=runs.compiles()/>
                 <NostrPanel client=client/>
             </main>
         </div>

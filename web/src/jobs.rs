@@ -1,174 +1,65 @@
-//! The Jobs view: a [`Scheduler`] on the page whose guests run on the page like the Run
-//! panel's ([`PageHost`]): instrumented and compiled once per page in a worker
-//! ([`Compiler`]), then run in place — in the review overlay runs and jobs share, or in the
-//! live namespace with "apply without review" — no copy of the namespace per job. A
-//! cancelled job (the scheduler drops its run) or one past its timeout is unwound at its
-//! next tick or WASI call, even one spinning without syscalls. The job list is read from
-//! `/jobs` (the scheduler's jobs as files) and cancel writes `cancel` to `/jobs/{id}/ctl`.
+//! The Jobs panel: queue the Run panel's module as jobs of the page's scheduler (run on the
+//! page like runs, in place; `crate::engine`'s jobs part), watch them (the list is read
+//! from `/jobs`), cancel them, read a job's output.
 
-use crate::compile::Compiler;
-use crate::review::Reviews;
-use crate::run::{overlay_namespace, GUEST_MEMORY};
+use crate::client::Client;
+use crate::proto::{Event, JobRow};
 use leptos::prelude::*;
-use oanix_core::browser::{BrowserRunner, RunControl};
-use oanix_core::env::WasiHost;
-use oanix_core::run::{RunConfig, RunError, RunOutput};
-use oanix_core::scheduler::{JobKind, JobSpec, Module, Scheduler};
-use oanix_core::Namespace;
-use std::cell::Cell;
-use std::future::Future;
-use std::pin::Pin;
-use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
-/// Runs the scheduler's guests on the page, in place.
-pub struct PageHost {
-    compiler: Rc<Compiler>,
-    runner: Rc<BrowserRunner>,
-    reviews: Reviews,
+/// What the Jobs panel shows from the engine's events ([`Self::event`]).
+#[derive(Clone, Copy)]
+pub(crate) struct Jobs {
     /// Jobs that ran to their end.
-    ran: Rc<Cell<u64>>,
-    /// Called with each finished job's label and what became of its changes.
-    done: Rc<dyn Fn(String, String)>,
+    ran: RwSignal<u64>,
+    /// What became of the last job that ended.
+    status: RwSignal<String>,
+    /// Bumped to re-read the list (while jobs run, and when they end).
+    tick: RwSignal<u64>,
+    /// Whether the scheduler runs jobs (the list is polled meanwhile).
+    busy: StoredValue<bool>,
 }
 
-/// Stops a run when its future is dropped (how the scheduler cancels a running job).
-struct StopOnDrop(Rc<RunControl>);
-
-impl Drop for StopOnDrop {
-    fn drop(&mut self) {
-        self.0.stop();
-    }
-}
-
-/// A job's place in the review overlay: left when the job ends, also when the scheduler
-/// drops a cancelled job's run (so the overlay can be committed once the others end).
-struct Joined {
-    reviews: Reviews,
-    id: Option<u64>,
-}
-
-impl Joined {
-    fn leave(mut self) -> Option<String> {
-        self.id.take().map(|id| self.reviews.leave(id))
-    }
-}
-
-impl Drop for Joined {
-    fn drop(&mut self) {
-        if let Some(id) = self.id.take() {
-            self.reviews.leave(id);
+impl Jobs {
+    /// Nothing ran yet.
+    pub(crate) fn new() -> Self {
+        Self {
+            ran: RwSignal::new(0),
+            status: RwSignal::new(String::new()),
+            tick: RwSignal::new(0),
+            busy: StoredValue::new(false),
         }
     }
-}
 
-impl PageHost {
-    async fn run(&self, bytes: Vec<u8>, ns: Namespace, mut cfg: RunConfig) -> RunOutput {
-        let control = RunControl::new();
-        let _stop = StopOnDrop(control.clone());
-        let module = match self.compiler.module(&bytes).await {
-            Ok(m) => m,
-            Err(e) => return RunOutput::failed(RunError::InvalidModule(e)),
-        };
-        drop(bytes);
-        let label = format!("job: {}", cfg.args.join(" "));
-        // In place: the live namespace, or the review overlay runs and jobs share.
-        let mut joined = Joined {
-            reviews: self.reviews,
-            id: None,
-        };
-        let run_ns = if self.reviews.auto_apply.get_untracked() {
-            ns
-        } else {
-            let (rid, cow) = self.reviews.join(&ns, &label);
-            joined.id = Some(rid);
-            match overlay_namespace(&ns, &cow) {
-                Ok((over, preopens)) => {
-                    if cfg.preopens.is_none() {
-                        cfg.preopens = Some(preopens);
-                    }
-                    over
-                }
-                Err(e) => return RunOutput::failed(RunError::Host(e)),
+    /// Takes in one of the engine's job events.
+    pub(crate) fn event(&self, event: Event) {
+        if let Event::Jobs { ran, said, idle } = event {
+            self.ran.set(ran);
+            if let Some(s) = said {
+                self.status.set(s);
             }
-        };
-        cfg.max_memory = Some(cfg.max_memory.map_or(GUEST_MEMORY, |m| m.min(GUEST_MEMORY)));
-        let out = self
-            .runner
-            .run_module(&module, run_ns, cfg, control.clone())
-            .await;
-        self.ran.set(self.ran.get() + 1);
-        let said = joined.leave().unwrap_or_else(|| {
-            self.reviews.touched();
-            "applied without review: it ran in place".into()
-        });
-        (self.done)(label, said);
-        out
+            if idle {
+                self.busy.set_value(false);
+                self.tick.update(|t| *t += 1);
+            }
+        }
     }
-}
 
-impl WasiHost for PageHost {
-    fn run_guest<'a>(
-        &'a self,
-        bytes: &'a [u8],
-        ns: Namespace,
-        cfg: RunConfig,
-    ) -> Pin<Box<dyn Future<Output = RunOutput> + 'a>> {
-        Box::pin(self.run(bytes.to_vec(), ns, cfg))
-    }
-}
-
-/// The Jobs panel: queue the Run panel's module as jobs, watch them, cancel them.
-#[component]
-pub fn JobsPanel(
-    ns: StoredValue<Namespace, LocalStorage>,
-    scheduler: StoredValue<Scheduler, LocalStorage>,
-    module: StoredValue<(String, Vec<u8>), LocalStorage>,
-    reviews: Reviews,
-    changed: WriteSignal<u64>,
-    compiler: StoredValue<Rc<Compiler>, LocalStorage>,
-    runner: StoredValue<Rc<BrowserRunner>, LocalStorage>,
-) -> impl IntoView {
-    let ran = StoredValue::new_local(Rc::new(Cell::new(0u64)));
-    let tick = RwSignal::new(0u64);
-    let status = RwSignal::new(String::new());
-    let running = StoredValue::new(false);
-    let priority = RwSignal::new("0".to_string());
-    let count = RwSignal::new("1".to_string());
-    let timeout = RwSignal::new("10".to_string());
-    let shown = RwSignal::new(None::<u64>);
-    // Drives the scheduler until idle; a poll refreshes the view meanwhile.
-    let drive = move || {
-        if running.get_value() {
+    /// Re-reads the list every 300 ms until the scheduler is idle; the last tick clears
+    /// the interval and lets its closure go.
+    fn poll(self) {
+        if self.busy.get_value() {
             return;
         }
-        running.set_value(true);
-        let s = scheduler.get_value();
-        // What became of a finished job's writes (in the review overlay, or applied).
-        let done = move |label: String, said: String| status.set(format!("{label}: {said}"));
-        let host = PageHost {
-            compiler: compiler.get_value(),
-            runner: runner.get_value(),
-            reviews,
-            ran: ran.get_value(),
-            done: Rc::new(done),
-        };
-        leptos::task::spawn_local(async move {
-            s.run(&host).await;
-            running.set_value(false);
-            tick.update(|t| *t += 1);
-            changed.update(|c| *c += 1);
-        });
-        // Refreshes the view every 300 ms while jobs run; the last tick after the run ended
-        // clears the interval and lets its closure go.
-        let id = Rc::new(std::cell::Cell::new(None::<i32>));
-        let slot = Rc::new(std::cell::RefCell::new(None::<Closure<dyn FnMut()>>));
+        self.busy.set_value(true);
+        let id = std::rc::Rc::new(std::cell::Cell::new(None::<i32>));
+        let slot = std::rc::Rc::new(std::cell::RefCell::new(None::<Closure<dyn FnMut()>>));
         let poll = {
             let (id, slot) = (id.clone(), slot.clone());
             Closure::<dyn FnMut()>::new(move || {
-                tick.update(|t| *t += 1);
-                if !running.get_value() {
+                self.tick.update(|t| *t += 1);
+                if !self.busy.get_value() {
                     if let (Some(w), Some(handle)) = (web_sys::window(), id.take()) {
                         w.clear_interval_with_handle(handle);
                     }
@@ -188,34 +79,47 @@ pub fn JobsPanel(
             );
         }
         *slot.borrow_mut() = Some(poll);
-    };
+    }
+}
+
+/// The Jobs panel: queue the Run panel's module as jobs, watch them, cancel them.
+#[component]
+pub fn JobsPanel(client: Client, state: Jobs, compiles: RwSignal<u64>) -> impl IntoView {
+    let Jobs {
+        ran, status, tick, ..
+    } = state;
+    let priority = RwSignal::new("0".to_string());
+    let count = RwSignal::new("1".to_string());
+    let timeout = RwSignal::new("10".to_string());
+    let shown = RwSignal::new(None::<u64>);
     let submit = move |_| {
-        let (name, bytes) = module.get_value();
-        let n: usize = count
-            .get_untracked()
-            .trim()
-            .parse()
-            .unwrap_or(1)
-            .clamp(1, 1000);
-        let prio: i32 = priority.get_untracked().trim().parse().unwrap_or(0);
-        let timeout = crate::num::timeout(&timeout.get_untracked(), 10.0);
-        let bytes: std::sync::Arc<[u8]> = bytes.into();
-        for _ in 0..n {
-            scheduler.with_value(|s| {
-                s.submit(JobSpec {
-                    kind: JobKind::Wasi {
-                        module: Module::Bytes(bytes.clone()),
-                        args: vec![name.clone()],
-                        stdin: String::new(),
-                    },
-                    priority: prio,
-                    timeout: Some(timeout),
-                })
-            });
-        }
-        tick.update(|t| *t += 1);
-        drive();
+        let (c, p, t) = (
+            count.get_untracked(),
+            priority.get_untracked(),
+            timeout.get_untracked(),
+        );
+        state.poll();
+        leptos::task::spawn_local(async move {
+            if let Err(e) = client.submit_jobs(c, p, t).await {
+                status.set(format!("not queued: {e}"));
+            }
+            tick.update(|t| *t += 1);
+        });
     };
+    let list = LocalResource::new(move || {
+        tick.track();
+        client.jobs()
+    });
+    let output = LocalResource::new(move || {
+        tick.track();
+        let id = shown.get();
+        async move {
+            match id {
+                Some(id) => client.job_output(id).await.unwrap_or_else(|e| e.message),
+                None => String::new(),
+            }
+        }
+    });
     view! {
         <section class="jobs-panel" aria-label="Jobs">
             <h2>"Jobs"</h2>
@@ -228,9 +132,7 @@ pub fn JobsPanel(
             <p class="job-status" role="status">{move || status.get()}</p>
             <p class="job-pool">
                 {move || {
-                    tick.track();
-                    let jobs = ran.with_value(|r| r.get());
-                    let compiles = compiler.with_value(|c| c.compiles());
+                    let (jobs, compiles) = (ran.get(), compiles.get());
                     format!(
                         "{jobs} job(s) ran on the page; modules compiled for this page: {compiles}"
                     )
@@ -240,10 +142,11 @@ pub fn JobsPanel(
                 <thead><tr><th>"Job"</th><th>"Priority"</th><th>"State"</th><th></th></tr></thead>
                 <tbody>
                     {move || {
-                        tick.track();
-                        ns.with_value(jobs_from_files)
+                        list.get()
+                            .and_then(Result::ok)
+                            .unwrap_or_default()
                             .into_iter()
-                            .map(|j| {
+                            .map(|j: JobRow| {
                                 let id = j.id;
                                 view! {
                                     <tr class="job-row">
@@ -253,11 +156,12 @@ pub fn JobsPanel(
                                         <td>
                                             {j.active.then(|| view! {
                                                 <button class="cancel-job" on:click=move |_| {
-                                                    let ctl = format!("/jobs/{id}/ctl");
-                                                    if let Err(e) = ns.with_value(|ns| ns.write_file(&ctl, b"cancel")) {
-                                                        status.set(format!("cannot cancel #{id}: {e}"));
-                                                    }
-                                                    tick.update(|t| *t += 1);
+                                                    leptos::task::spawn_local(async move {
+                                                        if let Err(e) = client.cancel_job(id).await {
+                                                            status.set(format!("cannot cancel #{id}: {e}"));
+                                                        }
+                                                        tick.update(|t| *t += 1);
+                                                    });
                                                 }>"cancel"</button>
                                             })}
                                         </td>
@@ -269,60 +173,8 @@ pub fn JobsPanel(
                 </tbody>
             </table>
             <pre class="run-output job-output">
-                {move || {
-                    tick.track();
-                    shown.get().map(|id| {
-                        ns.with_value(|ns| {
-                            ["stdout", "stderr"]
-                                .iter()
-                                .filter_map(|f| ns.read_file(&format!("/jobs/{id}/{f}")).ok())
-                                .map(|b| String::from_utf8_lossy(&b).into_owned())
-                                .collect::<String>()
-                        })
-                    })
-                }}
+                {move || output.get()}
             </pre>
         </section>
     }
-}
-
-/// One row of the job list, as `/jobs/{id}/status` and `spec.json` tell it.
-struct JobRow {
-    id: u64,
-    priority: i64,
-    state: String,
-    active: bool,
-}
-
-/// The newest 50 jobs, read from `/jobs`.
-fn jobs_from_files(ns: &Namespace) -> Vec<JobRow> {
-    let read = |p: String| -> Option<serde_json::Value> {
-        serde_json::from_slice(&ns.read_file(&p).ok()?).ok()
-    };
-    let mut ids: Vec<u64> = ns
-        .list("/jobs")
-        .map(|v| v.into_iter().filter_map(|e| e.name.parse().ok()).collect())
-        .unwrap_or_default();
-    ids.sort_unstable_by(|a, b| b.cmp(a));
-    ids.into_iter()
-        .take(50)
-        .filter_map(|id| {
-            let status = read(format!("/jobs/{id}/status"))?;
-            let priority = read(format!("/jobs/{id}/spec.json"))
-                .and_then(|s| s["priority"].as_i64())
-                .unwrap_or(0);
-            let state = status["state"].as_str().unwrap_or("?").to_string();
-            let active = state == "queued" || state == "running";
-            let state = match status["error"].as_str() {
-                Some(e) => format!("{state}: {e}"),
-                None => state,
-            };
-            Some(JobRow {
-                id,
-                priority,
-                state,
-                active,
-            })
-        })
-        .collect()
 }

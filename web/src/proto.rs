@@ -18,6 +18,70 @@ pub enum Request {
     Saved(SavedRequest),
     /// NIP-90 jobs through `/cap/nostr`.
     Nostr(NostrRequest),
+    /// The Run panel's guests.
+    Run(RunRequest),
+    /// Reviewing what runs and jobs changed.
+    Review(ReviewRequest),
+    /// The page's scheduler.
+    Jobs(JobsRequest),
+}
+
+/// The Run panel: the module, runs, their stdin and stop.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum RunRequest {
+    /// The module runs and jobs use from now on (checked by the UI: size, `\0asm`).
+    Module {
+        name: String,
+        #[serde(with = "serde_bytes")]
+        bytes: Vec<u8>,
+    },
+    /// Starts a run of the module: `args` split like a shell's words, `env` as `KEY=VALUE`
+    /// lines, `stdin` (kept open for more with `keep_stdin`), `timeout` in seconds (text,
+    /// as typed), `allow_net` the `/cap/http` and `/cap/ws` allowlist. Replies
+    /// [`Reply::Started`]; then [`Event::RunStatus`], [`Event::RunOutput`], ... follow.
+    Start {
+        args: String,
+        env: String,
+        stdin: String,
+        keep_stdin: bool,
+        timeout: String,
+        allow_net: String,
+    },
+    /// More standard input for run `id` (kept open).
+    Stdin { id: u64, text: String },
+    /// End of standard input for run `id`.
+    Eof { id: u64 },
+    /// Stops run `id` (at its next tick or WASI call).
+    Stop { id: u64 },
+}
+
+/// The Review panel.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum ReviewRequest {
+    /// Runs and jobs started from now on write into the live namespace (`true`) or into
+    /// the review overlay (`false`).
+    AutoApply(bool),
+    /// Applies review `id`'s changes to the namespace ([`Reply::Said`]).
+    Commit { id: u64 },
+    /// Drops review `id`'s changes ([`Reply::Said`]).
+    Discard { id: u64 },
+}
+
+/// The Jobs panel.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum JobsRequest {
+    /// Queues `count` jobs of the current module (priority, timeout in seconds as typed).
+    Submit {
+        count: String,
+        priority: String,
+        timeout: String,
+    },
+    /// The newest jobs, read from `/jobs` ([`Reply::Jobs`]).
+    List,
+    /// Cancels job `id` (writes `cancel` to `/jobs/{id}/ctl`).
+    Cancel { id: u64 },
+    /// Job `id`'s stdout then stderr ([`Reply::Said`]).
+    Output { id: u64 },
 }
 
 /// NIP-90 jobs (kind 5600, "run a WASI module") for the Nostr panel.
@@ -95,6 +159,109 @@ pub enum Event {
     Saving(String),
     /// Where `/workspace`'s mirroring to OPFS stands (empty: all written).
     Mirror(String),
+    /// The namespace changed (views re-read it; it is saved).
+    Changed,
+    /// The live services changed (a run's output, status): the agent views re-read.
+    Live,
+    /// A run's status line and whether it still runs.
+    RunStatus {
+        id: u64,
+        status: String,
+        running: bool,
+    },
+    /// Output of run `id`: (fd, text) in order; text split only at character boundaries.
+    RunOutput { id: u64, chunks: Vec<(u32, String)> },
+    /// Run `id` ended (for the history).
+    RunEnded { id: u64, past: Past },
+    /// Modules compiled for this page so far.
+    Compiles(u64),
+    /// The WebSocket connections under `/cap/ws`.
+    Conns(Vec<Conn>),
+    /// The pending reviews (all of them, whenever one changes).
+    Reviews(Vec<ReviewView>),
+    /// The Jobs panel's news: jobs that ran so far, what became of one that ended, and
+    /// whether the scheduler went idle (nothing queued or running).
+    Jobs {
+        ran: u64,
+        said: Option<String>,
+        idle: bool,
+    },
+}
+
+/// One finished run, for the Run panel's history.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Past {
+    /// The module's name.
+    pub module: String,
+    /// Its arguments.
+    pub args: String,
+    /// "exit code 0", "stopped on request", ...
+    pub outcome: String,
+    /// Click to end.
+    pub millis: f64,
+}
+
+/// One WebSocket connection under `/cap/ws`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Conn {
+    /// Its id under `/cap/ws/conns`.
+    pub id: String,
+    /// connecting, open, closing, closed.
+    pub state: String,
+    /// Where it goes.
+    pub url: String,
+    /// Why it closed abnormally.
+    pub error: Option<String>,
+}
+
+/// One review: what runs and jobs changed, waiting for Commit or Discard.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReviewView {
+    /// Its id (for Commit and Discard).
+    pub id: u64,
+    /// What ran.
+    pub label: String,
+    /// Runs still writing into it (Commit and Discard wait for them).
+    pub users: usize,
+    /// What changed.
+    pub changes: Vec<ChangeView>,
+}
+
+/// One changed path.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ChangeView {
+    /// added, modified, deleted.
+    pub kind: String,
+    /// Absolute path.
+    pub path: String,
+    /// A directory.
+    pub dir: bool,
+    /// For a file: its line diff, or why there is none.
+    pub diff: Option<Result<Vec<Line>, String>>,
+}
+
+/// One line of a diff.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Line {
+    /// In both.
+    Same(String),
+    /// Only after.
+    Added(String),
+    /// Only before.
+    Removed(String),
+}
+
+/// One row of the job list, as `/jobs/{id}/status` and `spec.json` tell it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct JobRow {
+    /// The job's id.
+    pub id: u64,
+    /// Its priority.
+    pub priority: i64,
+    /// Its state (and error).
+    pub state: String,
+    /// Queued or running (it can be cancelled).
+    pub active: bool,
 }
 
 /// A successful answer (each request has one kind).
@@ -120,6 +287,10 @@ pub enum Reply {
     Said(String),
     /// To [`NostrRequest::Await`].
     Nostr(NostrResult),
+    /// To [`RunRequest::Start`]: the run's id and label.
+    Started { id: u64, label: String },
+    /// To [`JobsRequest::List`].
+    Jobs(Vec<JobRow>),
 }
 
 /// Why a request failed: the service's message and its WASI errno's name.

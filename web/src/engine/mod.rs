@@ -3,17 +3,24 @@
 //! `oanix_core`; the UI sees plain data ([`crate::proto`]), which is what lets the
 //! namespace move into a worker (README, "The browser host at scale").
 //!
-//! Today it runs on the page and shares the namespace with the panels not yet moved behind
-//! requests (Run, Jobs, Review, Nostr).
+//! Today it runs on the page: the guests it runs share the page's thread (they yield every
+//! few milliseconds), as they did before the split.
 
 mod files;
+mod jobs;
 mod nostr;
+mod review;
+mod runs;
 mod saved;
 
+use crate::compile::Compiler;
 use crate::proto::{Answer, Event, Failure, Request};
 use leptos::prelude::{GetValue, LocalStorage, StoredValue};
+use oanix_core::browser::BrowserRunner;
+use oanix_core::env::OanixEnv;
 use oanix_core::net::nostr::Keys;
 use oanix_core::persist::IdbStore;
+use oanix_core::scheduler::Scheduler;
 use oanix_core::services::OpfsFs;
 use oanix_core::{FsError, Namespace};
 use std::cell::RefCell;
@@ -29,12 +36,41 @@ struct SaveState {
     dirty: bool,
 }
 
-/// The namespace, its storage, and the way to tell the UI things.
+/// What the page started with ([`crate::app`]).
+pub(crate) struct Parts {
+    /// The namespace the page shows.
+    pub(crate) ns: StoredValue<Namespace, LocalStorage>,
+    /// The agent environment runs are recorded in.
+    pub(crate) env: Rc<OanixEnv>,
+    /// The page's scheduler (`/jobs`).
+    pub(crate) scheduler: Scheduler,
+    /// Where the namespace is saved (none without IndexedDB).
+    pub(crate) store: Option<Rc<IdbStore>>,
+    /// `/workspace` on OPFS (none without OPFS, or in a tab that does not own it).
+    pub(crate) workspace: Option<OpfsFs>,
+    /// The name changes are saved under, or why nothing is saved.
+    pub(crate) save_to: Result<String, String>,
+    /// The module runs and jobs start with (name, bytes).
+    pub(crate) module: (String, Vec<u8>),
+}
+
+/// The namespace, its storage, the guests running in it, and the way to tell the UI
+/// things.
 pub(crate) struct Engine {
     ns: StoredValue<Namespace, LocalStorage>,
+    env: Rc<OanixEnv>,
+    scheduler: Scheduler,
     store: Option<Rc<IdbStore>>,
     workspace: Option<OpfsFs>,
     save: RefCell<SaveState>,
+    /// The module runs and jobs use (name, bytes).
+    module: RefCell<(String, Rc<Vec<u8>>)>,
+    /// One compiler (worker + module cache) and one runner for the page's runs and jobs.
+    compiler: Rc<Compiler>,
+    runner: Rc<BrowserRunner>,
+    reviews: review::Reviews,
+    runs: runs::Runs,
+    jobs: jobs::Jobs,
     emit: Box<dyn Fn(Event)>,
     /// The page's Nostr key (one per page) and the Nostr panel's relays.
     keys: Keys,
@@ -42,19 +78,29 @@ pub(crate) struct Engine {
 }
 
 impl Engine {
-    /// An engine over the page's namespace `ns`, saved in `store` under `save_to` (or not,
-    /// and why), with `/workspace` on `workspace`; `emit` receives its events.
-    pub(crate) fn new(
-        ns: StoredValue<Namespace, LocalStorage>,
-        store: Option<Rc<IdbStore>>,
-        workspace: Option<OpfsFs>,
-        save_to: Result<String, String>,
-        emit: impl Fn(Event) + 'static,
-    ) -> Rc<Self> {
-        let engine = Rc::new(Self {
+    /// An engine over what the page started with; `emit` receives its events.
+    pub(crate) fn new(parts: Parts, emit: impl Fn(Event) + 'static) -> Rc<Self> {
+        let Parts {
             ns,
+            env,
+            scheduler,
             store,
             workspace,
+            save_to,
+            module,
+        } = parts;
+        let engine = Rc::new(Self {
+            ns,
+            env,
+            scheduler,
+            store,
+            workspace,
+            module: RefCell::new((module.0, Rc::new(module.1))),
+            compiler: Compiler::new(),
+            runner: Rc::new(BrowserRunner::new()),
+            reviews: review::Reviews::default(),
+            runs: runs::Runs::default(),
+            jobs: jobs::Jobs::default(),
             save: RefCell::new(SaveState {
                 current: save_to,
                 saving: false,
@@ -74,6 +120,9 @@ impl Engine {
             Request::File(r) => Ok(files::handle(&self.ns.get_value(), r)?),
             Request::Saved(r) => Ok(saved::handle(self, r).await?),
             Request::Nostr(r) => nostr::handle(self, r).await,
+            Request::Run(r) => runs::handle(self, r),
+            Request::Review(r) => review::handle(self, r),
+            Request::Jobs(r) => jobs::handle(self, r),
         }
     }
 
