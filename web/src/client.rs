@@ -1,20 +1,51 @@
-//! The UI's handle on the namespace: typed, asynchronous calls that send a
-//! [`Request`](crate::proto::Request) and wait for its answer. Components hold a [`Client`]
-//! (it is `Copy`), never the namespace itself; today the answer comes from the
-//! [`Engine`] on the page, and the calls are already what a worker's messages need.
+//! The UI's handle on the namespace: typed, asynchronous calls that post a
+//! [`Request`](crate::proto::Request) to the engine worker (`oanix-engine`, which owns the
+//! namespace) and wait for its answer; the worker's events go to the handler the explorer
+//! sets ([`Client::on_event`]). Components hold a [`Client`] (it is `Copy`), never the
+//! namespace itself.
 
-use crate::engine::Engine;
 use crate::proto::{
-    Failure, FileRequest, JobRow, JobsRequest, Listing, Mount, NostrRequest, NostrResult, Reply,
-    Request, ReviewRequest, RunRequest, Saved, SavedRequest, Shown, TreeRow,
+    Answer, Event, Failure, FileRequest, FromEngine, JobRow, JobsRequest, Listing, Mount,
+    NostrRequest, NostrResult, Ready, Reply, Request, ReviewRequest, RunRequest, Saved,
+    SavedRequest, Shown, ToEngine, TreeRow, ENGINE_URL,
 };
+use js_sys::{Function, Promise};
 use leptos::prelude::*;
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
 use std::rc::Rc;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{MessageEvent, Worker};
+
+/// What the explorer does with the worker's events.
+type Handler = Box<dyn Fn(Event)>;
+/// The worker's message and error listeners (kept alive with it).
+type Listener = Closure<dyn FnMut(MessageEvent)>;
+
+/// The worker and what waits for it.
+struct Link {
+    worker: Worker,
+    /// Per request id, the promise's resolve (called once the answer is in `answers`).
+    waiting: RefCell<HashMap<u32, Function>>,
+    answers: RefCell<HashMap<u32, Answer>>,
+    next: Cell<u32>,
+    /// The explorer's event handler, and the events that came before it was set.
+    on_event: RefCell<Option<Handler>>,
+    early: RefCell<Vec<Event>>,
+    /// The worker's first word: ready (or why not), and who waits for it.
+    ready: RefCell<Option<Result<Ready, String>>>,
+    ready_waiting: RefCell<Vec<Function>>,
+    /// Why the worker is gone (every later call fails with it).
+    broken: RefCell<Option<String>>,
+    listeners: RefCell<Vec<Listener>>,
+}
 
 /// A copyable handle the components call the namespace through.
 #[derive(Clone, Copy)]
 pub(crate) struct Client {
-    engine: StoredValue<Rc<Engine>, LocalStorage>,
+    link: StoredValue<Rc<Link>, LocalStorage>,
 }
 
 fn unexpected(reply: Reply) -> Failure {
@@ -24,17 +55,143 @@ fn unexpected(reply: Reply) -> Failure {
     }
 }
 
-impl Client {
-    /// A client of `engine`.
-    pub(crate) fn new(engine: Rc<Engine>) -> Self {
-        Self {
-            engine: StoredValue::new_local(engine),
+fn failed(message: String) -> Failure {
+    Failure {
+        message,
+        errno: "Io".into(),
+    }
+}
+
+impl Link {
+    fn on_message(&self, data: JsValue) {
+        let message: FromEngine = match serde_wasm_bindgen::from_value(data) {
+            Ok(m) => m,
+            Err(e) => return self.fail(format!("unreadable message from the engine: {e}")),
+        };
+        match message {
+            FromEngine::Ready(r) => {
+                self.ready.replace(Some(r));
+                for resolve in self.ready_waiting.borrow_mut().drain(..) {
+                    let _ = resolve.call0(&JsValue::NULL);
+                }
+            }
+            FromEngine::Answer { id, answer } => {
+                let Some(resolve) = self.waiting.borrow_mut().remove(&id) else {
+                    return;
+                };
+                self.answers.borrow_mut().insert(id, answer);
+                let _ = resolve.call0(&JsValue::NULL);
+            }
+            FromEngine::Event(e) => match self.on_event.borrow().as_ref() {
+                Some(handle) => handle(e),
+                None => self.early.borrow_mut().push(e),
+            },
         }
     }
 
+    /// The worker failed: every pending and later call fails with `why`.
+    fn fail(&self, why: String) {
+        self.broken.replace(Some(why.clone()));
+        self.worker.terminate();
+        if self.ready.borrow().is_none() {
+            self.ready.replace(Some(Err(why.clone())));
+        }
+        for resolve in self.ready_waiting.borrow_mut().drain(..) {
+            let _ = resolve.call0(&JsValue::NULL);
+        }
+        for (_, resolve) in self.waiting.borrow_mut().drain() {
+            let _ = resolve.call0(&JsValue::NULL);
+        }
+    }
+}
+
+impl Client {
+    /// Starts the engine worker (it begins loading the namespace at once).
+    pub(crate) fn spawn() -> Result<Self, String> {
+        let worker = Worker::new(ENGINE_URL)
+            .map_err(|e| format!("cannot start the namespace worker: {e:?}"))?;
+        let link = Rc::new(Link {
+            worker: worker.clone(),
+            waiting: RefCell::default(),
+            answers: RefCell::default(),
+            next: Cell::new(1),
+            on_event: RefCell::default(),
+            early: RefCell::default(),
+            ready: RefCell::default(),
+            ready_waiting: RefCell::default(),
+            broken: RefCell::default(),
+            listeners: RefCell::default(),
+        });
+        let weak = Rc::downgrade(&link);
+        let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
+            if let Some(link) = weak.upgrade() {
+                link.on_message(e.data());
+            }
+        });
+        worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        let weak = Rc::downgrade(&link);
+        let on_error = Closure::<dyn FnMut(MessageEvent)>::new(move |_e: MessageEvent| {
+            if let Some(link) = weak.upgrade() {
+                link.fail("the namespace worker failed to start or crashed".into());
+            }
+        });
+        worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+        link.listeners.borrow_mut().extend([on_message, on_error]);
+        Ok(Self {
+            link: StoredValue::new_local(link),
+        })
+    }
+
+    /// Waits until the worker has loaded the namespace (what loading reported), or says
+    /// why it could not.
+    pub(crate) async fn ready(self) -> Result<Ready, String> {
+        let link = self.link.get_value();
+        if link.ready.borrow().is_none() {
+            let promise = Promise::new(&mut |resolve, _| {
+                link.ready_waiting.borrow_mut().push(resolve);
+            });
+            let _ = JsFuture::from(promise).await;
+        }
+        let ready = link.ready.borrow().clone();
+        ready.unwrap_or_else(|| Err("the namespace worker said nothing".into()))
+    }
+
+    /// Sends the worker's events to `handle` (those that came before it first).
+    pub(crate) fn on_event(self, handle: impl Fn(Event) + 'static) {
+        let link = self.link.get_value();
+        let early: Vec<Event> = link.early.borrow_mut().drain(..).collect();
+        for e in early {
+            handle(e);
+        }
+        link.on_event.replace(Some(Box::new(handle)));
+    }
+
     async fn call(self, request: Request) -> Result<Reply, Failure> {
-        let engine = self.engine.get_value();
-        engine.handle(request).await
+        let link = self.link.get_value();
+        if let Some(why) = link.broken.borrow().clone() {
+            return Err(failed(why));
+        }
+        let id = link.next.get();
+        link.next.set(id.wrapping_add(1));
+        let message = serde_wasm_bindgen::to_value(&ToEngine::Call { id, request })
+            .map_err(|e| failed(format!("cannot send the request: {e}")))?;
+        let promise = Promise::new(&mut |resolve, _| {
+            link.waiting.borrow_mut().insert(id, resolve);
+        });
+        if let Err(e) = link.worker.post_message(&message) {
+            link.waiting.borrow_mut().remove(&id);
+            return Err(failed(format!("cannot reach the namespace worker: {e:?}")));
+        }
+        let _ = JsFuture::from(promise).await;
+        let answer = link.answers.borrow_mut().remove(&id);
+        match answer {
+            Some(answer) => answer,
+            None => {
+                Err(failed(link.broken.borrow().clone().unwrap_or_else(|| {
+                    "no answer from the namespace worker".into()
+                })))
+            }
+        }
     }
 
     async fn file(self, request: FileRequest) -> Result<Reply, Failure> {

@@ -2,16 +2,13 @@
 //! listing or file view, and the panels).
 
 use crate::agent::AgentPanel;
-use crate::app::Start;
 use crate::client::Client;
-use crate::engine::Engine;
-use crate::engine::Parts;
 use crate::files::{Breadcrumbs, DirView, FileView};
 use crate::jobs::{Jobs, JobsPanel};
 use crate::nostr::NostrPanel;
-use crate::proto::{Event, Mount, ReviewRequest, ReviewView};
+use crate::proto::{Event, Mount, Ready, ReviewRequest, ReviewView};
 use crate::review::ReviewPanel;
-use crate::run::{RunPanel, Runs, SAMPLE, SAMPLE_NAME};
+use crate::run::{RunPanel, Runs};
 use crate::saved::SavedNamespaces;
 use leptos::prelude::*;
 
@@ -57,19 +54,9 @@ pub(crate) enum View {
 }
 
 #[component]
-pub(crate) fn Explorer(start: Start) -> impl IntoView {
-    let Start {
-        ns,
-        env,
-        scheduler,
-        store,
-        workspace,
-        notes,
-        save_to,
-    } = start;
-    let ns = StoredValue::new_local(ns);
+pub(crate) fn Explorer(client: Client, ready: Ready) -> impl IntoView {
+    let Ready { notes, has_store } = ready;
     // Where saving stands, and /workspace's mirroring to OPFS (events of the engine).
-    let has_store = store.is_some();
     let saved = RwSignal::new(if has_store {
         "saved".to_string()
     } else {
@@ -83,17 +70,8 @@ pub(crate) fn Explorer(start: Start) -> impl IntoView {
     let reviews = RwSignal::new(Vec::<ReviewView>::new());
     let runs = Runs::new();
     let jobs = Jobs::new();
-    // The UI's handle on the namespace; the engine's events land in the views' signals.
-    let parts = Parts {
-        ns,
-        env,
-        scheduler,
-        store,
-        workspace,
-        save_to,
-        module: (SAMPLE_NAME.to_string(), SAMPLE.to_vec()),
-    };
-    let client = Client::new(Engine::new(parts, move |e| match e {
+    // The engine's events land in the views' signals.
+    client.on_event(move |e| match e {
         Event::Saving(s) => saved.set(s),
         Event::Mirror(m) => mirror.set(m),
         Event::Changed => set_revision.update(|c| *c += 1),
@@ -101,7 +79,7 @@ pub(crate) fn Explorer(start: Start) -> impl IntoView {
         Event::Reviews(r) => reviews.set(r),
         e @ Event::Jobs { .. } => jobs.event(e),
         e => runs.event(e),
-    }));
+    });
     // Runs and jobs write into the review overlay unless "apply without review" is set.
     let auto = crate::review::auto_apply_saved();
     leptos::task::spawn_local(async move {

@@ -1,4 +1,6 @@
-//! OANIX Namespace Explorer: a Leptos (CSR) page over an OANIX namespace.
+//! OANIX Namespace Explorer: a Leptos (CSR) page over an OANIX namespace. The page is the
+//! UI alone: the namespace lives in the engine worker ([`oanix_web::engine`]) and the
+//! components reach it through [`client::Client`]'s messages ([`oanix_web::proto`]).
 #![forbid(unsafe_code)]
 #![cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 // In the browser services are single-threaded (they hold JS objects, e.g. OPFS handles), so
@@ -8,17 +10,11 @@
 #[cfg(target_arch = "wasm32")]
 mod agent;
 #[cfg(target_arch = "wasm32")]
-mod ansi;
-#[cfg(target_arch = "wasm32")]
 mod app;
 #[cfg(target_arch = "wasm32")]
 mod caps;
 #[cfg(target_arch = "wasm32")]
 mod client;
-#[cfg(target_arch = "wasm32")]
-mod compile;
-#[cfg(target_arch = "wasm32")]
-mod engine;
 #[cfg(target_arch = "wasm32")]
 mod explorer;
 #[cfg(target_arch = "wasm32")]
@@ -28,17 +24,14 @@ mod jobs;
 #[cfg(target_arch = "wasm32")]
 mod nostr;
 #[cfg(target_arch = "wasm32")]
-mod num;
-#[cfg(target_arch = "wasm32")]
-mod proto;
-#[cfg(target_arch = "wasm32")]
 mod review;
 #[cfg(target_arch = "wasm32")]
 mod run;
 #[cfg(target_arch = "wasm32")]
 mod saved;
+
 #[cfg(target_arch = "wasm32")]
-mod world;
+use oanix_web::{ansi, num, proto};
 
 #[cfg(target_arch = "wasm32")]
 fn main() {

@@ -397,3 +397,49 @@ impl Shown {
         (self.bytes.len() as u64) < self.size
     }
 }
+
+/// The page's own host (with its port) and `127.0.0.1`: the default allowlist of
+/// `/cap/http` and `/cap/ws` (the same on the page and in its workers: their `location`
+/// is the page's origin).
+pub fn default_allowlist() -> String {
+    let host = js_sys::Reflect::get(&js_sys::global(), &"location".into())
+        .and_then(|l| js_sys::Reflect::get(&l, &"host".into()))
+        .ok()
+        .and_then(|h| h.as_string())
+        .unwrap_or_default();
+    if host.is_empty() || host == "127.0.0.1" {
+        "127.0.0.1".into()
+    } else {
+        format!("{host}, 127.0.0.1")
+    }
+}
+
+/// What the engine worker says once it has loaded the namespace.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Ready {
+    /// What loading reported (problems, storage unavailable, another tab, ...).
+    pub notes: Vec<String>,
+    /// Whether the namespace is kept in IndexedDB (the top bar shows where saving stands).
+    pub has_store: bool,
+}
+
+/// A message from the page to the engine worker.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum ToEngine {
+    /// Request `id` (answered by [`FromEngine::Answer`] with the same id).
+    Call { id: u32, request: Request },
+}
+
+/// A message from the engine worker to the page.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum FromEngine {
+    /// The namespace is loaded (or could not be built: why).
+    Ready(Result<Ready, String>),
+    /// The answer to request `id`.
+    Answer { id: u32, answer: Answer },
+    /// Something that happened.
+    Event(Event),
+}
+
+/// Where trunk puts the engine worker's loader (see index.html).
+pub const ENGINE_URL: &str = "./oanix-engine_loader.js";

@@ -11,12 +11,7 @@ use crate::proto::{Conn, Event, Past};
 use js_sys::Uint8Array;
 use leptos::prelude::*;
 
-/// The sample guest shown on first open (compiled from `web/sample/hello.wat`).
-pub const SAMPLE: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/hello.wasm"));
-/// How the sample is named in the panel (and its argv[0]).
-pub const SAMPLE_NAME: &str = "hello.wasm (sample)";
-/// Where trunk puts the worker's loader (see index.html).
-pub(crate) const WORKER_URL: &str = "./oanix-worker_loader.js";
+pub use oanix_web::engine::{SAMPLE, SAMPLE_NAME};
 /// Guests larger than this are refused before they are compiled.
 const MAX_MODULE: usize = 64 << 20;
 /// Output a run keeps on screen (older chunks are dropped; the logs keep everything).
@@ -133,7 +128,7 @@ pub fn RunPanel(client: Client, state: Runs) -> impl IntoView {
     // The panel's own message (module loaded, refused, ...) when no run is selected.
     let message = RwSignal::new(String::from("ready"));
     // Hosts /cap/http and /cap/ws may reach (empty: no network).
-    let allow_net = RwSignal::new(crate::caps::default_allowlist());
+    let allow_net = RwSignal::new(crate::proto::default_allowlist());
     let selected = RwSignal::new(None::<u64>);
 
     let selected_item = move || {

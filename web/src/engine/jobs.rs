@@ -1,6 +1,6 @@
 //! The page's [`Scheduler`], whose guests run on the page like the Run panel's
 //! ([`PageHost`]): instrumented and compiled once per page in a worker
-//! ([`crate::compile::Compiler`]), then run in place — in the review overlay runs and jobs
+//! ([`super::compile::Compiler`]), then run in place — in the review overlay runs and jobs
 //! share, or in the live namespace with "apply without review" — no copy of the namespace
 //! per job. A cancelled job (the scheduler drops its run) or one past its timeout is unwound
 //! at its next tick or WASI call, even one spinning without syscalls. The job list is read
@@ -10,7 +10,6 @@
 use super::runs::{overlay_namespace, GUEST_MEMORY};
 use super::Engine;
 use crate::proto::{Event, Failure, JobRow, JobsRequest, Reply};
-use leptos::prelude::GetValue;
 use oanix_core::browser::RunControl;
 use oanix_core::env::WasiHost;
 use oanix_core::run::{RunConfig, RunError, RunOutput};
@@ -175,16 +174,15 @@ pub(super) fn handle(engine: &Rc<Engine>, request: JobsRequest) -> Result<Reply,
             drive(engine);
             Ok(Reply::Done)
         }
-        JobsRequest::List => Ok(Reply::Jobs(jobs_from_files(&engine.ns.get_value()))),
+        JobsRequest::List => Ok(Reply::Jobs(jobs_from_files(&engine.ns()))),
         JobsRequest::Cancel { id } => {
             engine
-                .ns
-                .get_value()
+                .ns()
                 .write_file(&format!("/jobs/{id}/ctl"), b"cancel")?;
             Ok(Reply::Done)
         }
         JobsRequest::Output { id } => {
-            let ns = engine.ns.get_value();
+            let ns = engine.ns();
             Ok(Reply::Said(
                 ["stdout", "stderr"]
                     .iter()

@@ -1,21 +1,24 @@
-//! The namespace side of the explorer: answers the UI's [`Request`]s and tells it what
-//! happened unasked ([`Event`]s). It is the only part of the views that touches
-//! `oanix_core`; the UI sees plain data ([`crate::proto`]), which is what lets the
-//! namespace move into a worker (README, "The browser host at scale").
-//!
-//! Today it runs on the page: the guests it runs share the page's thread (they yield every
-//! few milliseconds), as they did before the split.
+//! The namespace side of the explorer: owns the namespace, its storage and the guests that
+//! run in it, answers the UI's [`Request`]s and tells it what happened unasked
+//! ([`Event`]s). It runs in its own worker (`oanix-engine`), so the page's wasm holds the
+//! UI alone and the page's thread never runs a guest; the UI sees plain data
+//! ([`crate::proto`]) posted across. README, "The browser host at scale".
 
+mod caps;
+mod compile;
 mod files;
 mod jobs;
 mod nostr;
 mod review;
 mod runs;
 mod saved;
+mod start;
+mod world;
 
-use crate::compile::Compiler;
+pub use start::{start, SAMPLE, SAMPLE_NAME};
+
 use crate::proto::{Answer, Event, Failure, Request};
-use leptos::prelude::{GetValue, LocalStorage, StoredValue};
+use compile::Compiler;
 use oanix_core::browser::BrowserRunner;
 use oanix_core::env::OanixEnv;
 use oanix_core::net::nostr::Keys;
@@ -36,28 +39,28 @@ struct SaveState {
     dirty: bool,
 }
 
-/// What the page started with ([`crate::app`]).
-pub(crate) struct Parts {
+/// What the engine starts with ([`start`]).
+struct Parts {
     /// The namespace the page shows.
-    pub(crate) ns: StoredValue<Namespace, LocalStorage>,
+    ns: Namespace,
     /// The agent environment runs are recorded in.
-    pub(crate) env: Rc<OanixEnv>,
+    env: Rc<OanixEnv>,
     /// The page's scheduler (`/jobs`).
-    pub(crate) scheduler: Scheduler,
+    scheduler: Scheduler,
     /// Where the namespace is saved (none without IndexedDB).
-    pub(crate) store: Option<Rc<IdbStore>>,
+    store: Option<Rc<IdbStore>>,
     /// `/workspace` on OPFS (none without OPFS, or in a tab that does not own it).
-    pub(crate) workspace: Option<OpfsFs>,
+    workspace: Option<OpfsFs>,
     /// The name changes are saved under, or why nothing is saved.
-    pub(crate) save_to: Result<String, String>,
+    save_to: Result<String, String>,
     /// The module runs and jobs start with (name, bytes).
-    pub(crate) module: (String, Vec<u8>),
+    module: (String, Vec<u8>),
 }
 
 /// The namespace, its storage, the guests running in it, and the way to tell the UI
 /// things.
-pub(crate) struct Engine {
-    ns: StoredValue<Namespace, LocalStorage>,
+pub struct Engine {
+    ns: RefCell<Namespace>,
     env: Rc<OanixEnv>,
     scheduler: Scheduler,
     store: Option<Rc<IdbStore>>,
@@ -79,7 +82,7 @@ pub(crate) struct Engine {
 
 impl Engine {
     /// An engine over what the page started with; `emit` receives its events.
-    pub(crate) fn new(parts: Parts, emit: impl Fn(Event) + 'static) -> Rc<Self> {
+    fn new(parts: Parts, emit: impl Fn(Event) + 'static) -> Rc<Self> {
         let Parts {
             ns,
             env,
@@ -90,7 +93,7 @@ impl Engine {
             module,
         } = parts;
         let engine = Rc::new(Self {
-            ns,
+            ns: RefCell::new(ns),
             env,
             scheduler,
             store,
@@ -115,9 +118,9 @@ impl Engine {
     }
 
     /// Answers one request.
-    pub(crate) async fn handle(self: &Rc<Self>, request: Request) -> Answer {
+    pub async fn handle(self: &Rc<Self>, request: Request) -> Answer {
         match request {
-            Request::File(r) => Ok(files::handle(&self.ns.get_value(), r)?),
+            Request::File(r) => Ok(files::handle(&self.ns(), r)?),
             Request::Saved(r) => Ok(saved::handle(self, r).await?),
             Request::Nostr(r) => nostr::handle(self, r).await,
             Request::Run(r) => runs::handle(self, r),
@@ -126,10 +129,15 @@ impl Engine {
         }
     }
 
+    /// The namespace as it is now ("Open" replaces it).
+    fn ns(&self) -> Namespace {
+        self.ns.borrow().clone()
+    }
+
     /// Tells the UI where `/workspace`'s mirroring to OPFS stands whenever that changes
     /// (checked twice a second, for the page's life).
     fn watch_mirror(self: &Rc<Self>) {
-        let (Some(w), Some(ws)) = (web_sys::window(), self.workspace.clone()) else {
+        let Some(ws) = self.workspace.clone() else {
             return;
         };
         let engine = Rc::downgrade(self);
@@ -147,11 +155,8 @@ impl Engine {
                 }
             }
         });
-        let _ = w.set_interval_with_callback_and_timeout_and_arguments_0(
-            check.as_ref().unchecked_ref(),
-            500,
-        );
-        check.forget(); // one per page
+        compile::timer("setInterval", check.as_ref().unchecked_ref(), 500);
+        check.forget(); // one per engine
     }
 }
 

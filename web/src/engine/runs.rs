@@ -1,6 +1,6 @@
 //! The Run panel's guests, run on the page in place on the namespace — no copy per run.
 //! The module is instrumented for time slices and compiled in a worker once
-//! ([`crate::compile`]); the guest then runs on the page's thread under JSPI
+//! ([`super::compile`]); the guest then runs on the page's thread under JSPI
 //! ([`BrowserRunner::run_module`]), yielding to the UI every few milliseconds, so a run
 //! costs its own work whatever the namespace holds. Several runs may go at once; they share
 //! the namespace and see each other's files. With review on they write into one overlay
@@ -9,18 +9,17 @@
 //! guest at its next tick or WASI call — a spinning guest too — and leave the namespace
 //! and the other runs as they are.
 //!
-//! Each run is recorded in the page's environment ([`crate::world`]): `/env/status` and
+//! Each run is recorded in the page's environment ([`super::world`]): `/env/status` and
 //! `/task/status` go running → completed/failed, the guest's output is appended to
 //! `/logs/stdout.log` and `stderr.log`, an event marks its start and end, and the
 //! trajectory (`/logs/atif/trajectory.json`) gets two steps: the request (`user`) and the
 //! run as a tool call with its output as the observation (`agent`).
 
+use super::compile::with_ticks;
+use super::world::{atif_steps, log_event};
 use super::Engine;
-use crate::compile::with_ticks;
 use crate::num::one_decimal;
 use crate::proto::{Event, Failure, Past, Reply, RunRequest};
-use crate::world::{atif_steps, log_event};
-use leptos::prelude::{GetValue, UpdateValue};
 use oanix_core::browser::RunControl;
 use oanix_core::env::OanixEnv;
 use oanix_core::run::RunConfig;
@@ -181,11 +180,8 @@ fn mount_caps(engine: &Engine, allow: &str) -> Result<(), String> {
     if engine.runs.mounted_allow.borrow().as_deref() == Some(allow) {
         return Ok(());
     }
-    let mut result = Ok(None);
-    engine
-        .ns
-        .update_value(|ns| result = crate::caps::mount_caps(ns, allow));
-    engine.runs.ws.replace(result?);
+    let ws = super::caps::mount_caps(&mut engine.ns.borrow_mut(), allow)?;
+    engine.runs.ws.replace(ws);
     engine.runs.mounted_allow.replace(Some(allow.to_string()));
     Ok(())
 }
@@ -193,7 +189,7 @@ fn mount_caps(engine: &Engine, allow: &str) -> Result<(), String> {
 /// Tells the UI the WebSocket connections (when there is a `/cap/ws`).
 fn show_conns(engine: &Engine) {
     if let Some(ws) = engine.runs.ws.borrow().as_ref() {
-        (engine.emit)(Event::Conns(crate::caps::ws_conns(ws)));
+        (engine.emit)(Event::Conns(super::caps::ws_conns(ws)));
     }
 }
 
@@ -295,7 +291,7 @@ fn start(
             Err(e) => return end(e.clone(), String::new(), None, None, Some(e), String::new()),
         };
         // In place: the live namespace, or the review overlay runs share.
-        let live_ns = engine.ns.get_value();
+        let live_ns = engine.ns();
         let (run_ns, preopens, overlay) = if engine.reviews.auto_apply.get() {
             (live_ns, None, None)
         } else {

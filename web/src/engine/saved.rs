@@ -4,8 +4,7 @@
 
 use super::{no_store, Engine};
 use crate::proto::{Event, Reply, Saved, SavedRequest};
-use leptos::prelude::{GetValue, SetValue, WithValue};
-use oanix_core::{FileService, FsError, Namespace};
+use oanix_core::{FileService, FsError};
 use std::rc::Rc;
 use std::sync::Arc;
 
@@ -23,7 +22,7 @@ pub(super) async fn handle(engine: &Rc<Engine>, request: SavedRequest) -> Result
             current: engine.save.borrow().current.clone().unwrap_or_default(),
         }),
         SavedRequest::SaveAs { name } => {
-            let snapshot = engine.ns.get_value();
+            let snapshot = engine.ns();
             let stats = db.save(&name, &snapshot).await?;
             engine.save.borrow_mut().current = Ok(name.clone());
             Reply::Said(format!("saved as {name} ({} written)", stats.written))
@@ -37,11 +36,12 @@ pub(super) async fn handle(engine: &Rc<Engine>, request: SavedRequest) -> Result
                 let _ = restored.mount("/workspace", Arc::new(opfs) as Arc<dyn FileService>);
             }
             // The capabilities stay those granted to this page, the live services its own.
-            engine.ns.with_value(|old| {
-                crate::caps::carry_caps(old, &mut restored);
-                crate::world::carry_live(old, &mut restored);
-            });
-            engine.ns.set_value(restored);
+            {
+                let old = engine.ns.borrow();
+                super::caps::carry_caps(&old, &mut restored);
+                super::world::carry_live(&old, &mut restored);
+            }
+            engine.ns.replace(restored);
             engine.save.borrow_mut().current = Ok(name.clone());
             Reply::Said(if loaded.problems.is_empty() {
                 format!("opened {name}")
@@ -94,7 +94,7 @@ fn changed(engine: &Rc<Engine>) {
                     }
                 }
             };
-            let now = engine.ns.with_value(Namespace::clone);
+            let now = engine.ns();
             (engine.emit)(Event::Saving("saving…".into()));
             (engine.emit)(Event::Saving(match db.save(&name, &now).await {
                 Ok(stats) => format!("saved ({} written)", stats.written),

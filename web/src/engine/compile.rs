@@ -3,7 +3,6 @@
 //! message), so the page's thread never parses or rewrites a large module, then cached by
 //! their bytes: a module is compiled once per page, however often it runs.
 
-use crate::run::WORKER_URL;
 use js_sys::{Function, Object, Promise, Reflect, Uint8Array, WebAssembly};
 use oanix_core::browser::ModuleCache;
 use std::cell::{Cell, RefCell};
@@ -14,6 +13,10 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{MessageEvent, Worker};
+
+/// Where trunk puts the compiling worker's loader (see index.html; relative to the engine
+/// worker, which starts it).
+const WORKER_URL: &str = "./oanix-worker_loader.js";
 
 /// The worker's message and error listeners (kept alive with it).
 type Handler = Closure<dyn FnMut(MessageEvent)>;
@@ -151,13 +154,21 @@ impl Compiler {
     }
 }
 
+/// Calls the global scope's `name` (`setTimeout`, `setInterval`) with `f` and `ms` (on the
+/// page and in a worker alike).
+pub(crate) fn timer(name: &str, f: &Function, ms: i32) {
+    if let Ok(set) = Reflect::get(&js_sys::global(), &name.into()) {
+        if let Some(set) = set.dyn_ref::<Function>() {
+            let _ = set.call2(&JsValue::NULL, f, &ms.into());
+        }
+    }
+}
+
 /// A promise resolved after `d`.
 pub fn sleep(d: Duration) -> JsFuture {
     let ms = d.as_millis().min(i32::MAX as u128) as i32;
     JsFuture::from(Promise::new(&mut |resolve, _| {
-        if let Some(w) = web_sys::window() {
-            let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
-        }
+        timer("setTimeout", &resolve, ms)
     }))
 }
 
