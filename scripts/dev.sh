@@ -148,7 +148,7 @@ case "${1:-}" in
     # wasm-bindgen-test-runner gives a whole test binary 20 s by default; the OPFS suite
     # alone takes ~13 s on a quiet machine, so CI gets room.
     step test-chromium env WASM_BINDGEN_TEST_TIMEOUT="${WASM_BINDGEN_TEST_TIMEOUT:-120}" \
-      cargo test -p oanix-core -p oanix-tests --target wasm32-unknown-unknown --tests
+      cargo test -p oanix-core -p oanix-tests -p oanix-web --target wasm32-unknown-unknown --tests
     step e2e-explorer scripts/e2e-explorer.sh
     echo
     [ ${#failures[@]} -eq 0 ] || echo "failed steps: ${failures[*]}"
@@ -188,8 +188,9 @@ case "${1:-}" in
       OANIX_BENCH_CPU=${OANIX_BENCH_CPU:-5} OANIX_BENCH_JOBS=${OANIX_BENCH_BROWSER_JOBS:-1000} \
       cargo test --release -p oanix-tests \
       --target wasm32-unknown-unknown --test browser_bench -- --nocapture
-    # The explorer's way: instrumented guests on the page's main thread, in place on a
-    # namespace holding 100 MiB in /workspace and in /tmp (run time, longest stall).
+    # The explorer's way: instrumented guests in place on a namespace holding 100 MiB in
+    # /workspace and in /tmp (run time, longest stall), on a test page's thread (the explorer
+    # runs them in its engine worker).
     OANIX_BENCH_NS_MIB=${OANIX_BENCH_NS_MIB:-100} OANIX_BENCH_MIB=${OANIX_BENCH_MIB:-64} \
       OANIX_BENCH_WRITES=${OANIX_BENCH_PAGE_WRITES:-200000} OANIX_BENCH_CPU=${OANIX_BENCH_CPU:-5} \
       cargo test --release -p oanix-tests --target wasm32-unknown-unknown --test browser_page_bench \
@@ -211,6 +212,8 @@ case "${1:-}" in
     OANIX_BENCH_IDB_FILES=${OANIX_BENCH_IDB_FILES:-10000} OANIX_BENCH_IDB_MIB=${OANIX_BENCH_IDB_MIB:-100} \
       cargo test --release -p oanix-core --target wasm32-unknown-unknown --test persist_idb \
       print_indexeddb_figures -- --nocapture
+    # The explorer's download: the page's wasm (the UI) and its two workers, as shipped.
+    trunk build --release >/dev/null 2>&1 && scripts/explorer-size.sh
     ;;
   *)
     echo "usage: $0 serve|test|bench|guests|testsuite|fuzz" >&2

@@ -5,7 +5,7 @@ driven over the W3C WebDriver protocol (chromedriver; plain HTTP, no extra packa
 Usage: scripts/e2e-explorer.py URL OUT_DIR [LOOP_WASM [NET_WASM TEST_SERVER_URL]]
 Checks: the page lists the namespace (a real OanixEnv: /task, /workspace, /logs, /tmp,
 /env, /jobs); read-only files have no Save/Rename/Delete and /task/result.json takes only
-valid JSON; Run executes the sample guest on the page (compiled in a worker, run in place
+valid JSON; Run executes the sample guest in the engine worker (compiled in a nested worker, run in place
 with JSPI) and streams its coloured output;
 what the guest wrote waits for review (added file, text diff) and appears in the tree only
 after Commit, and is still there after a reload (IndexedDB/OPFS); the Environment, Logs,
@@ -295,7 +295,7 @@ try:
         status = wait_text(".run-status", "exit code", timeout=20)
         check("exit code 0" in status, "the page runs the sample after the timeout")
 
-        # Runs on the page share the namespace: A writes a.txt and waits for a line on its
+        # Runs in the engine worker share the namespace: A writes a.txt and waits for a line on its
         # stdin; B, started meanwhile, reads a.txt and writes b.txt; a spinning guest beside
         # them is stopped; A, given its line, reads b.txt. All in one review overlay.
         guests = os.path.dirname(os.path.abspath(LOOP))
@@ -372,11 +372,11 @@ try:
     check("#1" in jobs and "#3" in jobs, f"the job list (read from /jobs) lists the jobs ({jobs!r})")
     # Modules stay compiled: three more jobs of the same module compile nothing more.
     def compiled():
-        m = re.search(r"(\d+) job\(s\) ran on the page; modules compiled for this page: (\d+)",
+        m = re.search(r"(\d+) job\(s\) ran in the engine worker; modules compiled for this page: (\d+)",
                       text(".job-pool"))
         return (int(m.group(1)), int(m.group(2))) if m else (0, -1)
     ran, first = compiled()
-    check(ran == 3 and first >= 1, f"3 jobs ran on the page ({text('.job-pool')!r})")
+    check(ran == 3 and first >= 1, f"3 jobs ran in the engine worker ({text('.job-pool')!r})")
     click(".queue-button")
     for _ in range(100):
         if compiled()[0] >= 6:

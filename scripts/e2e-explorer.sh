@@ -12,9 +12,7 @@ mkdir -p "$out"
 # The release build, as shipped: size-optimised and run through wasm-opt (Trunk.toml).
 PATH="$PWD/.tools/node_modules/.bin:$PATH" trunk build --release >"$out/trunk.log" 2>&1 ||
   { cat "$out/trunk.log"; exit 1; }
-for f in dist/*.wasm; do
-  echo "explorer download: $(basename "$f") $(wc -c <"$f") bytes, $(gzip -9 -c "$f" | wc -c) gzip -9"
-done
+scripts/explorer-size.sh
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 python3 -m http.server "$port" --bind 127.0.0.1 -d dist >"$out/server.log" 2>&1 &

@@ -134,7 +134,7 @@ pub fn JobsPanel(client: Client, state: Jobs, compiles: RwSignal<u64>) -> impl I
                 {move || {
                     let (jobs, compiles) = (ran.get(), compiles.get());
                     format!(
-                        "{jobs} job(s) ran on the page; modules compiled for this page: {compiles}"
+                        "{jobs} job(s) ran in the engine worker; modules compiled for this page: {compiles}"
                     )
                 }}
             </p>

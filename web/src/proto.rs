@@ -4,8 +4,8 @@
 //! The types are plain data (strings, numbers, bytes; no services, handles or `oanix_core`
 //! types) and serde-serialisable, so the same requests can cross a `postMessage` to a
 //! worker that owns the namespace: the UI's wasm then needs none of the namespace's code
-//! (README, "The browser host at scale": the way to a small main wasm). Today the engine
-//! runs on the page and [`crate::client::Client`] calls it directly.
+//! (README, "The browser host at scale": the way to a small main wasm): the page's client
+//! posts them to the engine worker with `serde-wasm-bindgen` ([`ToEngine`], [`FromEngine`]).
 
 use serde::{Deserialize, Serialize};
 

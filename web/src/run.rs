@@ -1,5 +1,5 @@
-//! The Run panel: pick (or drop) a `.wasm`, set args/env/stdin, and run it — on the page,
-//! in place on the namespace, no copy per run (`crate::engine`'s runs part does the work;
+//! The Run panel: pick (or drop) a `.wasm`, set args/env/stdin, and run it — in the engine
+//! worker, in place on the namespace, no copy per run (`crate::engine`'s runs part does the work;
 //! this is what people see: the module, the runs with their status and Stop, stdin while
 //! it is open, the selected run's output as it streams, the WebSocket connections and the
 //! history).

@@ -1,7 +1,7 @@
 //! The explorer's compiling worker: modules for the page's runs and jobs are instrumented
-//! for time slices ([`oanix_core::instrument`]) and compiled here, off the page's thread
-//! (a 10 MB module takes a while to parse and rewrite); the page caches what comes back and
-//! runs guests itself, in place on its namespace (see the Run panel).
+//! for time slices ([`oanix_core::instrument`]) and compiled here, off the engine worker's thread
+//! (a 10 MB module takes a while to parse and rewrite); the engine worker (`oanix-engine`, which
+//! starts this one) caches what comes back and runs guests itself, in place on its namespace.
 //!
 //! Protocol (structured-clone objects):
 //! - worker → page once started: `{ kind: "ready" }`

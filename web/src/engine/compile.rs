@@ -1,6 +1,6 @@
 //! Modules for the page's own runs: instrumented for time slices
 //! ([`oanix_core::instrument`]) and compiled in a worker (`oanix-worker`'s `compile`
-//! message), so the page's thread never parses or rewrites a large module, then cached by
+//! message), so the engine's thread never parses or rewrites a large module, then cached by
 //! their bytes: a module is compiled once per page, however often it runs.
 
 use js_sys::{Function, Object, Promise, Reflect, Uint8Array, WebAssembly};

@@ -1,4 +1,4 @@
-//! The page's [`Scheduler`], whose guests run on the page like the Run panel's
+//! The explorer's [`Scheduler`], whose guests run in the engine worker like the Run panel's
 //! ([`PageHost`]): instrumented and compiled once per page in a worker
 //! ([`super::compile::Compiler`]), then run in place — in the review overlay runs and jobs
 //! share, or in the live namespace with "apply without review" — no copy of the namespace
@@ -27,7 +27,7 @@ pub(super) struct Jobs {
     ran: Cell<u64>,
 }
 
-/// Runs the scheduler's guests on the page, in place.
+/// Runs the scheduler's guests in the engine worker, in place.
 struct PageHost {
     engine: Rc<Engine>,
 }

@@ -1,6 +1,6 @@
 //! Review of what a run or a job changed, before it reaches the namespace.
 //!
-//! Design: the Run panel's guests and the Jobs panel's jobs run on the page, in place, on a
+//! Design: the Run panel's guests and the Jobs panel's jobs run in the engine worker, in place, on a
 //! [`CowFs`] over the live namespace ([`Reviews::join`]): runs and jobs started while that
 //! overlay is open share it and see each other's writes, as processes in one namespace do,
 //! and nothing touches the live services until the overlay is committed (edits made on the
@@ -8,7 +8,7 @@
 //! deleted. The Review panel shows the changes (with a line diff for UTF-8 text files) and
 //! offers, once no run still writes into the overlay:
 //! - **Commit**: [`CowFs::commit`] applies them to the live namespace in one synchronous
-//!   step (nothing else runs on the page in between; on an error the overlay is kept and
+//!   step (nothing else runs in the worker in between; on an error the overlay is kept and
 //!   the commit can be retried);
 //! - **Discard**: the overlay is dropped; the namespace stays as it was.
 //!

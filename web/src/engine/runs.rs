@@ -1,6 +1,6 @@
-//! The Run panel's guests, run on the page in place on the namespace — no copy per run.
+//! The Run panel's guests, run in the engine worker in place on the namespace — no copy per run.
 //! The module is instrumented for time slices and compiled in a worker once
-//! ([`super::compile`]); the guest then runs on the page's thread under JSPI
+//! ([`super::compile`]); the guest then runs on the engine worker's thread under JSPI
 //! ([`BrowserRunner::run_module`]), yielding to the UI every few milliseconds, so a run
 //! costs its own work whatever the namespace holds. Several runs may go at once; they share
 //! the namespace and see each other's files. With review on they write into one overlay
@@ -33,7 +33,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Largest linear memory of a guest run on the page (it shares the page's process: a guest
+/// Largest linear memory of a guest run in the engine (it shares the worker with the namespace: a guest
 /// growing past this is stopped rather than taking the tab down with the namespace).
 pub(crate) const GUEST_MEMORY: usize = 1 << 30;
 /// How often a running guest's output reaches the screen.

@@ -151,7 +151,7 @@ pub async fn start(emit: impl Fn(Event) + 'static) -> Result<(Rc<Engine>, Ready)
     if let Err(e) = super::caps::mount_caps(&mut ns, &crate::proto::default_allowlist()) {
         notes.push(format!("no /cap: {e}"));
     }
-    // The scheduler runs jobs on this namespace (guests on the page, in place); /jobs
+    // The scheduler runs jobs on this namespace (guests in this worker, in place); /jobs
     // shows them.
     world::attach_env(&env, &mut ns).map_err(|e| e.to_string())?;
     let scheduler = Scheduler::new(ns.clone(), 2, 200);
