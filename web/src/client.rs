@@ -7,9 +7,9 @@
 use crate::proto::{
     Answer, Event, Failure, FileRequest, FromEngine, JobRow, JobsRequest, Listing, Mount,
     NostrRequest, NostrResult, Ready, Reply, Request, ReviewRequest, RunRequest, Saved,
-    SavedRequest, Shown, ToEngine, TreeRow, ENGINE_URL,
+    SavedRequest, Shown, ToEngine, TreeRow, ENGINE_URL, VERSION,
 };
-use js_sys::{Function, Promise};
+use js_sys::{Function, Promise, Reflect};
 use leptos::prelude::*;
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -18,6 +18,9 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{MessageEvent, Worker};
+
+/// How long the engine worker's wasm may take to start running (it downloads ~400 KiB).
+const BOOT_MS: i32 = 60_000;
 
 /// What the explorer does with the worker's events.
 type Handler = Box<dyn Fn(Event)>;
@@ -39,6 +42,8 @@ struct Link {
     ready_waiting: RefCell<Vec<Function>>,
     /// Why the worker is gone (every later call fails with it).
     broken: RefCell<Option<String>>,
+    /// Whether the worker's wasm runs (it says so at once; see [`BOOT_MS`]).
+    booted: Cell<bool>,
     listeners: RefCell<Vec<Listener>>,
 }
 
@@ -64,12 +69,37 @@ fn failed(message: String) -> Failure {
 
 impl Link {
     fn on_message(&self, data: JsValue) {
-        let message: FromEngine = match serde_wasm_bindgen::from_value(data) {
+        let message: FromEngine = match serde_wasm_bindgen::from_value(data.clone()) {
             Ok(m) => m,
-            Err(e) => return self.fail(format!("unreadable message from the engine: {e}")),
+            Err(e) => {
+                // Only what the message was about fails: an answer ends its own call
+                // (`{ Answer: { id, .. } }`), an unknown event is dropped.
+                let id = Reflect::get(&data, &"Answer".into())
+                    .and_then(|a| Reflect::get(&a, &"id".into()))
+                    .ok()
+                    .and_then(|v| v.as_f64());
+                let why = format!("unreadable message from the namespace worker: {e}");
+                match id.and_then(|id| self.waiting.borrow_mut().remove(&(id as u32))) {
+                    Some(resolve) => {
+                        self.answers
+                            .borrow_mut()
+                            .insert(id.unwrap_or_default() as u32, Err(failed(why)));
+                        let _ = resolve.call0(&JsValue::NULL);
+                    }
+                    None => web_sys::console::error_1(&why.into()),
+                }
+                return;
+            }
         };
         match message {
+            FromEngine::Booted => self.booted.set(true),
+            FromEngine::Ready(Ok(r)) if r.version != VERSION => self.fail(format!(
+                "the namespace worker is from another build (protocol {} here, {} there): \
+                 reload the page",
+                VERSION, r.version
+            )),
             FromEngine::Ready(r) => {
+                self.booted.set(true);
                 self.ready.replace(Some(r));
                 for resolve in self.ready_waiting.borrow_mut().drain(..) {
                     let _ = resolve.call0(&JsValue::NULL);
@@ -89,8 +119,12 @@ impl Link {
         }
     }
 
-    /// The worker failed: every pending and later call fails with `why`.
+    /// The worker failed: every pending and later call fails with `why`, and the explorer
+    /// hears of it ([`Event::Lost`]: nothing is saved or run any more).
     fn fail(&self, why: String) {
+        if self.broken.borrow().is_some() {
+            return;
+        }
         self.broken.replace(Some(why.clone()));
         self.worker.terminate();
         if self.ready.borrow().is_none() {
@@ -99,8 +133,13 @@ impl Link {
         for resolve in self.ready_waiting.borrow_mut().drain(..) {
             let _ = resolve.call0(&JsValue::NULL);
         }
-        for (_, resolve) in self.waiting.borrow_mut().drain() {
+        let waiting: Vec<Function> = self.waiting.borrow_mut().drain().map(|(_, r)| r).collect();
+        for resolve in waiting {
             let _ = resolve.call0(&JsValue::NULL);
+        }
+        match self.on_event.borrow().as_ref() {
+            Some(handle) => handle(Event::Lost(why)),
+            None => self.early.borrow_mut().push(Event::Lost(why)),
         }
     }
 }
@@ -120,6 +159,7 @@ impl Client {
             ready: RefCell::default(),
             ready_waiting: RefCell::default(),
             broken: RefCell::default(),
+            booted: Cell::new(false),
             listeners: RefCell::default(),
         });
         let weak = Rc::downgrade(&link);
@@ -137,6 +177,25 @@ impl Client {
         });
         worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
         link.listeners.borrow_mut().extend([on_message, on_error]);
+        // A worker whose wasm fails to load reports nothing (its loader's rejection is not
+        // an error event): give it BOOT_MS to say it runs.
+        let weak = Rc::downgrade(&link);
+        let check = Closure::once_into_js(move || {
+            if let Some(link) = weak.upgrade() {
+                if !link.booted.get() {
+                    link.fail(format!(
+                        "the namespace worker did not start within {} s (its code did not load)",
+                        BOOT_MS / 1000
+                    ));
+                }
+            }
+        });
+        if let Some(w) = web_sys::window() {
+            let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(
+                check.unchecked_ref(),
+                BOOT_MS,
+            );
+        }
         Ok(Self {
             link: StoredValue::new_local(link),
         })

@@ -55,7 +55,9 @@ pub(crate) enum View {
 
 #[component]
 pub(crate) fn Explorer(client: Client, ready: Ready) -> impl IntoView {
-    let Ready { notes, has_store } = ready;
+    let Ready {
+        notes, has_store, ..
+    } = ready;
     // Where saving stands, and /workspace's mirroring to OPFS (events of the engine).
     let saved = RwSignal::new(if has_store {
         "saved".to_string()
@@ -77,6 +79,11 @@ pub(crate) fn Explorer(client: Client, ready: Ready) -> impl IntoView {
         Event::Changed => set_revision.update(|c| *c += 1),
         Event::Live => live.update(|n| *n += 1),
         Event::Reviews(r) => reviews.set(r),
+        Event::Lost(why) => {
+            saved.set(format!("NOT SAVED: {why}"));
+            runs.event(Event::Lost(why.clone()));
+            jobs.event(Event::Lost(why));
+        }
         e @ Event::Jobs { .. } => jobs.event(e),
         e => runs.event(e),
     });

@@ -347,14 +347,25 @@ fn FileBody(
     let partial = shown.partial();
     let can_save = shown.save && !partial;
     let size = shown.size;
-    let note = partial.then(|| {
-        view! {
-            <p class="muted partial-note">{format!(
-                "{size} bytes; the first {} shown, read-only here (Download has it all)",
-                shown.bytes.len()
-            )}</p>
-        }
-    });
+    let note =
+        if shown.stream {
+            Some(view! {
+            <p class="muted partial-note">
+                "A stream: not read here (reading would take what a program is waiting for). \
+                 Save writes what you type to it."
+            </p>
+        }.into_any())
+        } else {
+            partial.then(|| {
+                view! {
+                    <p class="muted partial-note">{format!(
+                        "{size} bytes; the first {} shown, read-only here (Download has it all)",
+                        shown.bytes.len()
+                    )}</p>
+                }
+                .into_any()
+            })
+        };
     let body = match String::from_utf8(shown.bytes) {
         Ok(text) => {
             let draft = RwSignal::new(text);

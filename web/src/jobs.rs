@@ -1,6 +1,6 @@
-//! The Jobs panel: queue the Run panel's module as jobs of the page's scheduler (run on the
-//! page like runs, in place; `crate::engine`'s jobs part), watch them (the list is read
-//! from `/jobs`), cancel them, read a job's output.
+//! The Jobs panel: queue the Run panel's module as jobs of the explorer's scheduler (run in
+//! the engine worker like runs, in place; `oanix_web::engine`'s jobs part), watch them (the
+//! list is read from `/jobs`), cancel them, read a job's output.
 
 use crate::client::Client;
 use crate::proto::{Event, JobRow};
@@ -32,17 +32,27 @@ impl Jobs {
         }
     }
 
-    /// Takes in one of the engine's job events.
+    /// Takes in one of the engine's job events: the list is polled while the scheduler
+    /// runs jobs (it says when it starts and when it is idle again).
     pub(crate) fn event(&self, event: Event) {
-        if let Event::Jobs { ran, said, idle } = event {
-            self.ran.set(ran);
-            if let Some(s) = said {
-                self.status.set(s);
+        match event {
+            Event::Jobs { ran, said, idle } => {
+                self.ran.set(ran);
+                if let Some(s) = said {
+                    self.status.set(s);
+                }
+                if idle {
+                    self.busy.set_value(false);
+                    self.tick.update(|t| *t += 1);
+                } else {
+                    self.poll();
+                }
             }
-            if idle {
+            Event::Lost(why) => {
                 self.busy.set_value(false);
-                self.tick.update(|t| *t += 1);
+                self.status.set(format!("no more jobs: {why}"));
             }
+            _ => {}
         }
     }
 
@@ -98,7 +108,6 @@ pub fn JobsPanel(client: Client, state: Jobs, compiles: RwSignal<u64>) -> impl I
             priority.get_untracked(),
             timeout.get_untracked(),
         );
-        state.poll();
         leptos::task::spawn_local(async move {
             if let Err(e) = client.submit_jobs(c, p, t).await {
                 status.set(format!("not queued: {e}"));

@@ -179,8 +179,12 @@ pub enum Event {
     Conns(Vec<Conn>),
     /// The pending reviews (all of them, whenever one changes).
     Reviews(Vec<ReviewView>),
+    /// The engine worker is gone (crashed, or from another build): nothing is saved or run
+    /// any more. Made by the page's client, never sent by the worker.
+    Lost(String),
     /// The Jobs panel's news: jobs that ran so far, what became of one that ended, and
-    /// whether the scheduler went idle (nothing queued or running).
+    /// whether the scheduler went idle (nothing queued or running; `false` also when it
+    /// starts running jobs).
     Jobs {
         ran: u64,
         said: Option<String>,
@@ -389,6 +393,9 @@ pub struct Shown {
     pub save: bool,
     /// It may be renamed and deleted.
     pub rename_delete: bool,
+    /// A stream (a capability's request or connection file): not read for the view, since
+    /// reading would take data meant for programs.
+    pub stream: bool,
 }
 
 impl Shown {
@@ -414,9 +421,15 @@ pub fn default_allowlist() -> String {
     }
 }
 
+/// The protocol's version: a page and an engine worker from different builds (a stale
+/// cached worker) refuse each other with a clear message instead of misreading messages.
+pub const VERSION: u32 = 1;
+
 /// What the engine worker says once it has loaded the namespace.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Ready {
+    /// [`VERSION`] of the worker's build.
+    pub version: u32,
     /// What loading reported (problems, storage unavailable, another tab, ...).
     pub notes: Vec<String>,
     /// Whether the namespace is kept in IndexedDB (the top bar shows where saving stands).
@@ -433,6 +446,8 @@ pub enum ToEngine {
 /// A message from the engine worker to the page.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub enum FromEngine {
+    /// The worker's wasm is running (the namespace is loading).
+    Booted,
     /// The namespace is loaded (or could not be built: why).
     Ready(Result<Ready, String>),
     /// The answer to request `id`.

@@ -104,6 +104,14 @@ impl Runs {
                 h.truncate(50);
             }),
             Event::Compiles(n) => self.compiles.set(n),
+            // The engine worker is gone: no run goes on.
+            Event::Lost(why) => self.runs.with_untracked(|runs| {
+                for r in runs.iter().filter(|r| r.running.get_untracked()) {
+                    r.running.set(false);
+                    r.stdin_open.set(false);
+                    r.status.set(format!("lost: {why}"));
+                }
+            }),
             Event::Conns(rows) if self.conns.with_untracked(|c| *c != rows) => self.conns.set(rows),
             _ => {}
         }

@@ -10,7 +10,7 @@ use js_sys::{Function, Reflect};
 use oanix_web::engine::{self, Engine};
 use oanix_web::proto::{
     Answer, Event, FileRequest, FromEngine, NostrRequest, Reply, Request, RunRequest, SavedRequest,
-    ToEngine,
+    ToEngine, VERSION,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -63,6 +63,7 @@ async fn start() -> (Rc<Engine>, Rc<RefCell<Vec<Event>>>) {
         .expect("the engine starts");
     let ready = posted(&ready);
     assert!(ready.has_store, "IndexedDB is there: {:?}", ready.notes);
+    assert_eq!(ready.version, VERSION);
     (engine, events)
 }
 
@@ -198,6 +199,35 @@ async fn file_requests_cross_the_boundary_intact() {
         path: "/tmp/renamed.bin".into(),
     };
     assert!(matches!(file(&engine, remove).await, Ok(Reply::Done)));
+    // A capability's stream is not read for the view (that would take a program's data).
+    let Ok(Reply::Listing(http)) = file(
+        &engine,
+        FileRequest::List {
+            path: "/cap/http".into(),
+        },
+    )
+    .await
+    else {
+        panic!("/cap/http not listed");
+    };
+    let stream = http
+        .entries
+        .iter()
+        .find(|e| e.kind == "stream")
+        .expect("a stream file");
+    let Ok(Reply::Shown(s)) = file(
+        &engine,
+        FileRequest::Show {
+            path: stream.path.clone(),
+            limit: 100,
+            tail: false,
+        },
+    )
+    .await
+    else {
+        panic!("stream not shown");
+    };
+    assert!(s.stream && s.bytes.is_empty(), "{s:?}");
     let Ok(Reply::Tree(rows)) = file(&engine, FileRequest::Tree).await else {
         panic!("no tree");
     };
@@ -297,4 +327,52 @@ async fn bad_input_gets_a_clear_refusal() {
             .any(|e| matches!(e, Event::RunEnded { id: i, .. } if *i == id)),
         "the run is in the history"
     );
+}
+
+#[wasm_bindgen_test]
+async fn saved_namespaces_round_trip() {
+    let (engine, _) = start().await;
+    let saved = |r| ask(&engine, Request::Saved(r));
+    let write = FileRequest::Write {
+        path: "/tmp/kept.txt".into(),
+        bytes: b"kept".to_vec(),
+    };
+    assert!(file(&engine, write).await.is_ok());
+    let said = saved(SavedRequest::SaveAs { name: "t1".into() }).await;
+    assert!(
+        matches!(&said, Ok(Reply::Said(s)) if s.starts_with("saved as t1 (")),
+        "{said:?}"
+    );
+    let Ok(Reply::Saved(list)) = saved(SavedRequest::List).await else {
+        panic!("no list");
+    };
+    assert!(
+        list.names.contains(&"t1".to_string()) && list.current == "t1",
+        "{list:?}"
+    );
+    // Removed here, back once the saved namespace is opened.
+    let remove = FileRequest::Remove {
+        path: "/tmp/kept.txt".into(),
+    };
+    assert!(file(&engine, remove).await.is_ok());
+    let opened = saved(SavedRequest::Open { name: "t1".into() }).await;
+    assert!(
+        matches!(&opened, Ok(Reply::Said(s)) if s.starts_with("opened t1")),
+        "{opened:?}"
+    );
+    let back = file(
+        &engine,
+        FileRequest::Read {
+            path: "/tmp/kept.txt".into(),
+        },
+    )
+    .await;
+    assert!(matches!(back, Ok(Reply::Bytes(b)) if b == b"kept"));
+    assert!(saved(SavedRequest::Delete { name: "t1".into() })
+        .await
+        .is_ok());
+    let Ok(Reply::Saved(list)) = saved(SavedRequest::List).await else {
+        panic!("no list");
+    };
+    assert!(!list.names.contains(&"t1".to_string()), "{list:?}");
 }

@@ -4,9 +4,9 @@
 //! starts this one) caches what comes back and runs guests itself, in place on its namespace.
 //!
 //! Protocol (structured-clone objects):
-//! - worker → page once started: `{ kind: "ready" }`
-//! - page → worker: `{ kind: "compile", id: number, wasm: Uint8Array }`
-//! - worker → page: `{ kind: "compiled", id, module: WebAssembly.Module }` or
+//! - worker → engine once started: `{ kind: "ready" }`
+//! - engine → worker: `{ kind: "compile", id: number, wasm: Uint8Array }`
+//! - worker → engine: `{ kind: "compiled", id, module: WebAssembly.Module }` or
 //!   `{ kind: "compiled", id, error: string }` (an invalid module: the validator's message)
 #![forbid(unsafe_code)]
 #![cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]

@@ -120,6 +120,17 @@ fn list(ns: &Namespace, path: &str) -> Result<Listing, FsError> {
 }
 
 fn show(ns: &Namespace, path: &str, limit: u64, tail: bool) -> Result<Shown, FsError> {
+    let can = abilities(ns, path);
+    if ns.metadata(path)?.kind == FileKind::Stream {
+        // Reading a stream takes what a program was to read (a response, a message).
+        return Ok(Shown {
+            bytes: Vec::new(),
+            size: 0,
+            save: can.0,
+            rename_delete: can.1,
+            stream: true,
+        });
+    }
     let h = ns.open(&FsPath::parse(path)?, &OpenOptions::read())?;
     let size = h.metadata()?.size;
     let start = if tail { size.saturating_sub(limit) } else { 0 };
@@ -134,12 +145,12 @@ fn show(ns: &Namespace, path: &str, limit: u64, tail: bool) -> Result<Shown, FsE
         got += n;
     }
     bytes.truncate(got);
-    let can = abilities(ns, path);
     Ok(Shown {
         bytes,
         size,
         save: can.0,
         rename_delete: can.1,
+        stream: false,
     })
 }
 

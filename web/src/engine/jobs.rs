@@ -130,6 +130,11 @@ fn drive(engine: &Rc<Engine>) {
     if engine.jobs.driving.replace(true) {
         return;
     }
+    (engine.emit)(Event::Jobs {
+        ran: engine.jobs.ran.get(),
+        said: None,
+        idle: false,
+    });
     let host = PageHost {
         engine: engine.clone(),
     };

@@ -55,6 +55,8 @@ struct Parts {
     save_to: Result<String, String>,
     /// The module runs and jobs start with (name, bytes).
     module: (String, Vec<u8>),
+    /// Whether this tab owns the storage (another tab's namespace is shown, never saved).
+    owner: bool,
 }
 
 /// The namespace, its storage, the guests running in it, and the way to tell the UI
@@ -65,6 +67,7 @@ pub struct Engine {
     scheduler: Scheduler,
     store: Option<Rc<IdbStore>>,
     workspace: Option<OpfsFs>,
+    owner: bool,
     save: RefCell<SaveState>,
     /// The module runs and jobs use (name, bytes).
     module: RefCell<(String, Rc<Vec<u8>>)>,
@@ -77,7 +80,7 @@ pub struct Engine {
     emit: Box<dyn Fn(Event)>,
     /// The page's Nostr key (one per page) and the Nostr panel's relays.
     keys: Keys,
-    nostr: RefCell<Option<nostr::Relays>>,
+    nostr: RefCell<nostr::Nostr>,
 }
 
 impl Engine {
@@ -91,6 +94,7 @@ impl Engine {
             workspace,
             save_to,
             module,
+            owner,
         } = parts;
         let engine = Rc::new(Self {
             ns: RefCell::new(ns),
@@ -98,6 +102,7 @@ impl Engine {
             scheduler,
             store,
             workspace,
+            owner,
             module: RefCell::new((module.0, Rc::new(module.1))),
             compiler: Compiler::new(),
             runner: Rc::new(BrowserRunner::new()),
@@ -111,7 +116,7 @@ impl Engine {
             }),
             emit: Box::new(emit),
             keys: Keys::generate(),
-            nostr: RefCell::new(None),
+            nostr: RefCell::default(),
         });
         engine.watch_mirror();
         engine

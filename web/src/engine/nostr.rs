@@ -10,13 +10,21 @@ use oanix_core::scheduler::split_words;
 use oanix_core::services::NostrFs;
 use oanix_core::{FileService, FsError, FsPath, Interest, OpenOptions};
 use serde_json::{json, Value};
+use std::collections::HashMap;
 use std::rc::Rc;
 
-/// The panel's `/cap/nostr` (one per relay list; the key lives as long as the page).
-pub(super) struct Relays {
-    list: Vec<String>,
-    fs: Rc<NostrFs>,
+/// The panel's `/cap/nostr` (one per relay list; the key lives as long as the page), and
+/// the jobs submitted and not yet awaited (each waits on the relays it went to, even if
+/// another list is used meanwhile).
+#[derive(Default)]
+pub(super) struct Nostr {
+    relays: Option<(Vec<String>, Rc<NostrFs>)>,
+    submitted: HashMap<String, Rc<NostrFs>>,
 }
+
+/// Jobs submitted and never awaited that are remembered at most (past it they are all
+/// forgotten: awaiting one says so; the panel awaits each job as soon as it is submitted).
+const SUBMITTED_KEEP: usize = 256;
 
 fn said(message: String) -> Failure {
     Failure {
@@ -44,15 +52,20 @@ pub(super) async fn handle(engine: &Rc<Engine>, request: NostrRequest) -> Result
             }
             let job = json!({"kind": 5600, "content": "", "tags": tags});
             let id = submit(&fs, &job).map_err(|e| said(format!("not submitted: {e}")))?;
+            let mut kept = engine.nostr.borrow_mut();
+            if kept.submitted.len() >= SUBMITTED_KEEP {
+                kept.submitted.clear();
+            }
+            kept.submitted.insert(id.clone(), fs);
             Ok(Reply::Said(id))
         }
         NostrRequest::Await { id } => {
             let fs = engine
                 .nostr
-                .borrow()
-                .as_ref()
-                .map(|r| r.fs.clone())
-                .ok_or_else(|| said("no relays".into()))?;
+                .borrow_mut()
+                .submitted
+                .remove(&id)
+                .ok_or_else(|| said(format!("no job {id} was submitted here")))?;
             let r = result(fs.clone(), id.clone()).await;
             let fb = feedback(&fs, &id).join(" → ");
             Ok(Reply::Nostr(match r {
@@ -96,15 +109,12 @@ fn relays_fs(engine: &Engine, relays: String) -> Result<Rc<NostrFs>, Failure> {
         .map(String::from)
         .collect();
     let mut kept = engine.nostr.borrow_mut();
-    if let Some(r) = kept.as_ref().filter(|r| r.list == list) {
-        return Ok(r.fs.clone());
+    if let Some((_, fs)) = kept.relays.as_ref().filter(|(l, _)| *l == list) {
+        return Ok(fs.clone());
     }
     let fs = NostrFs::new(&list, engine.keys.clone()).map_err(|e| said(format!("relays: {e}")))?;
     let fs = Rc::new(fs);
-    *kept = Some(Relays {
-        list,
-        fs: fs.clone(),
-    });
+    kept.relays = Some((list, fs.clone()));
     Ok(fs)
 }
 

@@ -31,6 +31,8 @@ struct Review {
     label: String,
     cow: CowFs,
     changes: Vec<Change>,
+    /// The changes as the panel shows them (with diffs), made once per listing of `changes`.
+    views: Option<Vec<ChangeView>>,
     /// Runs still writing into the overlay (Commit and Discard wait for them).
     users: usize,
     /// Whether runs started now join this overlay (the Run panel's, until it is committed
@@ -70,6 +72,7 @@ impl Engine {
                         label: label.to_string(),
                         cow: cow.clone(),
                         changes: Vec::new(),
+                        views: None,
                         users: 1,
                         open: true,
                     });
@@ -95,7 +98,10 @@ impl Engine {
                 Some(r) => {
                     r.users = r.users.saturating_sub(1);
                     match r.cow.changes() {
-                        Ok(c) => r.changes = c,
+                        Ok(c) => {
+                            r.changes = c;
+                            r.views = None;
+                        }
                         Err(e) => said = format!("its changes cannot be listed: {e}"),
                     }
                     if r.users == 0 && r.changes.is_empty() {
@@ -142,18 +148,25 @@ impl Engine {
         self.reviews.pending.borrow_mut().retain(|r| r.id != id);
     }
 
-    /// Sends the pending reviews (with their diffs) to the UI.
+    /// Sends the pending reviews (with their diffs) to the UI. A review's diffs are made
+    /// once per listing of its changes (a run ending), not at every send.
     fn show_reviews(&self) {
         let views = self
             .reviews
             .pending
-            .borrow()
-            .iter()
-            .map(|r| ReviewView {
-                id: r.id,
-                label: r.label.clone(),
-                users: r.users,
-                changes: r.changes.iter().map(|c| change_view(&r.cow, c)).collect(),
+            .borrow_mut()
+            .iter_mut()
+            .map(|r| {
+                let (cow, changes) = (&r.cow, &r.changes);
+                let views = r
+                    .views
+                    .get_or_insert_with(|| changes.iter().map(|c| change_view(cow, c)).collect());
+                ReviewView {
+                    id: r.id,
+                    label: r.label.clone(),
+                    users: r.users,
+                    changes: views.clone(),
+                }
             })
             .collect();
         (self.emit)(Event::Reviews(views));
@@ -174,7 +187,7 @@ pub(super) fn handle(engine: &Engine, request: ReviewRequest) -> Result<Reply, F
     let said = match request {
         ReviewRequest::AutoApply(on) => {
             engine.reviews.auto_apply.set(on);
-            String::new()
+            return Ok(Reply::Said(String::new()));
         }
         ReviewRequest::Commit { id } => match cow_of(id) {
             None => "that review is gone".into(),
@@ -237,7 +250,7 @@ fn read(fs: &dyn FileService, path: &FsPath) -> Option<Vec<u8>> {
 
 /// The diff of one changed file, or why there is none.
 fn file_diff(cow: &CowFs, c: &Change) -> Result<Vec<DiffLine>, String> {
-    // Sizes first: a large file is not read at all (the page must not stall on it).
+    // Sizes first: a large file is not read at all (the worker must not stall on it).
     let size = |fs: &dyn FileService| {
         fs.stat(&c.path, oanix_core::Follow::Yes)
             .map_or(0, |m| m.size)

@@ -1,7 +1,7 @@
 //! The Run panel's guests, run in the engine worker in place on the namespace — no copy per run.
 //! The module is instrumented for time slices and compiled in a worker once
 //! ([`super::compile`]); the guest then runs on the engine worker's thread under JSPI
-//! ([`BrowserRunner::run_module`]), yielding to the UI every few milliseconds, so a run
+//! ([`BrowserRunner::run_module`]), yielding to the worker's event loop every few milliseconds (so it answers the page meanwhile), so a run
 //! costs its own work whatever the namespace holds. Several runs may go at once; they share
 //! the namespace and see each other's files. With review on they write into one overlay
 //! ([`Engine::join`], committed or discarded in the Review panel once they end); with

@@ -21,6 +21,16 @@ pub(super) async fn handle(engine: &Rc<Engine>, request: SavedRequest) -> Result
             names: db.list().await?,
             current: engine.save.borrow().current.clone().unwrap_or_default(),
         }),
+        SavedRequest::SaveAs { .. } if !engine.owner => {
+            return Err(FsError::InvalidInput(
+                "another tab has the storage: nothing is saved from this one".into(),
+            ))
+        }
+        SavedRequest::Delete { .. } if !engine.owner => {
+            return Err(FsError::InvalidInput(
+                "another tab has the storage: nothing is deleted from this one".into(),
+            ))
+        }
         SavedRequest::SaveAs { name } => {
             let snapshot = engine.ns();
             let stats = db.save(&name, &snapshot).await?;
@@ -30,10 +40,19 @@ pub(super) async fn handle(engine: &Rc<Engine>, request: SavedRequest) -> Result
         SavedRequest::Open { name } => {
             let loaded = db.load(&name).await?.ok_or(FsError::NotFound)?;
             let mut restored = loaded.namespace;
-            // /workspace is the one OPFS directory, shared by every saved namespace.
-            if let Some(opfs) = engine.workspace.clone() {
+            // /workspace is the one OPFS directory, shared by every saved namespace (in a
+            // tab that does not own the storage: its in-memory copy of it).
+            let workspace: Option<Arc<dyn FileService>> = match engine.workspace.clone() {
+                Some(opfs) => Some(Arc::new(opfs)),
+                None => engine.ns().mounts().into_iter().find_map(|m| {
+                    (m.path.to_absolute() == "/workspace")
+                        .then(|| m.layers.first().map(|l| l.service.clone()))
+                        .flatten()
+                }),
+            };
+            if let Some(ws) = workspace {
                 let _ = restored.unmount("/workspace");
-                let _ = restored.mount("/workspace", Arc::new(opfs) as Arc<dyn FileService>);
+                let _ = restored.mount("/workspace", ws);
             }
             // The capabilities stay those granted to this page, the live services its own.
             {
@@ -42,7 +61,10 @@ pub(super) async fn handle(engine: &Rc<Engine>, request: SavedRequest) -> Result
                 super::world::carry_live(&old, &mut restored);
             }
             engine.ns.replace(restored);
-            engine.save.borrow_mut().current = Ok(name.clone());
+            // A tab that does not own the storage shows it, never saves it.
+            if engine.owner {
+                engine.save.borrow_mut().current = Ok(name.clone());
+            }
             Reply::Said(if loaded.problems.is_empty() {
                 format!("opened {name}")
             } else {

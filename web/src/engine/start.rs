@@ -157,6 +157,7 @@ pub async fn start(emit: impl Fn(Event) + 'static) -> Result<(Rc<Engine>, Ready)
     let scheduler = Scheduler::new(ns.clone(), 2, 200);
     world::mount_jobs(&scheduler, &mut ns).map_err(|e| e.to_string())?;
     let ready = Ready {
+        version: crate::proto::VERSION,
         notes,
         has_store: store.is_some(),
     };
@@ -168,6 +169,7 @@ pub async fn start(emit: impl Fn(Event) + 'static) -> Result<(Rc<Engine>, Ready)
         workspace,
         save_to,
         module: (SAMPLE_NAME.to_string(), SAMPLE.to_vec()),
+        owner,
     };
     Ok((Engine::new(parts, emit), ready))
 }
