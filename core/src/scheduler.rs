@@ -5,9 +5,29 @@
 //!
 //! A **script** is a small shell-like program of WASI invocations, one command line per line:
 //! `CMD ARGS... [| CMD ARGS...]... [> PATH | >> PATH]`, where each `CMD` is the namespace
-//! path of a `.wasm` module. The stdout of each stage is the stdin of the next; `>` writes
-//! the last stage's stdout to a namespace file (`>>` appends). Lines run in order and the
-//! script stops at the first failing command (exit code ≠ 0 or error); `#` starts a comment.
+//! path of a `.wasm` module; `#` starts a comment. Lines run in order and the script stops
+//! at the first failing line.
+//!
+//! The stages of a line run **at once**, as in a Unix shell: each stage's stdout is the
+//! next one's stdin through a pipe of [`PIPE_CAPACITY`] bytes, so data streams and an
+//! intermediate output may be of any size. A writer that fills the pipe waits (its
+//! `fd_write` blocks until the reader reads); a reader sees EOF once the writer has ended;
+//! a writer whose reader has ended gets `EPIPE`. So `/bin/yes.wasm | /bin/head.wasm -n 3`
+//! ends as soon as `head` has its three lines. The first stage's stdin is empty.
+//!
+//! A line fails when one of its stages fails — exits with a code ≠ 0, traps, times out or
+//! cannot start — and the script fails with `line N: CMD exited with code C` or `line N:
+//! CMD: error`; the stages still running are then stopped (their guests are dropped, as a
+//! cancelled job's). A stage that fails after a write of its was refused with `EPIPE`
+//! because its reader had ended is not a failure (a shell's `yes` dies of SIGPIPE there):
+//! a line's status is, as in a shell without `pipefail`, that of its last stage unless an
+//! earlier stage failed on its own.
+//!
+//! Only the last stage's stdout is kept: it is the job's stdout, or `> PATH` writes it to
+//! a namespace file (`>>` appends) when the line has ended. It is kept whole, so one past
+//! the capture cap (64 MiB) fails the line rather than passing on a cut copy. The stderr
+//! of every stage goes to the job's stderr, stage after stage. The job's timeout covers the
+//! whole script: each line's stages get what is left of it.
 //!
 //! The script language is parsed in `scheduler/script.rs` ([`split_words`]); the jobs'
 //! files are [`crate::services::jobs`].
@@ -412,10 +432,13 @@ impl Scheduler {
                         Ok(b) => b,
                         Err(e) => return (-1, Some(e), Vec::new(), Vec::new()),
                     };
-                    let out = self
-                        .run_one(host, &bytes, args, stdin.into_bytes(), spec.timeout)
-                        .await;
-                    outcome(out.0)
+                    let cfg = RunConfig {
+                        args,
+                        stdin: InputPipe::from_bytes(stdin),
+                        timeout: spec.timeout,
+                        ..Default::default()
+                    };
+                    outcome(host.run_guest(&bytes, self.ns.clone(), cfg).await)
                 }
                 JobKind::Script { script } => self.run_script(host, &script, spec.timeout).await,
             }
@@ -433,26 +456,6 @@ impl Scheduler {
         }
     }
 
-    async fn run_one(
-        &self,
-        host: &dyn WasiHost,
-        bytes: &[u8],
-        args: Vec<String>,
-        stdin: Vec<u8>,
-        timeout: Option<Duration>,
-    ) -> (RunOutput, u64) {
-        let stdout = OutputPipe::new();
-        let cfg = RunConfig {
-            args,
-            stdin: InputPipe::from_bytes(stdin),
-            stdout: Some(stdout.clone()),
-            timeout,
-            ..Default::default()
-        };
-        let out = host.run_guest(bytes, self.ns.clone(), cfg).await;
-        (out, stdout.dropped())
-    }
-
     async fn run_script(
         &self,
         host: &dyn WasiHost,
@@ -467,79 +470,173 @@ impl Scheduler {
             if line.is_empty() {
                 continue;
             }
+            let at = |why: String| Some(format!("line {}: {why}", n + 1));
             let cmd = match parse_line(line) {
                 Ok(c) => c,
-                Err(e) => return (-1, Some(format!("line {}: {e}", n + 1)), all_out, all_err),
+                Err(e) => return (-1, at(e), all_out, all_err),
             };
-            let mut input = Vec::new();
+            let mut modules = Vec::with_capacity(cmd.stages.len());
             for stage in &cmd.stages {
-                let bytes = match self.module_bytes(&Module::Path(stage[0].clone())) {
-                    Ok(b) => b,
-                    Err(e) => return (-1, Some(format!("line {}: {e}", n + 1)), all_out, all_err),
-                };
-                // The timeout covers the whole script: each command gets what is left.
-                let elapsed = Duration::from_nanos(clock::monotonic().saturating_sub(started));
-                let left = timeout.map(|t| t.saturating_sub(elapsed));
-                if left == Some(Duration::ZERO) {
-                    let why = format!("line {}: script timed out", n + 1);
-                    return (-1, Some(why), all_out, all_err);
+                match self.module_bytes(&Module::Path(stage[0].clone())) {
+                    Ok(b) => modules.push(b),
+                    Err(e) => return (-1, at(e), all_out, all_err),
                 }
-                let (out, dropped) = self
-                    .run_one(
-                        host,
-                        &bytes,
-                        stage.clone(),
-                        std::mem::take(&mut input),
-                        left,
-                    )
-                    .await;
-                all_err.extend_from_slice(&out.stderr);
-                let (code, error, stdout, _) = outcome(out);
-                // A stage's output is kept whole to be passed on (stages run one after
-                // another): past the capture cap it would be cut, so the script fails.
-                if dropped > 0 {
-                    let why = format!(
-                        "line {}: {} wrote more than the {} MiB a script stage may pass on \
-                         ({dropped} bytes over)",
-                        n + 1,
-                        stage[0],
-                        DEFAULT_CAPTURE_CAP >> 20
-                    );
-                    return (-1, Some(why), all_out, all_err);
-                }
-                if code != 0 || error.is_some() {
-                    all_out.extend_from_slice(&stdout);
-                    let why =
-                        error.unwrap_or_else(|| format!("{} exited with code {code}", stage[0]));
-                    return (
-                        code,
-                        Some(format!("line {}: {why}", n + 1)),
-                        all_out,
-                        all_err,
-                    );
-                }
-                input = stdout;
+            }
+            // The timeout covers the whole script: each line gets what is left.
+            let elapsed = Duration::from_nanos(clock::monotonic().saturating_sub(started));
+            let left = timeout.map(|t| t.saturating_sub(elapsed));
+            if left == Some(Duration::ZERO) {
+                return (-1, at("script timed out".into()), all_out, all_err);
+            }
+            let ran = self.run_pipeline(host, &cmd.stages, &modules, left).await;
+            all_err.extend_from_slice(&ran.stderr);
+            if let Some((code, why)) = ran.failed {
+                all_out.extend_from_slice(&ran.stdout);
+                return (code, at(why), all_out, all_err);
             }
             match &cmd.redirect {
-                None => all_out.extend_from_slice(&input),
+                None => all_out.extend_from_slice(&ran.stdout),
                 Some((path, append)) => {
                     let r = if *append {
                         FsPath::parse(path)
                             .and_then(|p| self.ns.open(&p, &OpenOptions::append()))
-                            .and_then(|h| h.append(&input).map(|_| ()))
+                            .and_then(|h| h.append(&ran.stdout).map(|_| ()))
                     } else {
-                        self.ns.write_file(path, &input)
+                        self.ns.write_file(path, &ran.stdout)
                     };
                     if let Err(e) = r {
-                        let why = format!("line {}: > {path}: {e}", n + 1);
-                        return (-1, Some(why), all_out, all_err);
+                        return (-1, at(format!("> {path}: {e}")), all_out, all_err);
                     }
                 }
             }
         }
         (0, None, all_out, all_err)
     }
+
+    /// Runs the stages of one script line at once, each stage's stdout piped into the next
+    /// one's stdin ([`PIPE_CAPACITY`] bytes each), and collects the last stage's stdout and
+    /// every stage's stderr (in stage order). See the module docs for the semantics.
+    async fn run_pipeline(
+        &self,
+        host: &dyn WasiHost,
+        stages: &[Vec<String>],
+        modules: &[Arc<[u8]>],
+        timeout: Option<Duration>,
+    ) -> Pipeline {
+        let last = stages.len() - 1;
+        // pipes[i] carries stage i's stdout to stage i + 1.
+        let pipes: Vec<InputPipe> = (0..last)
+            .map(|_| InputPipe::bounded(PIPE_CAPACITY))
+            .collect();
+        let stdout = OutputPipe::new();
+        let stderrs: Vec<OutputPipe> = stages.iter().map(|_| OutputPipe::new()).collect();
+        let mut running: Vec<Option<StageFuture<'_>>> = stages
+            .iter()
+            .zip(modules)
+            .enumerate()
+            .map(|(i, (args, bytes))| {
+                let cfg = RunConfig {
+                    args: args.clone(),
+                    stdin: if i == 0 {
+                        InputPipe::default()
+                    } else {
+                        pipes[i - 1].clone()
+                    },
+                    stdout: Some(if i == last {
+                        stdout.clone()
+                    } else {
+                        OutputPipe::to_pipe(&pipes[i])
+                    }),
+                    stderr: Some(stderrs[i].clone()),
+                    timeout,
+                    ..Default::default()
+                };
+                Some(host.run_guest(bytes, self.ns.clone(), cfg))
+            })
+            .collect();
+        let mut left = stages.len();
+        let failed = std::future::poll_fn(|cx| {
+            for i in 0..running.len() {
+                let Some(fut) = running[i].as_mut() else {
+                    continue;
+                };
+                let Poll::Ready(out) = fut.as_mut().poll(cx) else {
+                    continue;
+                };
+                running[i] = None;
+                left -= 1;
+                // Its reader sees EOF; its writer gets EPIPE from now on.
+                if let Some(p) = pipes.get(i) {
+                    p.close();
+                }
+                if i > 0 {
+                    pipes[i - 1].hang_up();
+                }
+                let (code, error, _, _) = outcome(out);
+                // A writer that failed after its reader had gone (and was told so by
+                // EPIPE) ended because of the broken pipe, as a shell's `yes` dies of
+                // SIGPIPE: not a failure of the line.
+                let broken = pipes.get(i).is_some_and(InputPipe::is_broken);
+                if (code != 0 || error.is_some()) && !broken {
+                    let why = match error {
+                        Some(e) => format!("{}: {e}", stages[i][0]),
+                        None => format!("{} exited with code {code}", stages[i][0]),
+                    };
+                    return Poll::Ready(Some((code, why)));
+                }
+            }
+            if left == 0 {
+                Poll::Ready(None)
+            } else {
+                Poll::Pending
+            }
+        })
+        .await;
+        // A failure stops the stages still running (their futures are dropped: each guest
+        // stops at its next suspension, as a cancelled job's).
+        drop(running);
+        let mut stderr = Vec::new();
+        for e in &stderrs {
+            stderr.extend_from_slice(&e.contents());
+        }
+        let dropped = stdout.dropped();
+        // The last stage's output is kept whole (for the job's stdout or a redirection):
+        // past the capture cap it would be cut, so the line fails instead.
+        let failed = failed.or_else(|| {
+            (dropped > 0).then(|| {
+                let why = format!(
+                    "{} wrote more than the {} MiB a script line's output may hold \
+                     ({dropped} bytes over)",
+                    stages[last][0],
+                    DEFAULT_CAPTURE_CAP >> 20
+                );
+                (-1, why)
+            })
+        });
+        Pipeline {
+            stdout: stdout.contents(),
+            stderr,
+            failed,
+        }
+    }
 }
+
+/// The future of one running pipeline stage.
+type StageFuture<'a> = Pin<Box<dyn Future<Output = RunOutput> + 'a>>;
+
+/// What one script line produced.
+struct Pipeline {
+    /// The last stage's stdout.
+    stdout: Vec<u8>,
+    /// Every stage's stderr, in stage order.
+    stderr: Vec<u8>,
+    /// Exit code (or -1) and why, if the line failed.
+    failed: Option<(i32, String)>,
+}
+
+/// The capacity of the pipe between two stages of a script line: a writer that has this
+/// many bytes unread by the next stage waits (its `fd_write` blocks) until it reads.
+pub const PIPE_CAPACITY: usize = 64 << 10;
 
 fn outcome(out: RunOutput) -> (i32, Option<String>, Vec<u8>, Vec<u8>) {
     match (out.exit_code, out.error) {

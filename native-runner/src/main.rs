@@ -107,7 +107,8 @@ enum JobsCommand {
     /// One job per line (`#` comments and blank lines skipped):
     ///   [priority=N] [timeout=DUR] CMD ARGS... [| CMD ARGS...]... [> PATH | >> PATH]
     /// CMD is a module's path in the namespace built by --mount; `|` pipes stdout to the
-    /// next stage's stdin, `>`/`>>` write the last stage's stdout to a namespace file.
+    /// next stage's stdin (the stages run at once, streaming through a bounded pipe, as in
+    /// a shell), `>`/`>>` write the last stage's stdout to a namespace file.
     /// Higher priorities start first; at most --concurrency jobs run at once. A finished
     /// job's stdout is printed after its state line.
     ///

@@ -40,7 +40,16 @@ fn failure(s: &Scheduler, id: JobId) -> (Option<i32>, String) {
 
 fn ns_with_bin() -> Namespace {
     let bin = MemFs::new();
-    for g in ["hello", "stdin_echo", "args_env", "exit_code"] {
+    for g in [
+        "hello",
+        "stdin_echo",
+        "args_env",
+        "exit_code",
+        "yes",
+        "head",
+        "wc",
+        "infinite_loop",
+    ] {
         bin.write_file(&format!("/{g}.wasm"), &guest_bytes(g))
             .unwrap();
     }
@@ -205,31 +214,143 @@ fn scripts_pipe_and_redirect() {
     assert!(error.contains("empty command"), "{error}");
 }
 
-/// A stage's output is passed on whole: one past the capture cap (64 MiB) fails the script
-/// rather than handing the next stage (or a redirected file) a silently cut copy.
-#[test]
-fn a_script_stage_over_the_capture_cap_fails_instead_of_cutting() {
-    let ns = ns_with_bin();
-    ns.write_file("/bin/fsutil.wasm", &guest_bytes("fsutil"))
-        .unwrap();
-    ns.write_file("/out/big.txt", &vec![b'a'; 65 << 20])
-        .unwrap();
-    let s = Scheduler::new(ns.clone(), 1, 100);
-    let id = s.submit(JobSpec {
+fn script(text: &str, timeout: Duration) -> JobSpec {
+    JobSpec {
         kind: JobKind::Script {
-            script: "/bin/fsutil.wasm cat /out/big.txt | /bin/stdin_echo.wasm > /out/copy.txt\n"
-                .into(),
+            script: text.into(),
         },
         priority: 0,
-        timeout: Some(Duration::from_secs(60)),
-    });
+        timeout: Some(timeout),
+    }
+}
+
+/// The stages of a line run at once through bounded pipes: `yes | head -n 3` ends when
+/// `head` has its lines (`yes` then gets EPIPE, which is not a failure of the line), long
+/// before the timeout that was the only end of it when stages ran one after another.
+#[test]
+fn yes_into_head_ends_when_head_exits() {
+    let ns = ns_with_bin();
+    let s = Scheduler::new(ns.clone(), 1, 100);
+    let timeout = Duration::from_secs(60);
+    let id = s.submit(script(
+        "/bin/yes.wasm | /bin/head.wasm -n 3\n\
+         /bin/yes.wasm hi | /bin/head.wasm -n 2 | /bin/stdin_echo.wasm > /out/hi.txt\n",
+        timeout,
+    ));
+    rt().block_on(s.run(&Runner::new().unwrap()));
+    let job = s.job(id).unwrap();
+    assert_eq!(job.state, JobState::Completed, "{job:?}");
+    assert_eq!(job.stdout, b"y\ny\ny\n");
+    assert_eq!(ns.read_file("/out/hi.txt").unwrap(), b"HI\nHI\n");
+    // `yes` was told its reader had gone; its complaint is kept on stderr.
+    let stderr = String::from_utf8_lossy(&job.stderr);
+    assert!(
+        stderr.contains("yes: standard output: Broken pipe"),
+        "{stderr}"
+    );
+    let took = Duration::from_nanos(job.finished_at.unwrap() - job.started_at.unwrap());
+    assert!(took < timeout / 2, "took {took:?}");
+}
+
+/// An intermediate output past the 64 MiB capture cap streams through the pipe: the
+/// consumer counts every byte (nothing is held whole between stages any more).
+#[test]
+fn a_stage_writing_past_the_capture_cap_streams_to_the_next() {
+    let ns = ns_with_bin();
+    let s = Scheduler::new(ns.clone(), 1, 100);
+    let bytes: u64 = (80 << 20) + 7;
+    let id = s.submit(script(
+        &format!("/bin/yes.wasm -c {bytes} | /bin/stdin_echo.wasm | /bin/wc.wasm > /out/n.txt\n"),
+        Duration::from_secs(120),
+    ));
+    let started = std::time::Instant::now();
+    rt().block_on(s.run(&Runner::new().unwrap()));
+    let job = s.job(id).unwrap();
+    assert_eq!(job.state, JobState::Completed, "{job:?}");
+    assert_eq!(
+        String::from_utf8(ns.read_file("/out/n.txt").unwrap()).unwrap(),
+        format!("{bytes}\n")
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&job.stderr),
+        format!("read {bytes} bytes\n"),
+        "stdin_echo saw every byte"
+    );
+    eprintln!(
+        "{} MiB through two pipes in {:?}",
+        bytes >> 20,
+        started.elapsed()
+    );
+}
+
+/// The last stage's output is kept whole (the job's stdout, or a redirected file): past
+/// the capture cap (64 MiB) the line fails rather than writing a silently cut copy.
+#[test]
+fn a_last_stage_over_the_capture_cap_fails_instead_of_cutting() {
+    let ns = ns_with_bin();
+    let s = Scheduler::new(ns.clone(), 1, 100);
+    let id = s.submit(script(
+        "/bin/yes.wasm -c 68157440 | /bin/stdin_echo.wasm > /out/copy.txt\n",
+        Duration::from_secs(120),
+    ));
     rt().block_on(s.run(&Runner::new().unwrap()));
     let (_, error) = failure(&s, id);
     assert!(
-        error.starts_with("line 1: /bin/fsutil.wasm wrote more than the 64 MiB"),
+        error.starts_with("line 1: /bin/stdin_echo.wasm wrote more than the 64 MiB"),
         "{error}"
     );
     assert_eq!(ns.read_file("/out/copy.txt"), Err(FsError::NotFound));
+}
+
+/// A failing middle stage fails the line with its exit code and name; the stages still
+/// running (`yes`, which never ends on its own) are stopped, and the script goes no further.
+#[test]
+fn a_failing_middle_stage_fails_the_line_and_stops_the_others() {
+    let ns = ns_with_bin();
+    let s = Scheduler::new(ns.clone(), 1, 100);
+    let timeout = Duration::from_secs(60);
+    let id = s.submit(script(
+        "/bin/hello.wasm\n\
+         /bin/yes.wasm | /bin/exit_code.wasm 3 | /bin/wc.wasm\n\
+         /bin/hello.wasm > /out/never.txt\n",
+        timeout,
+    ));
+    rt().block_on(s.run(&Runner::new().unwrap()));
+    let job = s.job(id).unwrap();
+    let (code, error) = failure(&s, id);
+    assert_eq!(code, Some(3));
+    assert_eq!(error, "line 2: /bin/exit_code.wasm exited with code 3");
+    assert_eq!(ns.read_file("/out/never.txt"), Err(FsError::NotFound));
+    assert!(
+        String::from_utf8_lossy(&job.stderr).contains("goodbye from stderr"),
+        "every stage's stderr is kept"
+    );
+    let took = Duration::from_nanos(job.finished_at.unwrap() - job.started_at.unwrap());
+    assert!(took < timeout / 2, "took {took:?}");
+}
+
+/// The job's timeout covers every stage of a line: stages that never end — one spinning
+/// without a WASI call and one blocked reading from it, or `yes` into `wc`, each waiting on
+/// the other in turn — are stopped by it and the line fails.
+#[test]
+fn the_timeout_stops_a_pipeline_whose_stages_spin() {
+    let ns = ns_with_bin();
+    let s = Scheduler::new(ns.clone(), 1, 100);
+    let spin = s.submit(script(
+        "/bin/infinite_loop.wasm | /bin/wc.wasm\n",
+        Duration::from_millis(500),
+    ));
+    let endless = s.submit(script(
+        "/bin/yes.wasm | /bin/wc.wasm\n",
+        Duration::from_millis(500),
+    ));
+    rt().block_on(s.run(&Runner::new().unwrap()));
+    for id in [spin, endless] {
+        let (code, error) = failure(&s, id);
+        assert_eq!(code, None);
+        assert!(error.starts_with("line 1: /bin/"), "{error}");
+        assert!(error.contains("timed out"), "{error}");
+    }
 }
 
 /// A job's files have one inode number each, the same from stat, readdir and an open

@@ -290,7 +290,8 @@ impl WasiCtx {
 
     /// Writes the first non-empty iovec at `offset` (or appends) with one write of the
     /// handle; returns the count and the new end. `Ok(None)` means "would block, nothing
-    /// written".
+    /// written". A stream (not seekable) may take part of the buffer (a nearly full pipe):
+    /// the count is what it took.
     fn write_iovs(
         mem: &dyn GuestMemory,
         handle: &dyn FileHandle,
@@ -301,6 +302,13 @@ impl WasiCtx {
             return Ok(Some((0, None)));
         };
         let data = mem.slice(ptr, len)?;
+        if offset.is_none() && !handle.is_seekable() {
+            return match handle.write_at(&data, 0) {
+                Ok(n) => Ok(Some((len32(n.min(len as usize))?, None))),
+                Err(FsError::WouldBlock) => Ok(None),
+                Err(e) => Err(e.into()),
+            };
+        }
         let r = match offset {
             None => handle.append(&data),
             Some(at) => {

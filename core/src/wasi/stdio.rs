@@ -7,6 +7,13 @@
 //! - [`OutputPipe`]: captures what the guest writes (bounded) and can stream every write to
 //!   a sink (a terminal, the explorer's output panel).
 //!
+//! The two also make a pipe between two guests running at once (a script's `a | b`):
+//! [`InputPipe::bounded`] is the reader's stdin and [`OutputPipe::to_pipe`] the writer's
+//! stdout. It holds at most its capacity: a writer that fills it waits (its `fd_write`
+//! blocks, woken when the reader has read), the reader sees EOF once the writer's side is
+//! [closed](InputPipe::close), and a writer whose reader has
+//! [hung up](InputPipe::hang_up) gets `EPIPE`.
+//!
 //! Natively, both can also stand for a host stream: [`InputPipe::from_reader`] reads a host
 //! reader (the process's stdin, a file, a FIFO) on demand as the guest asks, and
 //! [`OutputPipe::to_writer`] writes to a host writer, reporting its errors (`EPIPE`, `ENOSPC`,
@@ -59,6 +66,15 @@ struct PipeState {
     /// The thread feeding this pipe from a host reader, woken when a reader waits.
     #[cfg(not(target_arch = "wasm32"))]
     feeder: Option<std::thread::Thread>,
+    /// Most bytes a guest writer ([`OutputPipe::to_pipe`]) may leave unread (0: no writer
+    /// side; [`InputPipe::push`] is never bounded).
+    capacity: usize,
+    /// The reader is gone ([`InputPipe::hang_up`]): writes fail with `EPIPE`.
+    hung_up: bool,
+    /// A write was refused with `EPIPE`.
+    broken: bool,
+    /// Writers waiting for room.
+    writer_wakers: Vec<Waker>,
 }
 
 /// A readable byte stream; clones share it (keep one to `push` while the guest reads).
@@ -114,8 +130,63 @@ impl InputPipe {
         Ok(pipe)
     }
 
+    /// An open, empty pipe between two guests: the reader's stdin, fed by a writer's
+    /// [`OutputPipe::to_pipe`], which may leave at most `capacity` bytes (at least 1)
+    /// unread before its writes wait. See the module docs.
+    pub fn bounded(capacity: usize) -> Self {
+        let pipe = InputPipe::open();
+        pipe.lock().capacity = capacity.max(1);
+        pipe
+    }
+
+    /// The reader is gone (it exited): unread bytes are dropped, and every write from now
+    /// on fails with `EPIPE` (a waiting writer is woken for it).
+    pub fn hang_up(&self) {
+        let mut st = self.lock();
+        st.hung_up = true;
+        st.data = VecDeque::new();
+        st.writer_wakers.drain(..).for_each(Waker::wake);
+    }
+
+    /// Whether a writer was refused with `EPIPE` (after [`Self::hang_up`]).
+    pub fn is_broken(&self) -> bool {
+        self.lock().broken
+    }
+
     fn lock(&self) -> MutexGuard<'_, PipeState> {
         crate::service::lock(&self.state)
+    }
+
+    /// A guest's write into a bounded pipe: as much as fits, `WouldBlock` when full,
+    /// `BrokenPipe` once the reader hung up.
+    fn write(&self, buf: &[u8]) -> FsResult<usize> {
+        let mut st = self.lock();
+        if st.hung_up {
+            st.broken = true;
+            return Err(FsError::BrokenPipe);
+        }
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        let room = st.capacity.saturating_sub(st.data.len());
+        if room == 0 {
+            return Err(FsError::WouldBlock);
+        }
+        let n = room.min(buf.len());
+        st.data.extend(&buf[..n]);
+        st.wakers.drain(..).for_each(Waker::wake);
+        Ok(n)
+    }
+
+    /// Ready for a write: room in the pipe, or the reader gone (the write fails at once).
+    fn poll_writable(&self, cx: &mut Context<'_>) -> Poll<FsResult<()>> {
+        let mut st = self.lock();
+        if st.hung_up || st.data.len() < st.capacity {
+            Poll::Ready(Ok(()))
+        } else {
+            remember(&mut st.writer_wakers, cx.waker());
+            Poll::Pending
+        }
     }
 
     /// Appends bytes and wakes a waiting reader.
@@ -207,6 +278,8 @@ impl FileHandle for InputPipe {
         for (dst, src) in buf.iter_mut().zip(st.data.drain(..n)) {
             *dst = src;
         }
+        // Room again for a writer waiting on a full pipe.
+        st.writer_wakers.drain(..).for_each(Waker::wake);
         Ok(n)
     }
 
@@ -260,6 +333,8 @@ pub struct OutputPipe {
     cap: usize,
     #[cfg(not(target_arch = "wasm32"))]
     host: Option<Arc<host::Writer>>,
+    /// The pipe this writes into ([`Self::to_pipe`]).
+    pipe: Option<InputPipe>,
 }
 
 /// Default capture cap: 64 MiB; bytes past it are counted, streamed, but not kept.
@@ -288,7 +363,18 @@ impl OutputPipe {
             cap,
             #[cfg(not(target_arch = "wasm32"))]
             host: None,
+            pipe: None,
         }
+    }
+
+    /// The writing end of a pipe to another guest (see the module docs): each write puts
+    /// what fits into `pipe` (a short count when it is nearly full; the guest writes the
+    /// rest next), a write into a full pipe waits until the reader has read, and once the
+    /// reader [hung up](InputPipe::hang_up) writes fail with `EPIPE`. Nothing is kept.
+    pub fn to_pipe(pipe: &InputPipe) -> Self {
+        let mut out = Self::with_cap(0);
+        out.pipe = Some(pipe.clone());
+        out
     }
 
     /// A stream writing to a host writer (the process's stdout, a file) and keeping
@@ -349,6 +435,9 @@ impl FileHandle for OutputPipe {
         if let Some(h) = &self.host {
             return h.write(buf);
         }
+        if let Some(p) = &self.pipe {
+            return p.write(buf);
+        }
         {
             let mut st = self.lock();
             let room = self.cap.saturating_sub(st.buf.len());
@@ -378,6 +467,9 @@ impl FileHandle for OutputPipe {
         #[cfg(not(target_arch = "wasm32"))]
         if let (Some(h), Interest::Write) = (&self.host, _interest) {
             return h.poll_writable(_cx);
+        }
+        if let (Some(p), Interest::Write) = (&self.pipe, _interest) {
+            return p.poll_writable(_cx);
         }
         Poll::Ready(Ok(()))
     }
@@ -581,6 +673,49 @@ mod tests {
             assert!(h.poll_ready(Interest::Read, &mut cx).is_pending());
         }
         assert!(pipe.lock().wakers.len() <= MAX_WAKERS);
+    }
+
+    #[test]
+    fn bounded_pipe_fills_waits_drains_and_breaks() {
+        let pipe = InputPipe::bounded(4);
+        let (r, w) = (pipe.handle(), OutputPipe::to_pipe(&pipe).handle());
+        let flag = Arc::new(Flag(Default::default()));
+        let waker = Waker::from(flag.clone());
+        let mut cx = Context::from_waker(&waker);
+        assert!(w.poll_ready(Interest::Write, &mut cx).is_ready());
+        // What fits is taken (a short count); then the writer waits for the reader.
+        assert_eq!(w.write_at(b"abcdef", 0), Ok(4));
+        assert_eq!(w.write_at(b"ef", 0), Err(FsError::WouldBlock));
+        assert!(w.poll_ready(Interest::Write, &mut cx).is_pending());
+        let mut buf = [0u8; 3];
+        assert_eq!(r.read_at(&mut buf, 0), Ok(3));
+        assert_eq!(&buf, b"abc");
+        assert!(
+            flag.0.load(std::sync::atomic::Ordering::SeqCst),
+            "writer woken"
+        );
+        assert_eq!(w.write_at(b"ef", 0), Ok(2));
+        assert_eq!(w.write_at(b"", 0), Ok(0));
+        // The writer ends: the reader gets the rest, then EOF.
+        pipe.close();
+        assert_eq!(r.read_at(&mut buf, 0), Ok(3));
+        assert_eq!(&buf, b"def");
+        assert_eq!(r.read_at(&mut buf, 0), Ok(0));
+        // The reader ends: a waiting writer is woken, and writes fail with EPIPE.
+        let pipe = InputPipe::bounded(1);
+        let w = OutputPipe::to_pipe(&pipe).handle();
+        assert_eq!(w.write_at(b"x", 0), Ok(1));
+        flag.0.store(false, std::sync::atomic::Ordering::SeqCst);
+        assert!(w.poll_ready(Interest::Write, &mut cx).is_pending());
+        assert!(!pipe.is_broken());
+        pipe.hang_up();
+        assert!(
+            flag.0.load(std::sync::atomic::Ordering::SeqCst),
+            "writer woken"
+        );
+        assert!(w.poll_ready(Interest::Write, &mut cx).is_ready());
+        assert_eq!(w.write_at(b"y", 0), Err(FsError::BrokenPipe));
+        assert!(pipe.is_broken());
     }
 
     #[test]
