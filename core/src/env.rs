@@ -206,18 +206,19 @@ fn record(history: &Mutex<Vec<Transition>>, state: EnvState) {
     });
 }
 
-/// A pipe that appends to `/logs` (fd 1 or 2) and passes writes on to `user`'s pipe.
+/// A pipe that writes to `user`'s pipe (if any: the guest waits when it is busy, as it
+/// would writing to it directly), then captures what it took (for RunOutput) and appends
+/// it to `/logs` (fd 1 or 2).
 fn tee(logs: &Arc<LogsFs>, fd: u32, user: Option<OutputPipe>) -> OutputPipe {
     let logs = logs.clone();
-    let user = user.map(|p| p.handle());
-    // The returned pipe captures (for RunOutput) and forwards to the logs and the user's pipe.
-    OutputPipe::new().with_sink(move |data: &[u8]| {
+    let pipe = match &user {
+        Some(u) => OutputPipe::forwarding_to(u),
+        None => OutputPipe::new(),
+    };
+    pipe.with_sink(move |data: &[u8]| {
         // Past the log's cap the log refuses more (ENOSPC, see LogsFs); the guest's own
         // write still succeeds and its output is still captured.
         let _ = logs.append_stream(fd, data);
-        if let Some(h) = &user {
-            let _ = h.write_at(data, 0);
-        }
     })
 }
 

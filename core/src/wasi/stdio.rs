@@ -335,6 +335,8 @@ pub struct OutputPipe {
     host: Option<Arc<host::Writer>>,
     /// The pipe this writes into ([`Self::to_pipe`]).
     pipe: Option<InputPipe>,
+    /// The stream every write goes to first ([`Self::forwarding_to`]).
+    forward: Option<Box<OutputPipe>>,
 }
 
 /// Default capture cap: 64 MiB; bytes past it are counted, streamed, but not kept.
@@ -364,7 +366,20 @@ impl OutputPipe {
             #[cfg(not(target_arch = "wasm32"))]
             host: None,
             pipe: None,
+            forward: None,
         }
+    }
+
+    /// A pipe in front of `target` (a tee): each write goes to `target` first, and what
+    /// `target` takes is then captured (up to [`DEFAULT_CAPTURE_CAP`]) and sent to this
+    /// pipe's sink. What `target` says is the guest's outcome: a full or busy target makes
+    /// the guest's write wait (`WouldBlock`, then readiness from `target`), a short count
+    /// is a short write, an error is the write's error — nothing is passed on that
+    /// `target` did not take.
+    pub fn forwarding_to(target: &OutputPipe) -> Self {
+        let mut out = Self::new();
+        out.forward = Some(Box::new(target.clone()));
+        out
     }
 
     /// The writing end of a pipe to another guest (see the module docs): each write puts
@@ -431,6 +446,14 @@ impl OutputPipe {
 impl FileHandle for OutputPipe {
     /// Streams ignore the offset.
     fn write_at(&self, buf: &[u8], _offset: u64) -> FsResult<usize> {
+        // A tee: what the target takes, and only that, is kept and passed on.
+        let buf = match &self.forward {
+            Some(target) => {
+                let n = target.write_at(buf, 0)?;
+                &buf[..n.min(buf.len())]
+            }
+            None => buf,
+        };
         #[cfg(not(target_arch = "wasm32"))]
         if let Some(h) = &self.host {
             return h.write(buf);
@@ -464,6 +487,9 @@ impl FileHandle for OutputPipe {
     }
 
     fn poll_ready(&self, _interest: Interest, _cx: &mut Context<'_>) -> Poll<FsResult<()>> {
+        if let Some(target) = &self.forward {
+            return target.poll_ready(_interest, _cx);
+        }
         #[cfg(not(target_arch = "wasm32"))]
         if let (Some(h), Interest::Write) = (&self.host, _interest) {
             return h.poll_writable(_cx);
@@ -649,6 +675,90 @@ mod tests {
         assert_eq!(out.contents(), b"hell");
         assert_eq!(out.dropped(), 1);
         assert_eq!(seen.lock().unwrap().as_slice(), b"hello");
+    }
+
+    #[test]
+    fn a_tee_passes_on_only_what_its_target_took() {
+        // The target: a bounded pipe with room for 4 bytes.
+        let pipe = InputPipe::bounded(4);
+        let target = OutputPipe::to_pipe(&pipe);
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let s = seen.clone();
+        let tee = OutputPipe::forwarding_to(&target)
+            .with_sink(move |d: &[u8]| s.lock().unwrap().extend_from_slice(d));
+        assert_eq!(
+            tee.write_at(b"hello", 0),
+            Ok(4),
+            "a short write: the pipe had room for 4"
+        );
+        assert_eq!(
+            tee.write_at(b"o", 0),
+            Err(FsError::WouldBlock),
+            "full: the guest waits"
+        );
+        let flag = Arc::new(Flag(Default::default()));
+        let waker = Waker::from(flag.clone());
+        let mut cx = Context::from_waker(&waker);
+        assert!(tee.poll_ready(Interest::Write, &mut cx).is_pending());
+        let mut buf = [0u8; 8];
+        assert_eq!(pipe.handle().read_at(&mut buf, 0), Ok(4));
+        assert!(
+            flag.0.load(std::sync::atomic::Ordering::SeqCst),
+            "woken once there is room"
+        );
+        assert_eq!(tee.write_at(b"o", 0), Ok(1));
+        assert_eq!(tee.contents(), b"hello");
+        assert_eq!(seen.lock().unwrap().as_slice(), b"hello");
+        pipe.hang_up();
+        assert_eq!(tee.write_at(b"!", 0), Err(FsError::BrokenPipe));
+        assert_eq!(
+            tee.contents(),
+            b"hello",
+            "nothing kept that the target refused"
+        );
+    }
+
+    /// A host writer slower than the grace period: before the tee forwarded, the second
+    /// write was passed on while the first was still being written — and lost.
+    #[cfg(not(target_arch = "wasm32"))]
+    #[test]
+    fn a_tee_in_front_of_a_slow_host_writer_loses_nothing() {
+        struct Slow(Arc<Mutex<Vec<u8>>>);
+        impl std::io::Write for Slow {
+            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+                std::thread::sleep(std::time::Duration::from_millis(60));
+                self.0.lock().unwrap().extend_from_slice(b);
+                Ok(b.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let got = Arc::new(Mutex::new(Vec::new()));
+        let target = OutputPipe::to_writer(Slow(got.clone())).unwrap();
+        let tee = OutputPipe::forwarding_to(&target);
+        let flag = Arc::new(Flag(Default::default()));
+        let waker = Waker::from(flag);
+        let mut cx = Context::from_waker(&waker);
+        for line in [&b"one\n"[..], b"two\n", b"three\n"] {
+            // As the shim does: a write that would block waits for readiness, then retries.
+            loop {
+                match tee.write_at(line, 0) {
+                    Err(FsError::WouldBlock) => {
+                        while tee.poll_ready(Interest::Write, &mut cx).is_pending() {
+                            std::thread::sleep(std::time::Duration::from_millis(5));
+                        }
+                    }
+                    r => {
+                        assert_eq!(r, Ok(line.len()));
+                        break;
+                    }
+                }
+            }
+        }
+        target.finish().unwrap();
+        assert_eq!(got.lock().unwrap().as_slice(), b"one\ntwo\nthree\n");
+        assert_eq!(tee.contents(), b"one\ntwo\nthree\n");
     }
 
     #[test]
