@@ -18,8 +18,8 @@
 //! A line fails when one of its stages fails — exits with a code ≠ 0, traps, times out or
 //! cannot start — and the script fails with `line N: CMD exited with code C` or `line N:
 //! CMD: error`; the stages still running are then stopped (their guests are dropped, as a
-//! cancelled job's). A stage that fails after a write of its was refused with `EPIPE`
-//! because its reader had ended is not a failure (a shell's `yes` dies of SIGPIPE there):
+//! cancelled job's). A stage whose write was refused with `EPIPE` because its reader had
+//! ended is stopped at once and is not a failure (a shell's `yes` dies of SIGPIPE there):
 //! a line's status is, as in a shell without `pipefail`, that of its last stage unless an
 //! earlier stage failed on its own.
 //!
@@ -555,8 +555,31 @@ impl Scheduler {
             })
             .collect();
         let mut left = stages.len();
+        let over = |dropped: u64| {
+            let why = format!(
+                "{} wrote more than the {} MiB a script line's output may hold \
+                 ({dropped} bytes over)",
+                stages[last][0],
+                DEFAULT_CAPTURE_CAP >> 20
+            );
+            (-1, why)
+        };
         let failed = std::future::poll_fn(|cx| {
             for i in 0..running.len() {
+                if running[i].is_none() {
+                    continue;
+                }
+                // A writer told EPIPE (its reader has ended) is stopped at once, as
+                // SIGPIPE stops a shell's `yes`: not a failure of the line, and a guest
+                // that ignores the error cannot run on to its timeout.
+                if pipes.get(i).is_some_and(InputPipe::is_broken) {
+                    running[i] = None;
+                    left -= 1;
+                    if i > 0 {
+                        pipes[i - 1].hang_up();
+                    }
+                    continue;
+                }
                 let Some(fut) = running[i].as_mut() else {
                     continue;
                 };
@@ -585,6 +608,12 @@ impl Scheduler {
                     return Poll::Ready(Some((code, why)));
                 }
             }
+            // The last stage's output is kept whole: past the cap the line has failed, and
+            // its stages are stopped now rather than left to run on.
+            let dropped = stdout.dropped();
+            if dropped > 0 {
+                return Poll::Ready(Some(over(dropped)));
+            }
             if left == 0 {
                 Poll::Ready(None)
             } else {
@@ -602,17 +631,7 @@ impl Scheduler {
         let dropped = stdout.dropped();
         // The last stage's output is kept whole (for the job's stdout or a redirection):
         // past the capture cap it would be cut, so the line fails instead.
-        let failed = failed.or_else(|| {
-            (dropped > 0).then(|| {
-                let why = format!(
-                    "{} wrote more than the {} MiB a script line's output may hold \
-                     ({dropped} bytes over)",
-                    stages[last][0],
-                    DEFAULT_CAPTURE_CAP >> 20
-                );
-                (-1, why)
-            })
-        });
+        let failed = failed.or_else(|| (dropped > 0).then(|| over(dropped)));
         Pipeline {
             stdout: stdout.contents(),
             stderr,

@@ -235,6 +235,14 @@ pub trait FileHandle: MaybeSendSync {
         true
     }
 
+    /// For a stream that takes part of a write when it is nearly full (a pipe): how many
+    /// bytes a write could take now (`Some(0)`: it would block). `None`: no such limit (the
+    /// default; a write is taken whole or refused). The shim copies no more than this out
+    /// of the guest's memory.
+    fn write_room(&self) -> Option<usize> {
+        None
+    }
+
     /// Readiness for `interest`; see the module docs. Default: always ready.
     fn poll_ready(&self, _interest: Interest, _cx: &mut Context<'_>) -> Poll<FsResult<()>> {
         Poll::Ready(Ok(()))

@@ -301,14 +301,22 @@ impl WasiCtx {
         let Some((ptr, len)) = first_iov(mem, iovs)? else {
             return Ok(Some((0, None)));
         };
-        let data = mem.slice(ptr, len)?;
         if offset.is_none() && !handle.is_seekable() {
+            // A pipe takes what fits: copy only that out of the guest's memory (a browser
+            // copy of a 16 MiB buffer per 64 KiB taken would be quadratic).
+            let len = match handle.write_room() {
+                Some(0) => return Ok(None),
+                Some(room) => len.min(u32::try_from(room).unwrap_or(u32::MAX)),
+                None => len,
+            };
+            let data = mem.slice(ptr, len)?;
             return match handle.write_at(&data, 0) {
                 Ok(n) => Ok(Some((len32(n.min(len as usize))?, None))),
                 Err(FsError::WouldBlock) => Ok(None),
                 Err(e) => Err(e.into()),
             };
         }
+        let data = mem.slice(ptr, len)?;
         let r = match offset {
             None => handle.append(&data),
             Some(at) => {

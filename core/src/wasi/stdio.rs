@@ -178,6 +178,13 @@ impl InputPipe {
         Ok(n)
     }
 
+    /// What a write could put into a bounded pipe now (`None`: not bounded, or the reader is
+    /// gone and a write fails at once).
+    fn room(&self) -> Option<usize> {
+        let st = self.lock();
+        (st.capacity > 0 && !st.hung_up).then(|| st.capacity.saturating_sub(st.data.len()))
+    }
+
     /// Ready for a write: room in the pipe, or the reader gone (the write fails at once).
     fn poll_writable(&self, cx: &mut Context<'_>) -> Poll<FsResult<()>> {
         let mut st = self.lock();
@@ -374,8 +381,9 @@ impl OutputPipe {
     /// `target` takes is then captured (up to [`DEFAULT_CAPTURE_CAP`]) and sent to this
     /// pipe's sink. What `target` says is the guest's outcome: a full or busy target makes
     /// the guest's write wait (`WouldBlock`, then readiness from `target`), a short count
-    /// is a short write, an error is the write's error — nothing is passed on that
-    /// `target` did not take.
+    /// is a short write, an error is the write's error (a closed terminal is `EPIPE` for
+    /// the guest, as without the tee) — nothing is passed on that `target` did not take.
+    /// Give it a target without a sink of its own that logs the same (it would log twice).
     pub fn forwarding_to(target: &OutputPipe) -> Self {
         let mut out = Self::new();
         out.forward = Some(Box::new(target.clone()));
@@ -411,6 +419,9 @@ impl OutputPipe {
     /// guest has ended (not after a timeout: the reader may never read).
     #[cfg(not(target_arch = "wasm32"))]
     pub fn finish(&self) -> FsResult<()> {
+        if let Some(target) = &self.forward {
+            return target.finish();
+        }
         match &self.host {
             Some(h) => h.finish(),
             None => Ok(()),
@@ -484,6 +495,14 @@ impl FileHandle for OutputPipe {
 
     fn is_seekable(&self) -> bool {
         false
+    }
+
+    fn write_room(&self) -> Option<usize> {
+        match (&self.forward, &self.pipe) {
+            (Some(target), _) => target.write_room(),
+            (None, Some(p)) => p.room(),
+            (None, None) => None,
+        }
     }
 
     fn poll_ready(&self, _interest: Interest, _cx: &mut Context<'_>) -> Poll<FsResult<()>> {

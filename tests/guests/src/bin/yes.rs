@@ -1,7 +1,8 @@
 //! `yes` for pipelines: writes argv[1] (default `y`) and a newline forever, or with
 //! `-c BYTES` writes that many bytes of `y\n` in 64 KiB writes and exits 0. A failed write
 //! (`EPIPE` once its reader is gone) is reported on stderr and exits 1, as GNU `yes` does
-//! when SIGPIPE is ignored.
+//! when SIGPIPE is ignored; with `--ignore-errors` it writes on forever regardless (a
+//! careless program, which only the host can stop).
 use std::io::Write;
 
 fn main() {
@@ -17,6 +18,10 @@ fn main() {
             left -= n as u64;
         }
         r.and_then(|()| out.flush())
+    } else if args.first().map(String::as_str) == Some("--ignore-errors") {
+        loop {
+            let _ = out.write_all(b"y\n").and_then(|()| out.flush());
+        }
     } else {
         let line = format!("{}\n", args.first().map_or("y", String::as_str));
         loop {
