@@ -174,13 +174,9 @@ fn cancel_queued_and_running_jobs_through_ctl() {
 fn scripts_pipe_and_redirect() {
     let ns = ns_with_bin();
     let s = Scheduler::new(ns.clone(), 1, 100);
-    let script = |text: &str| JobSpec {
-        kind: JobKind::Script {
-            script: text.into(),
-        },
-        priority: 0,
-        timeout: Some(Duration::from_secs(20)),
-    };
+    // (A generous timeout: nothing here is about time, and a loaded machine compiling
+    // every module afresh must not turn a pass into a timeout.)
+    let script = |text: &str| script(text, Duration::from_secs(120));
     let ok = s.submit(script(
         "# greet, shout, record\n\
          /bin/hello.wasm | /bin/stdin_echo.wasm > /out/result.txt\n\
@@ -224,20 +220,28 @@ fn script(text: &str, timeout: Duration) -> JobSpec {
     }
 }
 
+/// Runs `text` as the one job of a new scheduler on `ns` (on wasmtime); the scheduler and
+/// the job's id.
+fn run_script(ns: &Namespace, text: &str, timeout: Duration) -> (Scheduler, JobId) {
+    let s = Scheduler::new(ns.clone(), 1, 100);
+    let id = s.submit(script(text, timeout));
+    rt().block_on(s.run(&Runner::new().unwrap()));
+    (s, id)
+}
+
 /// The stages of a line run at once through bounded pipes: `yes | head -n 3` ends when
 /// `head` has its lines (`yes` then gets EPIPE, which is not a failure of the line), long
 /// before the timeout that was the only end of it when stages ran one after another.
 #[test]
 fn yes_into_head_ends_when_head_exits() {
     let ns = ns_with_bin();
-    let s = Scheduler::new(ns.clone(), 1, 100);
     let timeout = Duration::from_secs(60);
-    let id = s.submit(script(
+    let (s, id) = run_script(
+        &ns,
         "/bin/yes.wasm | /bin/head.wasm -n 3\n\
          /bin/yes.wasm hi | /bin/head.wasm -n 2 | /bin/stdin_echo.wasm > /out/hi.txt\n",
         timeout,
-    ));
-    rt().block_on(s.run(&Runner::new().unwrap()));
+    );
     let job = s.job(id).unwrap();
     assert_eq!(job.state, JobState::Completed, "{job:?}");
     assert_eq!(job.stdout, b"y\ny\ny\n");
@@ -262,14 +266,13 @@ fn yes_into_head_ends_when_head_exits() {
 #[test]
 fn a_writer_ignoring_epipe_is_stopped_when_its_reader_ends() {
     let ns = ns_with_bin();
-    let s = Scheduler::new(ns.clone(), 1, 100);
     let timeout = Duration::from_secs(60);
-    let id = s.submit(script(
+    let (s, id) = run_script(
+        &ns,
         "/bin/yes.wasm --ignore-errors | /bin/head.wasm -n 1\n\
          /bin/yes.wasm --ignore-errors | /bin/head.wasm -n 2\n",
         timeout,
-    ));
-    rt().block_on(s.run(&Runner::new().unwrap()));
+    );
     let job = s.job(id).unwrap();
     assert_eq!(job.state, JobState::Completed, "{job:?}");
     assert_eq!(job.stdout, b"y\ny\ny\n");
@@ -282,14 +285,13 @@ fn a_writer_ignoring_epipe_is_stopped_when_its_reader_ends() {
 #[test]
 fn a_stage_writing_past_the_capture_cap_streams_to_the_next() {
     let ns = ns_with_bin();
-    let s = Scheduler::new(ns.clone(), 1, 100);
     let bytes: u64 = (80 << 20) + 7;
-    let id = s.submit(script(
+    let started = std::time::Instant::now();
+    let (s, id) = run_script(
+        &ns,
         &format!("/bin/yes.wasm -c {bytes} | /bin/stdin_echo.wasm | /bin/wc.wasm > /out/n.txt\n"),
         Duration::from_secs(120),
-    ));
-    let started = std::time::Instant::now();
-    rt().block_on(s.run(&Runner::new().unwrap()));
+    );
     let job = s.job(id).unwrap();
     assert_eq!(job.state, JobState::Completed, "{job:?}");
     assert_eq!(
@@ -313,12 +315,11 @@ fn a_stage_writing_past_the_capture_cap_streams_to_the_next() {
 #[test]
 fn a_last_stage_over_the_capture_cap_fails_instead_of_cutting() {
     let ns = ns_with_bin();
-    let s = Scheduler::new(ns.clone(), 1, 100);
-    let id = s.submit(script(
+    let (s, id) = run_script(
+        &ns,
         "/bin/yes.wasm -c 68157440 | /bin/stdin_echo.wasm > /out/copy.txt\n",
         Duration::from_secs(120),
-    ));
-    rt().block_on(s.run(&Runner::new().unwrap()));
+    );
     let (_, error) = failure(&s, id);
     assert!(
         error.starts_with("line 1: /bin/stdin_echo.wasm wrote more than the 64 MiB"),
@@ -332,15 +333,14 @@ fn a_last_stage_over_the_capture_cap_fails_instead_of_cutting() {
 #[test]
 fn a_failing_middle_stage_fails_the_line_and_stops_the_others() {
     let ns = ns_with_bin();
-    let s = Scheduler::new(ns.clone(), 1, 100);
     let timeout = Duration::from_secs(60);
-    let id = s.submit(script(
+    let (s, id) = run_script(
+        &ns,
         "/bin/hello.wasm\n\
          /bin/yes.wasm | /bin/exit_code.wasm 3 | /bin/wc.wasm\n\
          /bin/hello.wasm > /out/never.txt\n",
         timeout,
-    ));
-    rt().block_on(s.run(&Runner::new().unwrap()));
+    );
     let job = s.job(id).unwrap();
     let (code, error) = failure(&s, id);
     assert_eq!(code, Some(3));
