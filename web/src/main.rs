@@ -3,9 +3,6 @@
 //! components reach it through [`client::Client`]'s messages ([`oanix_web::proto`]).
 #![forbid(unsafe_code)]
 #![cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
-// In the browser services are single-threaded (they hold JS objects, e.g. OPFS handles), so
-// an `Arc` of one is not `Send` (see core's `MaybeSendSync`).
-#![cfg_attr(target_arch = "wasm32", allow(clippy::arc_with_non_send_sync))]
 
 #[cfg(target_arch = "wasm32")]
 mod agent;
